@@ -1,0 +1,21 @@
+"""rlagent's environments, registered with Gymnasium on import.
+
+``import envs`` makes ``gymnasium.make("rlagent/Hex-v0")`` and ``gymnasium.make_vec("rlagent/Hex-v0",
+num_envs=N)`` work; the latter uses the batched core directly (``vector_entry_point``), not N copies.
+"""
+
+from gymnasium.envs.registration import register, registry
+
+ENV_IDS = {"hex": "rlagent/Hex-v0"}
+
+
+def _register() -> None:
+    if "rlagent/Hex-v0" not in registry:
+        register(
+            id="rlagent/Hex-v0",
+            entry_point="envs.hex.env:hex_env",
+            vector_entry_point="envs.hex.env:hex_vector_env",
+        )
+
+
+_register()

@@ -1,0 +1,167 @@
+"""The classes a new task subclasses.
+
+A two-player board game implements :class:`TurnBasedGame` once, as rules over a batch of games held
+in numpy arrays; it then gets, with no more code, a Gymnasium env against an opponent (single and
+natively vectorized, :mod:`envs.turn_based_env`) and a PettingZoo AEC env
+(:mod:`envs.turn_based_pettingzoo`). Everything is expressed from the point of view of the player to
+move ("the mover's frame"), so that one network can play both sides.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Protocol
+
+import numpy as np
+
+RUNNING = -1
+DRAW = 2
+
+
+class IllegalMoveError(ValueError):
+    """A move the rules forbid: the message names the board, the move and why."""
+
+
+class Opponent(Protocol):
+    """Anything that picks moves for a batch of positions, e.g. a random player or a policy.
+
+    ``observation`` is ``(k, *observation_shape)`` float32 in the mover's frame and ``action_mask``
+    ``(k, num_actions)`` int8; it returns ``k`` actions in the mover's frame. Environments call it once
+    for all the boards that need an opponent move, never once per board.
+    """
+
+    def __call__(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray: ...
+
+
+class TurnBasedGame(ABC):
+    """A batch of two-player, alternating-move, zero-sum games.
+
+    State lives in arrays with a leading batch axis. ``to_move`` holds 0 or 1 per board and ``winner``
+    holds ``RUNNING`` (-1), 0, 1, or ``DRAW``. Actions, masks and observations are in the mover's frame.
+    Subclasses implement the ``_reset``/``_play`` rules and the views; this class checks the input,
+    so rule code can assume legal moves on running boards.
+    """
+
+    name: str = "game"
+
+    def __init__(self, batch_size: int) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.batch_size = batch_size
+        self.to_move = np.zeros(batch_size, dtype=np.int8)
+        self.winner = np.full(batch_size, RUNNING, dtype=np.int8)
+        self.num_moves = np.zeros(batch_size, dtype=np.int32)
+
+    # --- what a game must say about itself -------------------------------------------------------
+    @property
+    @abstractmethod
+    def num_actions(self) -> int:
+        """Size of the discrete action space (mover's frame)."""
+
+    @property
+    @abstractmethod
+    def observation_shape(self) -> tuple[int, ...]:
+        """Shape of one observation (float32 in [0, 1], mover's frame)."""
+
+    @abstractmethod
+    def legal_mask(self, boards: np.ndarray | None = None) -> np.ndarray:
+        """Bool ``(k, num_actions)``: the legal actions of the mover on each board (none once over)."""
+
+    @abstractmethod
+    def observation(self, boards: np.ndarray | None = None, player: int | None = None) -> np.ndarray:
+        """Float32 ``(k, *observation_shape)``: each board as its mover (or ``player``) sees it."""
+
+    @abstractmethod
+    def _reset(self, boards: np.ndarray) -> None:
+        """Clear the rule state of ``boards`` (the base class resets turn, winner and move count)."""
+
+    @abstractmethod
+    def _play(self, actions: np.ndarray, boards: np.ndarray) -> None:
+        """Apply legal ``actions`` on running ``boards``; set ``winner`` and ``to_move``."""
+
+    # --- shared behaviour ------------------------------------------------------------------------
+    def _select(self, boards: np.ndarray | None) -> np.ndarray:
+        if boards is None:
+            return np.arange(self.batch_size)
+        return np.asarray(boards, dtype=np.int64).reshape(-1)
+
+    @property
+    def done(self) -> np.ndarray:
+        return self.winner != RUNNING
+
+    def reset(self, boards: np.ndarray | None = None) -> None:
+        idx = self._select(boards)
+        if idx.size == 0:
+            return
+        self.to_move[idx] = 0
+        self.winner[idx] = RUNNING
+        self.num_moves[idx] = 0
+        self._reset(idx)
+
+    def is_legal(self, actions: np.ndarray, boards: np.ndarray | None = None) -> np.ndarray:
+        """Bool per board: is ``actions[i]`` a legal move on ``boards[i]`` right now."""
+        idx = self._select(boards)
+        actions = np.asarray(actions, dtype=np.int64).reshape(-1)
+        in_range = (actions >= 0) & (actions < self.num_actions)
+        legal = np.zeros(idx.size, dtype=bool)
+        legal[in_range] = self.legal_mask(idx[in_range])[np.arange(in_range.sum()), actions[in_range]]
+        return legal
+
+    def play(self, actions: np.ndarray, boards: np.ndarray | None = None, check: bool = True) -> None:
+        """Play one move on each of ``boards`` (all by default); raises :class:`IllegalMoveError`.
+
+        ``check=False`` skips the validation for callers that have just checked legality themselves
+        (the envs do, to turn an illegal move into a loss), saving its cost on every step.
+        """
+        idx = self._select(boards)
+        actions = np.asarray(actions, dtype=np.int64).reshape(-1)
+        if idx.size == 0:
+            return
+        if check:
+            self._validate(actions, idx)
+        self._play(actions, idx)
+        self.num_moves[idx] += 1
+
+    def _validate(self, actions: np.ndarray, idx: np.ndarray) -> None:
+        if actions.size != idx.size:
+            raise ValueError(f"got {actions.size} actions for {idx.size} boards")
+        finished = self.done[idx]
+        if finished.any():
+            b = int(idx[np.argmax(finished)])
+            raise IllegalMoveError(f"board {b} is over (winner {int(self.winner[b])}); reset it first")
+        legal = self.is_legal(actions, idx)
+        if not legal.all():
+            i = int(np.argmax(~legal))
+            raise IllegalMoveError(
+                f"illegal {self.name} move {int(actions[i])} on board {int(idx[i])}: "
+                f"{self.describe_illegal(int(actions[i]), int(idx[i]))}"
+            )
+
+    def random_actions(self, uniforms: np.ndarray, boards: np.ndarray | None = None) -> np.ndarray:
+        """A uniformly random legal action per board, chosen by one uniform number in [0, 1) each.
+
+        Taking the uniforms (rather than a generator) lets callers give each board its own random
+        stream. Games with a faster way to list their legal moves override this scan of the mask.
+        """
+        mask = self.legal_mask(boards)
+        counts = np.cumsum(mask, axis=1, dtype=np.int32)
+        pick = np.minimum((np.asarray(uniforms) * counts[:, -1]).astype(np.int64), counts[:, -1] - 1)
+        return np.argmax(counts > pick[:, None], axis=1)
+
+    def forfeit(self, boards: np.ndarray) -> None:
+        """The mover on each of ``boards`` loses at once (how envs punish an illegal move)."""
+        idx = self._select(boards)
+        self.winner[idx] = 1 - self.to_move[idx]
+
+    def describe_illegal(self, action: int, board: int) -> str:
+        """Why ``action`` is illegal on ``board``; games override this with their own reasons."""
+        if not 0 <= action < self.num_actions:
+            return f"valid actions are 0..{self.num_actions - 1}"
+        return "not legal in this position"
+
+    # --- optional views --------------------------------------------------------------------------
+    def render_ansi(self, board: int = 0) -> str:
+        raise NotImplementedError(f"{type(self).__name__} has no text rendering")
+
+    def render_rgb(self, board: int = 0) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} has no picture rendering")

@@ -1,0 +1,40 @@
+"""Gymnasium entry points for Hex: ``gymnasium.make("rlagent/Hex-v0")`` and ``make_vec``.
+
+Observation: ``{"observation": float32 (3, n, n), "action_mask": int8 (n*n + 1,)}`` in the learner's
+frame (planes: its stones, the opponent's, and "swap is legal now"; the board is transposed when
+the learner plays second, so it always connects top and bottom). Action: a cell ``r * n + c`` of
+that view, or ``n * n`` for the swap. The learner's colour: ``agent_color`` 0 (first), 1 (second) or
+``"random"`` per game. The opponent (default uniform random legal moves) moves inside ``step``.
+"""
+
+from __future__ import annotations
+
+from envs.hex.core import HexCore
+from envs.turn_based_env import OpponentSpec, TurnBasedEnv, TurnBasedVectorEnv
+
+
+def hex_env(
+    size: int = 11,
+    swap: bool = False,
+    opponent: OpponentSpec = "random",
+    agent_color: int | str = 0,
+    render_mode: str | None = None,
+) -> TurnBasedEnv:
+    """One Hex game against ``opponent``."""
+    return TurnBasedEnv(HexCore(1, size, swap), opponent=opponent, agent_color=agent_color, render_mode=render_mode)
+
+
+def hex_vector_env(
+    num_envs: int = 1,
+    size: int = 11,
+    swap: bool = False,
+    opponent: OpponentSpec = "random",
+    agent_color: int | str = 0,
+    render_mode: str | None = None,
+) -> TurnBasedVectorEnv:
+    """``num_envs`` Hex games on one batched core: the ``vector_entry_point`` of ``rlagent/Hex-v0``."""
+    if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+    return TurnBasedVectorEnv(
+        HexCore(num_envs, size, swap), opponent=opponent, agent_color=agent_color, render_mode=render_mode
+    )

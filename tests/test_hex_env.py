@@ -1,0 +1,267 @@
+"""The Gymnasium side of Hex: conformance, the native vector env, opponents, errors, rendering."""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
+
+import envs  # noqa: F401  (registers rlagent/Hex-v0)
+from envs.batched_random import BatchedRandom
+from envs.hex import hex_env, hex_vector_env
+from envs.turn_based_env import TurnBasedVectorEnv
+
+HEX = "rlagent/Hex-v0"
+
+
+@pytest.mark.parametrize("size, swap", [(2, False), (5, True), (11, False)])
+def test_gymnasium_check_env(size: int, swap: bool) -> None:
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(gym.make(HEX, size=size, swap=swap).unwrapped)
+
+
+def test_stable_baselines3_check_env() -> None:
+    from stable_baselines3.common.env_checker import check_env
+
+    with warnings.catch_warnings():
+        # SB3 warns that float planes "look like an image"; they are float on purpose, so that SB3
+        # flattens them instead of demanding a 36x36 CNN input.
+        warnings.simplefilter("ignore", UserWarning)
+        check_env(gym.make(HEX, size=5, swap=True).unwrapped)
+
+
+def test_make_vec_uses_the_batched_core() -> None:
+    env = gym.make_vec(HEX, num_envs=8, size=5)
+    assert isinstance(env, TurnBasedVectorEnv)
+    assert env.unwrapped.game.batch_size == 8
+    assert env.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    obs, info = env.reset(seed=0)
+    assert obs["observation"].shape == (8, 3, 5, 5) and obs["action_mask"].shape == (8, 26)
+    assert obs["action_mask"].dtype == np.int8 and np.array_equal(info["action_mask"], obs["action_mask"])
+
+
+def _random_actions(masks: np.ndarray, rng: BatchedRandom) -> np.ndarray:
+    return rng.choice_from_mask(masks.astype(bool))
+
+
+@pytest.mark.parametrize("agent_color, swap", [(0, False), (1, True), ("random", True)])
+def test_vector_env_plays_the_games_of_single_envs(agent_color: int | str, swap: bool) -> None:
+    """make_vec(N) with seed s == N single envs seeded s, s+1, ... under SyncVectorEnv (SAME_STEP)."""
+    n, size = 6, 3
+    batched = gym.make_vec(HEX, num_envs=n, size=size, swap=swap, agent_color=agent_color)
+    singles = SyncVectorEnv(
+        [lambda: gym.make(HEX, size=size, swap=swap, agent_color=agent_color) for _ in range(n)],
+        autoreset_mode=AutoresetMode.SAME_STEP,
+    )
+    obs_b, _ = batched.reset(seed=11)
+    obs_s, _ = singles.reset(seed=11)
+    agent_rng = BatchedRandom(n, seed=5)
+    finished = 0
+    for _ in range(60):
+        np.testing.assert_array_equal(obs_b["observation"], obs_s["observation"])
+        np.testing.assert_array_equal(obs_b["action_mask"], obs_s["action_mask"])
+        actions = _random_actions(obs_b["action_mask"], agent_rng)
+        obs_b, rew_b, term_b, trunc_b, info_b = batched.step(actions)
+        obs_s, rew_s, term_s, trunc_s, info_s = singles.step(actions)
+        np.testing.assert_array_equal(rew_b, rew_s)
+        np.testing.assert_array_equal(term_b, term_s)
+        np.testing.assert_array_equal(trunc_b, trunc_s)
+        if term_b.any():
+            np.testing.assert_array_equal(info_b["_final_obs"], info_s["_final_obs"])
+            for i in np.flatnonzero(term_b):
+                for key in ("observation", "action_mask"):
+                    np.testing.assert_array_equal(info_b["final_obs"][i][key], info_s["final_obs"][i][key])
+                assert info_b["final_info"]["agent_color"][i] == info_s["final_info"]["agent_color"][i]
+            finished += int(term_b.sum())
+    assert finished > 20  # many games ended and restarted on both sides
+
+
+def test_rewards_follow_the_winner_and_colours_are_balanced() -> None:
+    env = gym.make_vec(HEX, num_envs=256, size=3, agent_color="random")
+    obs, info = env.reset(seed=3)
+    rng = BatchedRandom(256, seed=4)
+    colours, wins = [], []
+    for _ in range(40):
+        obs, reward, terminated, _, info = env.step(_random_actions(obs["action_mask"], rng))
+        assert set(np.unique(reward[terminated])) <= {-1.0, 1.0}
+        assert np.all(reward[~terminated] == 0.0)
+        colours.append(info["final_info"]["agent_color"][terminated] if terminated.any() else [])
+        wins.append(reward[terminated] > 0)
+    colours, wins = np.concatenate(colours), np.concatenate(wins)
+    assert 0.4 < colours.mean() < 0.6
+    # Random vs random on 3x3: the first player wins clearly more often than the second.
+    assert wins[colours == 0].mean() > wins[colours == 1].mean() + 0.1
+
+
+def test_learner_is_always_to_move_and_sees_its_own_frame() -> None:
+    env = hex_env(size=4, agent_color=1)
+    obs, info = env.reset(seed=0)
+    core = env.game
+    assert core.num_moves[0] == 1 and core.to_move[0] == 1  # the opponent opened
+    # The learner (player 1) sees the opponent's stone transposed, in the opponent plane.
+    (row, col) = np.argwhere(core.board[0] == 1)[0]
+    assert obs["observation"][1, col, row] == 1.0 and obs["observation"][0].sum() == 0
+
+
+def test_illegal_move_loses_and_out_of_range_raises() -> None:
+    env = hex_env(size=3, agent_color=0)
+    obs, _ = env.reset(seed=1)
+    obs, reward, terminated, truncated, info = env.step(4)
+    occupied = int(np.flatnonzero(obs["action_mask"][:9] == 0)[0])
+    obs, reward, terminated, truncated, info = env.step(occupied)
+    assert terminated and reward == -1.0 and info["illegal_action"] is True
+    assert obs["action_mask"].sum() == 0
+    env.reset(seed=1)
+    with pytest.raises(ValueError, match=r"valid actions are 0\.\.9"):
+        env.step(10)
+    with pytest.raises(ValueError, match=r"valid actions are 0\.\.9"):
+        env.step(-1)
+    vec = hex_vector_env(num_envs=2, size=3)
+    vec.reset(seed=0)
+    with pytest.raises(ValueError, match="outside the action space"):
+        vec.step(np.array([0, 99]))
+    with pytest.raises(ValueError, match="expected 2 integer action"):
+        vec.step(np.array([0]))
+
+
+def test_swap_when_not_allowed_is_an_illegal_move() -> None:
+    env = hex_env(size=3, swap=False)
+    env.reset(seed=0)
+    _, reward, terminated, _, info = env.step(9)
+    assert terminated and reward == -1.0 and info["illegal_action"]
+
+
+def test_swap_through_the_env() -> None:
+    env = hex_env(size=5, swap=True, agent_color=1)
+    obs, info = env.reset(seed=2)
+    assert obs["action_mask"][25] == 1 and np.all(obs["observation"][2] == 1.0)
+    (row, col) = np.argwhere(env.game.board[0] == 1)[0]
+    obs, reward, terminated, _, info = env.step(25)
+    board = env.game.board[0]
+    assert board[col, row] == 2 and (board == 2).sum() == 1  # the stone was mirrored and taken over
+    assert (board == 1).sum() == 1 and obs["action_mask"][25] == 0  # opponent moved again; no 2nd swap
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"size": 0}, "from 2 to 19"),
+        ({"size": 40}, "from 2 to 19"),
+        ({"size": 5.5}, "from 2 to 19"),
+        ({"opponent": "grandmaster"}, r"unknown opponent 'grandmaster': use one of \['random'\]"),
+        ({"agent_color": 2}, "agent_color must be 0"),
+        ({"render_mode": "human"}, "render_mode must be one of"),
+    ],
+)
+def test_bad_kwargs_give_one_line_errors(kwargs: dict, message: str) -> None:
+    for make in (lambda: gym.make(HEX, **kwargs), lambda: gym.make_vec(HEX, num_envs=2, **kwargs)):
+        with pytest.raises(ValueError, match=message) as error:
+            make()
+        assert "\n" not in str(error.value)
+
+
+class CountingOpponent:
+    """Plays the first legal move and records how it was called."""
+
+    def __init__(self) -> None:
+        self.batch_sizes: list[int] = []
+
+    def __call__(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
+        assert observation.shape[0] == action_mask.shape[0] and action_mask.dtype == np.int8
+        self.batch_sizes.append(observation.shape[0])
+        return np.argmax(action_mask, axis=1)
+
+
+def test_opponent_is_called_once_per_step_for_the_whole_batch() -> None:
+    opponent = CountingOpponent()
+    env = gym.make_vec(HEX, num_envs=64, size=5, opponent=opponent, agent_color=0)
+    obs, _ = env.reset(seed=0)
+    rng = BatchedRandom(64, seed=1)
+    for _ in range(30):
+        calls_before = len(opponent.batch_sizes)
+        obs, reward, _, _, _ = env.step(_random_actions(obs["action_mask"], rng))
+        # The learner always moves first here, so new games need no opening: exactly one call,
+        # covering every board except those the learner's own (winning) move just ended.
+        assert len(opponent.batch_sizes) == calls_before + 1
+        assert opponent.batch_sizes[-1] == int((reward < 1).sum())
+
+
+def test_opponent_openings_are_batched_with_the_replies() -> None:
+    opponent = CountingOpponent()
+    env = gym.make_vec(HEX, num_envs=64, size=4, opponent=opponent, agent_color="random")
+    obs, _ = env.reset(seed=0)
+    rng = BatchedRandom(64, seed=1)
+    seen_second_call = False
+    for _ in range(40):
+        before = len(opponent.batch_sizes)
+        obs, reward, terminated, _, info = env.step(_random_actions(obs["action_mask"], rng))
+        calls = len(opponent.batch_sizes) - before
+        # A second (batched) call is made exactly when a game the opponent's reply ended restarts
+        # with the opponent to open; every other opening rides along in the first call.
+        lost_then_second = (reward < 0) & (info["agent_color"] == 1)
+        assert calls == 1 + int(lost_then_second.any())
+        if calls == 2:
+            assert opponent.batch_sizes[-1] == int(lost_then_second.sum())
+            seen_second_call = True
+    assert seen_second_call
+
+
+def test_an_opponent_that_ignores_the_mask_is_reported() -> None:
+    env = hex_env(size=3, opponent=lambda obs, mask: np.zeros(len(obs), dtype=np.int64))
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="must respect the action mask"):
+        env.step(0)
+
+
+def test_action_masks_hook_for_maskable_ppo() -> None:
+    env = hex_env(size=3)
+    obs, _ = env.reset(seed=0)
+    mask = env.action_masks()
+    assert mask.dtype == bool and np.array_equal(mask, obs["action_mask"].astype(bool))
+    vec = hex_vector_env(num_envs=3, size=3)
+    obs, _ = vec.reset(seed=0)
+    assert vec.action_masks().shape == (3, 10)
+
+
+def test_render_modes() -> None:
+    env = gym.make(HEX, size=5, render_mode="ansi")
+    env.reset(seed=0)
+    env.step(12)
+    text = env.render()
+    assert isinstance(text, str) and "a" in text and "5" in text
+    env = gym.make(HEX, size=5, render_mode="rgb_array")
+    env.reset(seed=0)
+    image = env.render()
+    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+    vec = gym.make_vec(HEX, num_envs=2, size=3, render_mode="ansi")
+    vec.reset(seed=0)
+    assert len(vec.render()) == 2
+
+
+def test_step_after_the_end_asks_for_reset() -> None:
+    env = hex_env(size=2)
+    env.reset(seed=0)
+    terminated = False
+    while not terminated:
+        _, _, terminated, _, _ = env.step(int(np.flatnonzero(env.action_masks())[0]))
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
+
+
+def test_same_seed_same_games() -> None:
+    def play(seed: int) -> list[float]:
+        env = gym.make_vec(HEX, num_envs=16, size=4, agent_color="random")
+        obs, _ = env.reset(seed=seed)
+        rng = BatchedRandom(16, seed=0)
+        total = []
+        for _ in range(30):
+            obs, reward, *_ = env.step(_random_actions(obs["action_mask"], rng))
+            total.append(reward.copy())
+        return np.concatenate(total).tolist()
+
+    assert play(7) == play(7)
+    assert play(7) != play(8)
