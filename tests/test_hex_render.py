@@ -60,7 +60,7 @@ def read_text_board(text: str, n: int) -> dict[str, str]:
         for c in range(n):
             letter = chr(ord("a") + c)
             x = letter_x[letter] + r
-            assert x == number_end + 1 + 2 * c, "letter diagonal and row number disagree"
+            assert x == number_end + 1 + 2 * c, "the column letter and the row number point at different characters"
             cells[f"{letter}{number}"] = line[x]
     return cells
 
@@ -122,7 +122,10 @@ def test_text_last_line_names_mover_or_winner(to_move: int, winner: int, expecte
     assert text.split("\n")[-1] == expected
 
 
-@pytest.mark.parametrize("bad", [np.zeros((3, 4), np.int8), np.zeros((20, 20), np.int8), np.zeros(9, np.int8), np.full((3, 3), 3, np.int8)])
+BAD_BOARDS = [np.zeros((3, 4), np.int8), np.zeros((20, 20), np.int8), np.zeros(9, np.int8), np.full((3, 3), 3, np.int8)]
+
+
+@pytest.mark.parametrize("bad", BAD_BOARDS)
 def test_bad_boards_are_refused(bad: np.ndarray) -> None:
     with pytest.raises(ValueError):
         board_to_text(bad)
@@ -249,7 +252,8 @@ def write_png(path: Path, image: np.ndarray) -> None:
     height, width, _ = image.shape
     rows = np.concatenate([np.zeros((height, 1), np.uint8), image.reshape(height, -1)], axis=1)
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes())) + chunk(b"IEND", b""))
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes())) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
 
 
 def read_png(path: Path) -> np.ndarray:

@@ -24,9 +24,10 @@ OUTLINE_RGB = (96, 84, 66)
 PLAYER_RGB = ((200, 40, 40), (40, 90, 200))
 WINNER_EDGE_RGB = ((255, 70, 60), (60, 150, 255))
 
-_SQRT3 = float(np.sqrt(3.0))
 BAND = 0.4  # width of the goal-edge bands, in hex widths
 LEVELS = 16  # shades between a fill and its outline or band colour, for antialiasing
+
+_SQRT3 = float(np.sqrt(3.0))
 # The six hex neighbours as (row, column) steps, in the order of the module docstring of core.py.
 _NEIGHBOURS = ((-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0))
 
@@ -123,10 +124,11 @@ def cell_centre(row: int, col: int, cell_px: int = 24) -> tuple[float, float]:
 def _layout(n: int, cell_px: int) -> np.ndarray:
     """What every pixel is, for one board size: it does not depend on the stones, so it is cached.
 
-    Returns a read-only (H, W) int index ``slot * LEVELS + k`` where ``slot`` is the cell ``r * n + c``
-    under the pixel, ``n * n`` for background, ``n * n + 1`` / ``n * n + 2`` for the first / second
-    player's edge band, and ``k / (LEVELS - 1)`` is how much of the outline (cells) or of the band
-    colour (bands) covers it: soft over about one pixel, so lines come out antialiased, and
+    Returns a read-only (H, W) int index ``slot * LEVELS + k``. ``slot`` is the cell ``r * n + c``
+    under the pixel, ``n * n`` for background, ``n * n + 1 + p`` for the outer part of player ``p``'s
+    edge band and ``n * n + 3 + p`` for its inner part, next to the board. ``k / (LEVELS - 1)`` is
+    how much the top colour covers the base one: the outline over a cell or over an inner band, a
+    band over the background. It is soft over about one pixel, so lines come out antialiased, and
     quantized, so that a picture is then a single lookup in a small colour table.
     """
     f = np.float32
@@ -166,9 +168,12 @@ def _layout(n: int, cell_px: int) -> np.ndarray:
         on_board = (nq >= 0) & (nq < n) & (nr >= 0) & (nr < n)
         dist = _hex_norm(px - f(cell_px) * (nq + f(0.5) * nr), py - f(pitch_y) * nr)
         gap = np.where(on_board, np.minimum(gap, dist - f(apothem)), gap)
-    band_cover = np.clip(f(band + 0.5) - gap, 0.0, 1.0)
-    slot[near] = np.where(band_cover > 0, np.where((pr < 0) | (pr >= n), n * n + 1, n * n + 2), n * n)
-    cover[near] = band_cover
+    # Near the board the band's pixels carry the outer half of the board's outline (so the border
+    # line is as thick as the lines between cells); further out they fade into the background.
+    side = np.where((pr < 0) | (pr >= n), 1, 2)
+    inner = gap < f(0.5 * band)
+    slot[near] = np.where(inner, n * n + 2 + side, np.where(gap < f(band + 0.5), n * n + side, n * n))
+    cover[near] = np.where(inner, np.clip(f(line + 0.5) - gap, 0.0, 1.0), np.clip(f(band + 0.5) - gap, 0.0, 1.0))
 
     index = slot * LEVELS + np.rint(cover * f(LEVELS - 1)).astype(np.int64)
     index.setflags(write=False)
@@ -191,8 +196,8 @@ def board_to_rgb(board: np.ndarray, winner: int = -1, cell_px: int = 24) -> np.n
 
     stones = np.array([EMPTY_RGB, *PLAYER_RGB], dtype=np.float32)
     edges = [WINNER_EDGE_RGB[p] if winner == p else PLAYER_RGB[p] for p in (0, 1)]
-    base = np.concatenate([stones[board.reshape(-1)], np.array([BACKGROUND_RGB] * 3, dtype=np.float32)])
-    over = np.array([OUTLINE_RGB] * (n * n) + [BACKGROUND_RGB, *edges], dtype=np.float32)
+    base = np.concatenate([stones[board.reshape(-1)], np.array([BACKGROUND_RGB] * 3 + edges, dtype=np.float32)])
+    over = np.array([OUTLINE_RGB] * (n * n) + [BACKGROUND_RGB, *edges] + [OUTLINE_RGB] * 2, dtype=np.float32)
     mix = np.linspace(0.0, 1.0, LEVELS, dtype=np.float32)[None, :, None]
     table = base[:, None] * (1.0 - mix) + over[:, None] * mix
     return np.rint(table).astype(np.uint8).reshape(-1, 3)[index]

@@ -1,0 +1,197 @@
+"""Hex's move rules as compiled loops over the listed boards (numba), on :class:`HexCore`'s arrays.
+
+Why compiled rather than numpy-vectorized: whether a stone wins depends on a path through the
+board, which vectorizes badly. The best numpy version (incremental edge-set flood fill on row
+bitboards, ``benchmarks/hex_win_detection.py``) needed ~16 whole-batch rounds per move at batch
+1024 and ~100 numpy calls per move at batch 1, and stayed ~20 times slower than these loops.
+The state still lives in numpy arrays held by ``HexCore``; these functions only update them.
+
+Win detection is union-find with path compression and union by size over the cells plus four
+virtual nodes (top, bottom, left, right edges), one forest per board.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+TOP, BOTTOM, LEFT, RIGHT = 0, 1, 2, 3  # virtual nodes sit at n*n + these
+_NEIGHBOURS = ((-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0))
+
+
+@njit(cache=True)
+def _find(parent: np.ndarray, board: int, node: int) -> int:
+    root = node
+    while parent[board, root] != root:
+        root = parent[board, root]
+    while parent[board, node] != root:
+        parent[board, node], node = root, parent[board, node]
+    return root
+
+
+@njit(cache=True)
+def _union(parent: np.ndarray, size: np.ndarray, board: int, a: int, b: int) -> None:
+    a, b = _find(parent, board, a), _find(parent, board, b)
+    if a == b:
+        return
+    if size[board, a] < size[board, b]:
+        a, b = b, a
+    parent[board, b] = a
+    size[board, a] += size[board, b]
+
+
+@njit(cache=True)
+def reset_boards(
+    boards: np.ndarray,
+    cells: np.ndarray,
+    views: np.ndarray,
+    masks: np.ndarray,
+    empty: np.ndarray,
+    slot: np.ndarray,
+    num_empty: np.ndarray,
+    parent: np.ndarray,
+    size: np.ndarray,
+) -> None:
+    """Empty ``boards``: no stones, every cell legal, no swap offered, every node its own root."""
+    count = cells.shape[1]
+    for i in range(boards.size):
+        b = boards[i]
+        cells[b, :] = 0
+        views[:, b] = 0.0
+        masks[:, b, :count] = True
+        masks[:, b, count] = False
+        for c in range(count):
+            empty[b, c] = c
+            slot[b, c] = c
+        num_empty[b] = count
+        for node in range(count + 4):
+            parent[b, node] = node
+            size[b, node] = 1
+
+
+@njit(cache=True)
+def _place(
+    b: int,
+    action: int,
+    n: int,
+    swap: bool,
+    cells: np.ndarray,
+    views: np.ndarray,
+    masks: np.ndarray,
+    empty: np.ndarray,
+    slot: np.ndarray,
+    num_empty: np.ndarray,
+    parent: np.ndarray,
+    size: np.ndarray,
+    to_move: np.ndarray,
+    winner: np.ndarray,
+    num_moves: np.ndarray,
+) -> None:
+    count = n * n
+    player = to_move[b]
+    other = 1 - player
+    row, col = action // n, action % n  # in the mover's frame
+    if player == 0:
+        r, c = row, col
+    else:
+        r, c = col, row
+    cell = r * n + c  # absolute
+    cells[b, cell] = player + 1
+    # The stone is at (row, col) in the mover's view and at (col, row) in the other player's.
+    views[player, b, 0, row, col] = 1.0
+    views[other, b, 1, col, row] = 1.0
+    masks[player, b, action] = False
+    masks[other, b, col * n + row] = False
+    if swap and num_moves[b] <= 1:
+        offered = num_moves[b] == 0  # the swap answers the first move and nothing later
+        views[1, b, 2] = 1.0 if offered else 0.0
+        masks[1, b, count] = offered
+
+    hole, last = slot[b, cell], num_empty[b] - 1
+    moved = empty[b, last]
+    empty[b, hole] = moved
+    slot[b, moved] = hole
+    num_empty[b] = last
+
+    for dr, dc in _NEIGHBOURS:
+        rr, cc = r + dr, c + dc
+        if 0 <= rr < n and 0 <= cc < n and cells[b, rr * n + cc] == player + 1:
+            _union(parent, size, b, cell, rr * n + cc)
+    if player == 0:
+        first, second, position = count + TOP, count + BOTTOM, r
+    else:
+        first, second, position = count + LEFT, count + RIGHT, c
+    if position == 0:
+        _union(parent, size, b, cell, first)
+    if position == n - 1:
+        _union(parent, size, b, cell, second)
+    if _find(parent, b, first) == _find(parent, b, second):
+        winner[b] = player
+        masks[:, b] = False
+    to_move[b] = other
+
+
+@njit(cache=True)
+def play(
+    actions: np.ndarray,
+    boards: np.ndarray,
+    n: int,
+    swap: bool,
+    cells: np.ndarray,
+    views: np.ndarray,
+    masks: np.ndarray,
+    empty: np.ndarray,
+    slot: np.ndarray,
+    num_empty: np.ndarray,
+    parent: np.ndarray,
+    size: np.ndarray,
+    to_move: np.ndarray,
+    winner: np.ndarray,
+    num_moves: np.ndarray,
+) -> None:
+    """Apply legal mover's-frame ``actions`` on running ``boards`` (checked by the caller)."""
+    count = n * n
+    for i in range(boards.size):
+        b, action = boards[i], actions[i]
+        if action == count:
+            # The swap: player 1 takes over the only stone, mirrored. In player 1's frame the
+            # mirrored stone sits at the original stone's index, so it is a reset plus that move.
+            first_stone = 0
+            for c in range(count):
+                if cells[b, c] == 1:
+                    first_stone = c
+            single = np.full(1, b)
+            reset_boards(single, cells, views, masks, empty, slot, num_empty, parent, size)
+            to_move[b] = 1
+            action = first_stone
+        _place(b, action, n, swap, cells, views, masks, empty, slot, num_empty, parent, size, to_move, winner, num_moves)
+
+
+@njit(cache=True)
+def random_actions(
+    uniforms: np.ndarray,
+    boards: np.ndarray,
+    n: int,
+    swap: bool,
+    empty: np.ndarray,
+    num_empty: np.ndarray,
+    to_move: np.ndarray,
+    winner: np.ndarray,
+    num_moves: np.ndarray,
+) -> np.ndarray:
+    """A uniformly random legal mover's-frame action per board, from one uniform number each."""
+    count = n * n
+    out = np.empty(boards.size, dtype=np.int64)
+    for i in range(boards.size):
+        b = boards[i]
+        free = num_empty[b]
+        choices = free + (1 if swap and num_moves[b] == 1 and winner[b] < 0 else 0)
+        pick = min(int(uniforms[i] * choices), choices - 1)
+        if pick == free:
+            out[i] = count
+            continue
+        cell = empty[b, pick]
+        if to_move[b] == 1:
+            cell = (cell % n) * n + cell // n
+        out[i] = cell
+    return out
