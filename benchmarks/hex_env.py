@@ -8,8 +8,9 @@ side. Rows:
                         opponent, returning observation planes and int8 action masks every step
                         (the learner's random move comes from the core, so the row measures the env)
 - ``pyspiel: rules``    ``apply_action`` on a random legal action
-- ``pyspiel: +obs``     the same, fetching ``observation_tensor()`` and the legal actions every
-                        move, which is the least an RL env built on pyspiel has to do
+- ``pyspiel: +obs``     the same, fetching ``observation_tensor()`` and the legal-action mask every
+                        move as numpy arrays, the least an RL env built on pyspiel has to hand
+                        its learner
 
 Ratios are ours / pyspiel. Each figure is the best of ``--repeats`` timed windows of ``--seconds``.
 No assertion: this script prints figures.
@@ -94,8 +95,8 @@ def pyspiel_window(size: int, with_observation: bool) -> Callable[[float], tuple
             state = game.new_initial_state()
             while not state.is_terminal():
                 if with_observation:
-                    state.observation_tensor()
-                    state.legal_actions_mask()
+                    np.asarray(state.observation_tensor(), dtype=np.float32)
+                    np.asarray(state.legal_actions_mask(), dtype=np.int8)
                 state.apply_action(rng.choice(state.legal_actions()))
                 moves += 1
         return moves, elapsed

@@ -125,6 +125,8 @@ class TurnBasedGame(ABC):
     def _validate(self, actions: np.ndarray, idx: np.ndarray) -> None:
         if actions.size != idx.size:
             raise ValueError(f"got {actions.size} actions for {idx.size} boards")
+        if np.unique(idx).size != idx.size:
+            raise ValueError("a board appears twice in one play() call: one move per board per call")
         finished = self.done[idx]
         if finished.any():
             b = int(idx[np.argmax(finished)])

@@ -588,3 +588,11 @@ def test_rotated_games_have_rotated_positions_and_the_same_winner(size: int, swa
     assert rotated.done.all()
     np.testing.assert_array_equal(rotated.winner, core.winner)
     np.testing.assert_array_equal(rotated.num_moves, core.num_moves)
+
+
+def test_a_board_listed_twice_in_one_call_is_refused() -> None:
+    """Two moves on one board in one call would each be checked against the old position."""
+    core = HexCore(2, 3)
+    with pytest.raises(ValueError, match="appears twice"):
+        core.play(np.array([0, 1]), np.array([0, 0]))
+    assert core.num_moves.tolist() == [0, 0] and not core.board.any()

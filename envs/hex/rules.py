@@ -1,9 +1,11 @@
 """Hex's move rules as compiled loops over the listed boards (numba), on :class:`HexCore`'s arrays.
 
 Why compiled rather than numpy-vectorized: whether a stone wins depends on a path through the
-board, which vectorizes badly. The best numpy version (incremental edge-set flood fill on row
-bitboards, ``benchmarks/hex_win_detection.py``) needed ~16 whole-batch rounds per move at batch
-1024 and ~100 numpy calls per move at batch 1, and stayed ~20 times slower than these loops.
+board, which vectorizes badly, and at small batches numpy's per-call overhead, not the work, sets
+the cost. ``benchmarks/hex_win_detection.py`` measures the numpy alternatives on 11x11: the best,
+array union-find, is ~1.6x slower than these loops at batch 1024 and ~4x at batch 1; a bitboard
+flood fill (~13 whole-batch rounds per move) ~7x, a dense flood ~12x. Staying in numpy would also
+have needed a second, scalar implementation of the rules for single games (PettingZoo, one env).
 The state still lives in numpy arrays held by ``HexCore``; these functions only update them.
 
 Win detection is union-find with path compression and union by size over the cells plus four

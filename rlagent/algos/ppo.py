@@ -1,0 +1,237 @@
+"""PPO (clipped surrogate, KL early stopping, actor/critic loss coefficients) and A2C.
+
+A2C is this update with A2C's configuration (one epoch, one minibatch, no clipping, RMSprop; see
+``rlagent.config.ALGO_DEFAULTS``): at the single gradient step the ratio is 1 and the clipped
+objective's gradient is exactly the policy gradient, so one implementation serves both.
+
+KL early stopping checks the approximate KL on every minibatch *before* its optimiser step and
+stops the whole update once it exceeds ``kl_stop_factor * kl_target`` (Stable-Baselines3's rule,
+factor 1.5). The metrics say at which epoch and minibatch it stopped and how many optimiser steps
+really ran, so a run that early-stops every update is visible as such.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlagent.config import OnPolicyConfig
+from rlagent.errors import TrainingError
+from rlagent.losses import clipped_surrogate, normalize, value_loss
+from rlagent.returns import explained_variance, gae
+from rlagent.rollout import Rollout
+
+
+def make_optimizer(parameters: list[torch.nn.Parameter], config: OnPolicyConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(parameters, lr=config.learning_rate, alpha=0.99, eps=config.adam_eps)
+    try:
+        # The fused kernel makes the CPU optimiser step several times cheaper than the default.
+        return torch.optim.Adam(parameters, lr=config.learning_rate, eps=config.adam_eps, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(parameters, lr=config.learning_rate, eps=config.adam_eps)
+
+
+def _to_tensor(array: Any, device: torch.device) -> Any:
+    if isinstance(array, dict):
+        return {k: _to_tensor(v, device) for k, v in array.items()}
+    return torch.as_tensor(array, device=device)
+
+
+def _rows(batch: Any, index: torch.Tensor) -> Any:
+    return {k: v[index] for k, v in batch.items()} if isinstance(batch, dict) else batch[index]
+
+
+def _flatten(array: Any) -> Any:
+    """(T, N, ...) to (T*N, ...)."""
+    if isinstance(array, dict):
+        return {k: _flatten(v) for k, v in array.items()}
+    return array.reshape(-1, *array.shape[2:])
+
+
+class PPO:
+    """The update rule: ``update(rollout) -> metrics``. The run loop owns everything else."""
+
+    def __init__(
+        self, policy: torch.nn.Module, config: OnPolicyConfig, total_updates: int, device: torch.device, seed: int = 0
+    ) -> None:
+        self.policy, self.config, self.device = policy, config, device
+        self.generator = torch.Generator().manual_seed(seed)  # minibatch shuffling, saved with checkpoints
+        self.total_updates = max(1, total_updates)
+        self.optimizer = make_optimizer(list(policy.parameters()), config)
+        self.updates_done = 0
+        self.optimizer_steps = 0
+        self.recurrent = policy.initial_state(1) is not None
+
+    # --- schedules -------------------------------------------------------------------------------
+    def _progress_left(self) -> float:
+        return max(0.0, 1.0 - self.updates_done / self.total_updates)
+
+    def learning_rate(self) -> float:
+        scale = self._progress_left() if self.config.lr_schedule == "linear" else 1.0
+        return self.config.learning_rate * scale
+
+    def clip_param(self) -> float | None:
+        clip = self.config.clip_param
+        if clip is None or self.config.clip_schedule == "constant":
+            return clip
+        return clip * self._progress_left()
+
+    # --- the update ------------------------------------------------------------------------------
+    def value_transform(self, values: np.ndarray) -> np.ndarray:
+        """Head outputs to the return scale, for the collector (tanh for a bce head)."""
+        return np.tanh(values) if self.config.value_loss == "bce" else values
+
+    def update(self, rollout: Rollout) -> dict[str, float]:
+        cfg = self.config
+        start = time.perf_counter()
+        advantages, returns = gae(rollout.rewards, rollout.values, rollout.dones, rollout.last_values, cfg.discount_factor, cfg.gae_lambda)
+        rollout.advantages, rollout.returns = advantages, returns
+        lr, clip = self.learning_rate(), self.clip_param()
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+        batches = self._minibatches(rollout)
+        totals: dict[str, float] = {"pg": 0.0, "value": 0.0, "entropy": 0.0, "kl": 0.0, "clip": 0.0}
+        grad_norms: dict[str, float] = {}
+        steps = 0
+        stop_epoch, stop_minibatch = float(cfg.num_epoch), -1
+        for epoch in range(cfg.num_epoch):
+            order = torch.randperm(len(batches), generator=self.generator)
+            for position, which in enumerate(order.tolist()):
+                terms = self._losses(batches[which], clip)
+                if cfg.kl_target is not None and terms["kl"].item() > cfg.kl_stop_factor * cfg.kl_target:
+                    stop_epoch = epoch + position / len(batches)
+                    stop_minibatch = position
+                    break
+                loss = cfg.actor_loss_coef * terms["pg"] + cfg.value_loss_coef * terms["value"] - cfg.entropy_coef * terms["entropy"]
+                if not torch.isfinite(loss):
+                    raise TrainingError(
+                        f"the loss became {loss.item()} at update {self.updates_done + 1} (epoch {epoch + 1}); "
+                        "lower the learning rate or check the rewards; the last good checkpoint is kept"
+                    )
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                for name, norm in self._grad_norms().items():
+                    grad_norms[name] = grad_norms.get(name, 0.0) + norm
+                if cfg.max_grad_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                steps += 1
+                for key in totals:
+                    totals[key] += float(terms[key].detach())
+            else:
+                continue
+            break
+
+        self.updates_done += 1
+        self.optimizer_steps += steps
+        done = max(steps, 1)
+        values = rollout.values.reshape(-1)
+        pg, vl = totals["pg"] / done, totals["value"] / done
+        metrics = {
+            "train/policy_gradient_loss": pg,
+            "train/value_loss": vl,
+            "train/entropy_loss": -totals["entropy"] / done,
+            "train/approx_kl": totals["kl"] / done,
+            "train/clip_fraction": totals["clip"] / done,
+            "train/explained_variance": explained_variance(values, returns.reshape(-1)),
+            "train/learning_rate": lr,
+            "train/clip_range": float("nan") if clip is None else clip,
+            "train/n_updates": float(self.optimizer_steps),
+            "train/optimizer_steps": float(steps),
+            "train/kl_stop_epoch": stop_epoch,
+            "train/kl_stop_minibatch": float(stop_minibatch),
+            "train/early_stopped": float(stop_minibatch >= 0),
+            # How much the actor's weighted term outweighs the critic's: the balance the loss
+            # coefficients set, the first thing to look at when one of the two stops learning.
+            "train/policy_value_loss_ratio": abs(cfg.actor_loss_coef * pg) / max(cfg.value_loss_coef * vl, 1e-12),
+            "value/mean": float(values.mean()),
+            "value/std": float(values.std()),
+            "value/advantage_std": float(advantages.std()),
+            "train/update_seconds": time.perf_counter() - start,
+        }
+        metrics.update({f"grad/norm_{name}": total / done for name, total in grad_norms.items()})
+        return metrics
+
+    def _minibatches(self, rollout: Rollout) -> list[dict[str, Any]]:
+        """Tensors for each minibatch. Recurrent policies get whole (T,)-sequences of some envs, so
+        the hidden state can be rebuilt from each sequence's stored starting state."""
+        cfg, device = self.config, self.device
+        T, N = rollout.num_steps, rollout.num_envs
+        fields = {
+            "obs": rollout.obs,
+            "actions": rollout.actions,
+            "log_probs": rollout.log_probs,
+            "values": rollout.values,
+            "advantages": rollout.advantages,
+            "returns": rollout.returns,
+            "episode_starts": rollout.episode_starts,
+        }
+        if self.recurrent:
+            tensors = {k: _to_tensor(v, device) for k, v in fields.items()}
+            states = torch.as_tensor(rollout.states[0], device=device)
+            groups = np.array_split(torch.randperm(N, generator=self.generator).numpy(), min(cfg.num_minibatch, N))
+            out = []
+            for envs in groups:
+                index = torch.as_tensor(envs, device=device)
+                batch = {k: (_rows_columns(v, index)) for k, v in tensors.items()}
+                batch["state"] = states[index]
+                out.append(batch)
+            return out
+        flat = {k: _to_tensor(_flatten(v), device) for k, v in fields.items() if k != "episode_starts"}
+        size = T * N
+        minibatch = cfg.minibatch_size or max(1, size // cfg.num_minibatch)
+        permutation = torch.randperm(size, generator=self.generator).to(device)
+        return [{k: _rows(v, permutation[i : i + minibatch]) for k, v in flat.items()} for i in range(0, size, minibatch)]
+
+    def _losses(self, batch: dict[str, Any], clip: float | None) -> dict[str, torch.Tensor]:
+        cfg = self.config
+        if self.recurrent:
+            out = self.policy.forward_sequence(batch["obs"], batch["state"], batch["episode_starts"])
+            batch = {k: _flatten(v) for k, v in batch.items() if k not in ("state", "episode_starts")}
+        else:
+            out = self.policy.forward(batch["obs"])
+        log_probs = out.dist.log_prob(batch["actions"])
+        advantages = batch["advantages"]
+        if cfg.normalize_advantage:
+            advantages = normalize(advantages)
+        pg, kl, clip_fraction = clipped_surrogate(log_probs, batch["log_probs"], advantages, clip)
+        value = value_loss(out.value, batch["returns"], cfg.value_loss, batch["values"], cfg.value_clip)
+        return {"pg": pg, "value": value, "entropy": out.dist.entropy().mean(), "kl": kl, "clip": clip_fraction}
+
+    def _grad_norms(self) -> dict[str, float]:
+        norms = {}
+        total = 0.0
+        for name, params in self.policy.parameter_groups().items():
+            grads = [p.grad for p in params if p.grad is not None]
+            if grads:
+                norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+                norms[name] = norm
+                total += norm**2
+        norms["total"] = total**0.5
+        return norms
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "updates_done": self.updates_done,
+            "optimizer_steps": self.optimizer_steps,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.updates_done = state["updates_done"]
+        self.optimizer_steps = state["optimizer_steps"]
+
+
+def _rows_columns(array: Any, envs: torch.Tensor) -> Any:
+    """Select env columns of (T, N, ...) tensors, keeping whole sequences."""
+    if isinstance(array, dict):
+        return {k: v[:, envs] for k, v in array.items()}
+    return array[:, envs]

@@ -1,0 +1,370 @@
+"""Run configuration: frozen dataclasses are the one source of truth.
+
+Values come, in rising precedence, from the dataclass defaults, the algorithm's usual defaults, the
+tuned preset for the environment (``experiments/<env>/<algo>.yaml``, found by name), a ``--config``
+file (YAML or JSON), and ``--set section.key=value`` overrides. Every key is checked against the
+dataclasses and every value against its type and range, at once, with a one-line
+:class:`~rlagent.errors.ConfigError` naming the field and what is valid.
+
+Sections: ``run`` (budget, seed, device, logging; its keys may also be given bare, e.g.
+``--set num_envs=16``), ``env`` (keyword arguments of the environment, passed through), the
+algorithm's section named after it (``ppo``, ``a2c``), and ``policy`` (the network).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from rlagent.errors import ConfigError
+from rlagent.nets.policy import PolicyConfig
+
+# Names practitioners know from other libraries, mapped to ours.
+ALIASES = {
+    "gamma": "discount_factor",
+    "vf_coef": "value_loss_coef",
+    "ent_coef": "entropy_coef",
+    "target_kl": "kl_target",
+    "n_epochs": "num_epoch",
+    "n_steps": "num_steps",
+    "batch_size": "minibatch_size",
+    "clip_range": "clip_param",
+    "clip_range_vf": "value_clip",
+    "lr": "learning_rate",
+    "n_envs": "num_envs",
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What to run and for how long; where results go."""
+
+    total_steps: int = 100_000
+    num_envs: int = 8
+    seed: int = 0
+    device: str = "auto"
+    logdir: str = "logs"
+    checkpoint_every: int = 50
+    keep_checkpoints: int = 3
+    log_every: int = 1
+    progress: bool = True
+
+    def validate(self) -> None:
+        _positive(self, "total_steps", "num_envs", "checkpoint_every", "keep_checkpoints", "log_every")
+        _choice(self, "device", ("auto", "cpu", "cuda"))
+        if self.seed < 0:
+            raise ConfigError(f"run.seed must be a non-negative integer, got {self.seed}")
+
+
+@dataclass(frozen=True)
+class OnPolicyConfig:
+    """PPO's hyperparameters; A2C is the same update with its own defaults (see ``ALGO_DEFAULTS``).
+
+    ``kl_target``: the update stops, before the optimiser step of the minibatch, once the
+    approximate KL between the rollout policy and the current one exceeds
+    ``kl_stop_factor * kl_target`` (1.5 like Stable-Baselines3). ``value_loss``: ``mse``,
+    ``huber``, ``bce`` (a win-probability head: returns must lie in [-1, 1]; the value is
+    ``tanh`` of the head's output) or ``quartic`` (mse + 0.25 * mean(err^4), which punishes
+    confident mistakes harder).
+    """
+
+    learning_rate: float = 3e-4
+    lr_schedule: str = "constant"
+    num_steps: int = 128
+    num_epoch: int = 4
+    num_minibatch: int = 4
+    minibatch_size: int | None = None
+    discount_factor: float = 0.99
+    gae_lambda: float = 0.95
+    clip_param: float | None = 0.2
+    clip_schedule: str = "constant"
+    value_clip: float | None = None
+    actor_loss_coef: float = 1.0
+    value_loss_coef: float = 0.5
+    entropy_coef: float = 0.0
+    max_grad_norm: float | None = 0.5
+    kl_target: float | None = None
+    kl_stop_factor: float = 1.5
+    normalize_advantage: bool = True
+    value_loss: str = "mse"
+    optimizer: str = "adam"
+    adam_eps: float = 1e-5
+
+    def validate(self) -> None:
+        section = "algorithm"
+        _positive(self, "learning_rate", "num_steps", "num_epoch", "num_minibatch", "kl_stop_factor", "adam_eps")
+        _positive(self, "minibatch_size", "clip_param", "value_clip", "max_grad_norm", "kl_target", optional=True)
+        _non_negative(self, "actor_loss_coef", "value_loss_coef", "entropy_coef")
+        for name in ("discount_factor", "gae_lambda"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"{section}.{name} must be between 0 and 1, got {value}")
+        _choice(self, "lr_schedule", ("constant", "linear"))
+        _choice(self, "clip_schedule", ("constant", "linear"))
+        _choice(self, "value_loss", ("mse", "huber", "bce", "quartic"))
+        _choice(self, "optimizer", ("adam", "rmsprop"))
+
+
+ALGORITHMS = ("ppo", "a2c")
+ALGO_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ppo": {},
+    # The usual A2C: one pass over short rollouts, no clipping, RMSprop. With one epoch and one
+    # minibatch the clipped-ratio objective's gradient is exactly the policy gradient.
+    "a2c": {
+        "learning_rate": 7e-4,
+        "num_steps": 5,
+        "num_epoch": 1,
+        "num_minibatch": 1,
+        "clip_param": None,
+        "gae_lambda": 1.0,
+        "normalize_advantage": False,
+        "optimizer": "rmsprop",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a run needs, resolved."""
+
+    algo: str
+    env: str
+    run: RunConfig = field(default_factory=RunConfig)
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    algorithm: OnPolicyConfig = field(default_factory=OnPolicyConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved configuration in the layout of a config file (what ``config.json`` holds)."""
+        return {
+            "algo": self.algo,
+            "env": self.env,
+            "run": dataclasses.asdict(self.run),
+            "env_kwargs": dict(self.env_kwargs),
+            self.algo: dataclasses.asdict(self.algorithm),
+            "policy": dataclasses.asdict(self.policy),
+        }
+
+
+def preset_path(env: str, algo: str) -> Path | None:
+    """The tuned preset ``experiments/<env>/<algo>.yaml`` for this env, if a checkout has one."""
+    name = env.split("/")[-1].split("-v")[0].lower()
+    for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        path = root / "experiments" / name / f"{algo}.yaml"
+        if path.is_file():
+            return path
+    return None
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        text = path.read_text()
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"cannot read config file {path}: {first_line}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``section.key=value`` with the value read as YAML (so ``0.1``, ``true``, ``null``, ``[64, 64]``)."""
+    if "=" not in text:
+        raise ConfigError(f"--set expects key=value (e.g. ppo.clip_param=0.1), got {text!r}")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def resolve(
+    algo: str,
+    env: str,
+    config_file: str | Path | None = None,
+    overrides: list[str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+    base: Mapping[str, Any] | None = None,
+) -> Config:
+    """Build the run's configuration: defaults < algorithm defaults < preset < ``base`` (a resumed
+    run's saved config) < file < ``--set`` < ``extra`` (the CLI's dedicated flags)."""
+    if algo not in ALGORITHMS:
+        raise ConfigError(f"unknown algorithm {algo!r}: valid algorithms are {', '.join(ALGORITHMS)}")
+    layers: list[tuple[str, Mapping[str, Any]]] = [("defaults of " + algo, {algo: ALGO_DEFAULTS[algo]})]
+    preset = preset_path(env, algo)
+    if preset is not None and base is None:
+        layers.append((str(preset), load_file(preset)))
+    if base is not None:
+        layers.append(("the resumed run", base))
+    if config_file is not None:
+        layers.append((str(config_file), load_file(config_file)))
+    for text in overrides or []:
+        key, value = parse_override(text)
+        layers.append((f"--set {text}", _nest(key, value)))
+    if extra:
+        layers.append(("command line", {"run": dict(extra)}))
+
+    sections: dict[str, dict[str, Any]] = {"run": {}, "env_kwargs": {}, "algorithm": {}, "policy": {}}
+    for source, layer in layers:
+        _merge(sections, layer, algo, source)
+    config = Config(
+        algo=algo,
+        env=env,
+        run=_build(RunConfig, sections["run"], "run"),
+        env_kwargs=dict(sections["env_kwargs"]),
+        algorithm=_build(OnPolicyConfig, sections["algorithm"], algo),
+        policy=_build(PolicyConfig, sections["policy"], "policy"),
+    )
+    config.run.validate()
+    try:
+        config.algorithm.validate()
+    except ConfigError as error:
+        raise ConfigError(str(error).replace("algorithm.", f"{algo}.", 1)) from None
+    config.policy.validate()
+    return config
+
+
+def field_help() -> list[tuple[str, str, Any]]:
+    """(section.key, type, default) for every hyperparameter, for ``--help``."""
+    rows = []
+    for section, cls in (("run", RunConfig), ("<algo>", OnPolicyConfig), ("policy", PolicyConfig)):
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            rows.append((f"{section}.{f.name}", _type_name(hints[f.name]), default))
+    return rows
+
+
+# --- internals -----------------------------------------------------------------------------------
+_RUN_FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
+
+
+def _nest(key: str, value: Any) -> dict[str, Any]:
+    parts = key.split(".")
+    if len(parts) == 1:
+        return {"run": {parts[0]: value}}
+    if len(parts) != 2:
+        raise ConfigError(f"--set key {key!r} must be section.key (e.g. ppo.clip_param or env.size)")
+    return {parts[0]: {parts[1]: value}}
+
+
+def _merge(sections: dict[str, dict[str, Any]], layer: Mapping[str, Any], algo: str, source: str) -> None:
+    for section, values in layer.items():
+        if section in ("algo", "env"):
+            continue  # a saved config.json names them; the command line decides
+        target = _section_name(section, algo, source)
+        if target == "run" and not isinstance(values, Mapping) and section in _RUN_FIELDS | set(ALIASES):
+            values, section = {section: values}, "run"
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"section {section!r} in {source} must be a mapping of keys to values")
+        for key, value in values.items():
+            key = str(key)
+            if target != "env_kwargs":
+                key = ALIASES.get(key, key)
+            sections[target][key] = value
+
+
+def _section_name(section: str, algo: str, source: str) -> str:
+    if section == algo:
+        return "algorithm"
+    if section in ("env", "env_kwargs"):
+        return "env_kwargs"
+    if section in ("run", "policy"):
+        return section
+    if section in _RUN_FIELDS or section in ALIASES:
+        return "run"
+    others = [a for a in ALGORITHMS if a != algo]
+    if section in others:
+        raise ConfigError(f"section {section!r} in {source} configures {section}, but this run uses {algo}")
+    raise ConfigError(f"unknown section {section!r} in {source}: valid sections are run, env, {algo}, policy")
+
+
+def _build(cls: type, values: dict[str, Any], section: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in values.items():
+        if key not in hints:
+            raise ConfigError(f"unknown key {section}.{key}: valid keys are {', '.join(names)}")
+        kwargs[key] = _coerce(value, hints[key], f"{section}.{key}")
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, hint: Any, name: str) -> Any:
+    """Check ``value`` against a field's type, converting only where it is lossless."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], name)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{name} must be a string, got {value!r}")
+    if origin is tuple:
+        if isinstance(value, (list, tuple)):
+            return tuple(_coerce(v, args[0], name) for v in value)
+        raise ConfigError(f"{name} must be a list like [64, 64], got {value!r}")
+    return value
+
+
+def _type_name(hint: Any) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if origin is tuple:
+        return f"list[{_type_name(args[0])}]"
+    return "null" if hint is type(None) else getattr(hint, "__name__", str(hint))
+
+
+def _positive(obj: Any, *names: str, optional: bool = False) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if value is None and optional:
+            continue
+        if value is None or value <= 0:
+            section = "run" if isinstance(obj, RunConfig) else "algorithm"
+            suffix = " or null" if optional else ""
+            raise ConfigError(f"{section}.{name} must be positive{suffix}, got {value}")
+
+
+def _non_negative(obj: Any, *names: str) -> None:
+    for name in names:
+        if getattr(obj, name) < 0:
+            raise ConfigError(f"algorithm.{name} must be zero or positive, got {getattr(obj, name)}")
+
+
+def _choice(obj: Any, name: str, choices: tuple[str, ...]) -> None:
+    value = getattr(obj, name)
+    if value not in choices:
+        section = "run" if isinstance(obj, RunConfig) else "algorithm"
+        raise ConfigError(f"{section}.{name} must be one of {', '.join(choices)}, got {value!r}")

@@ -1,0 +1,55 @@
+"""Advantages and returns over a (T, N) rollout.
+
+Episode ends are explicit: ``dones[t]`` says the episode ended at step ``t``, so step ``t + 1``
+belongs to a new episode and must not be bootstrapped from. A truncated episode's own future is
+already in its last reward (``rewards[t] += discount * V(final_obs)``, done by the collector from
+the true final observation), so ``dones`` covers truncation and termination alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def gae(
+    rewards: np.ndarray,
+    values: np.ndarray,
+    dones: np.ndarray,
+    last_values: np.ndarray,
+    discount_factor: float,
+    gae_lambda: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Generalized advantage estimation; returns ``(advantages, returns)``, both (T, N) float32.
+
+    ``last_values`` is ``V`` of the observation after the last step. With ``gae_lambda = 1`` the
+    advantage is the discounted return minus the value (A2C, REINFORCE with a critic); with 0 it is
+    the one-step TD error.
+    """
+    steps = rewards.shape[0]
+    advantages = np.zeros_like(rewards, dtype=np.float32)
+    running = np.zeros(rewards.shape[1:], dtype=np.float32)
+    next_values = last_values
+    for t in range(steps - 1, -1, -1):
+        alive = 1.0 - dones[t]
+        delta = rewards[t] + discount_factor * next_values * alive - values[t]
+        running = delta + discount_factor * gae_lambda * alive * running
+        advantages[t] = running
+        next_values = values[t]
+    return advantages, advantages + values.astype(np.float32)
+
+
+def discounted_returns(rewards: np.ndarray, dones: np.ndarray, last_values: np.ndarray, discount_factor: float) -> np.ndarray:
+    """Monte-Carlo returns cut at episode ends, bootstrapped from ``last_values`` at the rollout end."""
+    returns = np.zeros_like(rewards, dtype=np.float32)
+    running = last_values.astype(np.float32)
+    for t in range(rewards.shape[0] - 1, -1, -1):
+        running = rewards[t] + discount_factor * running * (1.0 - dones[t])
+        returns[t] = running
+    return returns
+
+
+def explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:
+    """1 - Var(target - predicted) / Var(target): 1 is perfect, 0 no better than a constant, NaN if
+    the target is constant (SB3's ``train/explained_variance``)."""
+    variance = np.var(target)
+    return float("nan") if variance == 0 else float(1.0 - np.var(target - predicted) / variance)

@@ -1,0 +1,231 @@
+"""On-policy collection: T steps of N environments into preallocated (T, N) arrays.
+
+The vector env must reset finished episodes in the same step (``AutoresetMode.SAME_STEP``; our envs
+do, and :func:`rlagent.make_env.make_env` sets it for any Gymnasium id): then every stored transition
+is real, the observation after an episode's end is the next episode's first one, and a truncated
+episode's true final observation is in ``info["final_obs"]`` to bootstrap from. One policy call
+per step for the whole batch; arrays are written in place, never appended to Python lists.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+
+from rlagent.errors import ConfigError
+
+Obs = Any  # an array, or a dict of arrays for Dict observation spaces
+
+
+def _index(obs: Obs, rows: Any) -> Obs:
+    return {k: v[rows] for k, v in obs.items()} if isinstance(obs, dict) else obs[rows]
+
+
+def _stack_final(final_obs: np.ndarray, rows: np.ndarray) -> Obs:
+    first = final_obs[rows[0]]
+    if isinstance(first, dict):
+        return {k: np.stack([final_obs[i][k] for i in rows]) for k in first}
+    return np.stack([final_obs[i] for i in rows])
+
+
+@dataclass
+class Rollout:
+    """A (T, N) batch of transitions; ``advantages``/``returns`` are filled by the algorithm."""
+
+    obs: Obs
+    actions: np.ndarray
+    log_probs: np.ndarray
+    values: np.ndarray
+    rewards: np.ndarray
+    dones: np.ndarray
+    episode_starts: np.ndarray
+    states: np.ndarray | None
+    last_values: np.ndarray
+    advantages: np.ndarray | None = None
+    returns: np.ndarray | None = None
+
+    @property
+    def num_steps(self) -> int:
+        return self.rewards.shape[0]
+
+    @property
+    def num_envs(self) -> int:
+        return self.rewards.shape[1]
+
+
+class EpisodeStats:
+    """Returns and lengths of the most recent finished episodes (SB3 keeps 100 for its means)."""
+
+    def __init__(self, num_envs: int, window: int = 100) -> None:
+        self.running_return = np.zeros(num_envs)
+        self.running_length = np.zeros(num_envs, dtype=np.int64)
+        self.returns: deque[float] = deque(maxlen=window)
+        self.lengths: deque[int] = deque(maxlen=window)
+        self.episodes = 0
+
+    def update(self, rewards: np.ndarray, dones: np.ndarray) -> None:
+        self.running_return += rewards
+        self.running_length += 1
+        if dones.any():
+            ended = np.flatnonzero(dones)
+            self.returns.extend(self.running_return[ended].tolist())
+            self.lengths.extend(self.running_length[ended].tolist())
+            self.episodes += ended.size
+            self.running_return[ended] = 0.0
+            self.running_length[ended] = 0
+
+    def summary(self) -> dict[str, float]:
+        if not self.returns:
+            return {}
+        returns = np.asarray(self.returns)
+        metrics = {
+            "rollout/ep_rew_mean": float(returns.mean()),
+            "rollout/ep_len_mean": float(np.mean(self.lengths)),
+            "rollout/episodes": float(self.episodes),
+        }
+        if np.all(np.isin(returns, (-1.0, 0.0, 1.0))):  # a win/draw/loss game
+            metrics["rollout/win_rate"] = float(np.mean(returns > 0))
+        return metrics
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"returns": list(self.returns), "lengths": list(self.lengths), "episodes": self.episodes}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.returns.extend(state["returns"])
+        self.lengths.extend(state["lengths"])
+        self.episodes = state["episodes"]
+
+
+class Collector:
+    """Owns the env's current observation, episode starts and recurrent state between rollouts."""
+
+    def __init__(
+        self,
+        env: VectorEnv,
+        policy: torch.nn.Module,
+        num_steps: int,
+        discount_factor: float,
+        seed: int,
+        value_transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        mode = env.metadata.get("autoreset_mode")
+        if mode != AutoresetMode.SAME_STEP:
+            raise ConfigError(
+                f"the vector env resets with {mode}; rlagent needs AutoresetMode.SAME_STEP "
+                "(make it with rlagent.make_env.make_env or pass vector_kwargs={'autoreset_mode': AutoresetMode.SAME_STEP})"
+            )
+        self.env, self.policy = env, policy
+        self.num_steps, self.num_envs = num_steps, env.num_envs
+        self.discount_factor = discount_factor
+        self.value_transform = value_transform or (lambda v: v)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.obs, _ = env.reset(seed=seed)
+        self.episode_start = np.ones(self.num_envs, dtype=bool)
+        self.state = policy.initial_state(self.num_envs)
+        self.stats = EpisodeStats(self.num_envs)
+        self._buffers = self._allocate()
+
+    def _allocate(self) -> dict[str, Any]:
+        T, N = self.num_steps, self.num_envs
+        obs = self.obs
+        space = self.env.single_action_space
+        action_shape = (N, *space.shape)
+        buffers: dict[str, Any] = {
+            "obs": {k: np.zeros((T, *v.shape), v.dtype) for k, v in obs.items()} if isinstance(obs, dict)
+            else np.zeros((T, *obs.shape), obs.dtype),
+            "actions": np.zeros((T, *action_shape), np.float32 if isinstance(space, spaces.Box) else np.int64),
+            "log_probs": np.zeros((T, N), np.float32),
+            "values": np.zeros((T, N), np.float32),
+            "rewards": np.zeros((T, N), np.float32),
+            "dones": np.zeros((T, N), np.float32),
+            "episode_starts": np.zeros((T, N), bool),
+            "states": None if self.state is None else np.zeros((T, *self.state.shape), np.float32),
+        }
+        return buffers
+
+    @torch.no_grad()
+    def collect(self) -> Rollout:
+        """Step the env ``num_steps`` times with the current policy."""
+        buffers = self._buffers
+        for t in range(self.num_steps):
+            if buffers["states"] is not None:
+                buffers["states"][t] = self.state.cpu().numpy()
+            actions, log_probs, values, self.state = self.policy.act(self.obs, self.state, self.episode_start, generator=self.generator)
+            obs_buffer = buffers["obs"]
+            if isinstance(obs_buffer, dict):
+                for key, value in self.obs.items():
+                    obs_buffer[key][t] = value
+            else:
+                obs_buffer[t] = self.obs
+            buffers["actions"][t] = actions
+            buffers["log_probs"][t] = log_probs
+            buffers["values"][t] = self.value_transform(values)
+            buffers["episode_starts"][t] = self.episode_start
+
+            self.obs, rewards, terminated, truncated, info = self.env.step(actions)
+            rewards = np.asarray(rewards, dtype=np.float32)
+            dones = terminated | truncated
+            self.stats.update(rewards, dones)
+            cut = truncated & ~terminated
+            if cut.any():
+                rewards = rewards.copy()
+                rewards[cut] += self.discount_factor * self._final_values(info["final_obs"], np.flatnonzero(cut))
+            buffers["rewards"][t] = rewards
+            buffers["dones"][t] = dones
+            self.episode_start = dones
+
+        last_values = self._values(self.obs, self.state, self.episode_start)
+        return Rollout(
+            obs={k: v.copy() for k, v in buffers["obs"].items()} if isinstance(buffers["obs"], dict) else buffers["obs"].copy(),
+            actions=buffers["actions"].copy(),
+            log_probs=buffers["log_probs"].copy(),
+            values=buffers["values"].copy(),
+            rewards=buffers["rewards"].copy(),
+            dones=buffers["dones"].copy(),
+            episode_starts=buffers["episode_starts"].copy(),
+            states=None if buffers["states"] is None else buffers["states"].copy(),
+            last_values=last_values,
+        )
+
+    def _values(self, obs: Obs, state: torch.Tensor | None, episode_start: np.ndarray) -> np.ndarray:
+        value = self.policy.value(obs, state, episode_start)
+        return self.value_transform(value.cpu().numpy().astype(np.float32))
+
+    def _final_values(self, final_obs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """V of the true last observation of truncated episodes, with the state that saw it."""
+        obs = _stack_final(final_obs, rows)
+        state = None if self.state is None else self.state[rows]
+        return self._values(obs, state, np.zeros(rows.size, dtype=bool))
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: sampling RNG, episode stats, and (when the env can
+        be pickled, as ours and Gymnasium's classic envs can) the env itself mid-episode."""
+        try:
+            env_bytes: bytes | None = pickle.dumps(self.env)
+        except Exception:  # an env holding a lambda, a socket, a simulator handle...
+            env_bytes = None
+        return {
+            "generator": self.generator.get_state(),
+            "stats": self.stats.state_dict(),
+            "env": env_bytes,
+            "obs": self.obs,
+            "episode_start": self.episode_start,
+            "state": self.state,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> bool:
+        """Restore; returns False when the env could not be saved and episodes restart instead."""
+        self.generator.set_state(state["generator"])
+        self.stats.load_state_dict(state["stats"])
+        if state.get("env") is None:
+            return False
+        self.env = pickle.loads(state["env"])
+        self.obs, self.episode_start, self.state = state["obs"], state["episode_start"], state["state"]
+        return True
