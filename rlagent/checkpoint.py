@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import random
 import re
-import tempfile
+import secrets
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ _DETAIL_CHARS = 160
 def _detail(exc: BaseException) -> str:
     """The gist of a low-level error, on one short line, for the parenthesis in our message."""
     text = " ".join(str(exc).split()) or type(exc).__name__
+    text = text.split(". ", 1)[0]  # torch/miniz append paragraphs of advice that do not apply here
     if len(text) > _DETAIL_CHARS:
         text = text[: _DETAIL_CHARS - 3] + "..."
     return f"{type(exc).__name__}: {text}"
@@ -71,10 +72,9 @@ def save_checkpoint(path: Path, payload: Mapping[str, Any]) -> None:
     data = {**payload, "format_version": FORMAT_VERSION}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = _create_temp(path)
     except OSError as exc:
         raise CheckpointError(f"cannot write checkpoint {path} ({_detail(exc)})") from exc
-    tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(data, f)
@@ -87,6 +87,16 @@ def save_checkpoint(path: Path, payload: Mapping[str, Any]) -> None:
             raise CheckpointError(f"cannot write checkpoint {path} ({_detail(exc)})") from exc
         raise
     _fsync_dir(path.parent)
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """A fresh file beside ``path`` with the umask's permissions (mkstemp's 0600 would stick after the rename)."""
+    while True:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -159,16 +158,16 @@ class RunLogger:
         if not self.metrics_path.exists():
             return 0.0
         kept = [r for r in read_metrics(self.metrics_path) if r["step"] < resume_step]
-        fd, tmp = tempfile.mkstemp(dir=self.run_dir, prefix=f".{METRICS_FILE}.", suffix=".tmp")
+        tmp = self.metrics_path.with_name(f".{METRICS_FILE}.{os.getpid()}.tmp")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
+            with tmp.open("w", encoding="utf-8") as f:
                 for record in kept:
                     f.write(json.dumps(record) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.metrics_path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         times = [r["time"] for r in kept if isinstance(r.get("time"), (int, float)) and math.isfinite(r["time"])]
         return float(max(times, default=0.0))

@@ -31,6 +31,8 @@ def _is_terminal(stream: TextIO) -> bool:
 
 def _format_value(value: Any) -> str:
     """Short, stable-width numbers: the bar is redrawn in place and must not jitter or wrap."""
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        value = value.item()
     if isinstance(value, bool) or not isinstance(value, float):
         return str(value)
     if value != value or value in (float("inf"), float("-inf")):

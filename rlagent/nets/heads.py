@@ -1,0 +1,114 @@
+"""Heads: features -> action distribution (policy) or scalar (value).
+
+Each policy head builds its distribution with the legal-action mask, so a mask given with the
+observation is honoured by sampling, log-probabilities, entropy and the mode alike. ``output_layers``
+names the final layers that get the small initialisation that makes the first policy near-uniform.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from rlagent.nets.distributions import Categorical, DiagGaussian, MultiCategorical
+
+
+class CategoricalHead(nn.Module):
+    """Linear logits for a ``Discrete`` action space."""
+
+    def __init__(self, in_dim: int, num_actions: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_dim, num_actions)
+
+    def forward(self, features: Tensor, mask: Tensor | None = None) -> Categorical:
+        return Categorical(self.linear(features), mask)
+
+    def output_layers(self) -> list[nn.Module]:
+        return [self.linear]
+
+
+class BoardPolicyHead(nn.Module):
+    """One logit per cell from a 1x1 convolution, plus a linear for moves that are not cells.
+
+    Sharing the 1x1 weights over cells gives a policy that is translation-equivariant like the
+    trunk, with few parameters. The extra actions (e.g. Hex's swap, action H * W) depend on the
+    whole board, so they read the flattened feature map. Logits are ordered ``r * W + c`` then the
+    extra actions, matching the env's action indices.
+    """
+
+    def __init__(self, channels: int, height: int, width: int, num_actions: int) -> None:
+        super().__init__()
+        extra = num_actions - height * width
+        if extra < 0:
+            raise ValueError(f"a board head needs at least {height * width} actions, got {num_actions}")
+        self.cells = nn.Conv2d(channels, 1, kernel_size=1)
+        self.extra = nn.Linear(channels * height * width, extra) if extra else None
+        self.num_actions = num_actions
+
+    def forward(self, feature_map: Tensor, mask: Tensor | None = None) -> Categorical:
+        logits = self.cells(feature_map).flatten(1)
+        if self.extra is not None:
+            logits = torch.cat([logits, self.extra(feature_map.flatten(1))], dim=1)
+        return Categorical(logits, mask)
+
+    def output_layers(self) -> list[nn.Module]:
+        return [self.cells] if self.extra is None else [self.cells, self.extra]
+
+
+class MultiCategoricalHead(nn.Module):
+    """Linear logits for a ``MultiDiscrete`` action space, split per dimension."""
+
+    def __init__(self, in_dim: int, nvec: Sequence[int]) -> None:
+        super().__init__()
+        self.nvec = tuple(int(n) for n in nvec)
+        self.linear = nn.Linear(in_dim, sum(self.nvec))
+
+    def forward(self, features: Tensor, mask: Tensor | None = None) -> MultiCategorical:
+        return MultiCategorical(self.linear(features), self.nvec, mask)
+
+    def output_layers(self) -> list[nn.Module]:
+        return [self.linear]
+
+
+class GaussianHead(nn.Module):
+    """Linear mean and a state-independent learned log-std (init 0, i.e. std 1) for ``Box`` actions.
+
+    A state-independent std is the usual choice for PPO (SB3, CleanRL): a state-dependent one tends
+    to collapse early. The mask argument exists for a uniform head interface and must be None.
+    """
+
+    def __init__(self, in_dim: int, action_dim: int, log_std_init: float = 0.0) -> None:
+        super().__init__()
+        self.mean = nn.Linear(in_dim, action_dim)
+        self.log_std = nn.Parameter(torch.full((action_dim,), float(log_std_init)))
+
+    def forward(self, features: Tensor, mask: Tensor | None = None) -> DiagGaussian:
+        if mask is not None:
+            raise ValueError("continuous (Box) actions cannot be masked")
+        return DiagGaussian(self.mean(features), self.log_std)
+
+    def output_layers(self) -> list[nn.Module]:
+        return [self.mean]
+
+
+class ValueHead(nn.Module):
+    """Linear state value from (possibly spatial) features: (B, ...) -> (B,).
+
+    The value is the raw output; a consumer that wants a bounded value (e.g. ``tanh`` for a
+    win-probability loss) applies that transform itself, so the range is decided in one place.
+    """
+
+    def __init__(self, in_dim: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_dim, 1)
+
+    def forward(self, features: Tensor) -> Tensor:
+        return self.linear(features.flatten(1)).squeeze(-1)
+
+    def output_layers(self) -> list[nn.Module]:
+        return [self.linear]
+
+
+PolicyHead = CategoricalHead | BoardPolicyHead | MultiCategoricalHead | GaussianHead

@@ -1,0 +1,185 @@
+"""The run loop every on-policy learner shares: collect, update, log, checkpoint.
+
+A run lives in ``logs/<env>-<algo>-<time>-s<seed>/``: ``config.json`` (the resolved
+hyperparameters), TensorBoard event files and ``metrics.jsonl`` with the same scalars, and
+``checkpoints/step_<N>.pt``. Nothing is lost on the way out: Ctrl-C saves a checkpoint before
+exiting, and a NaN or infinite loss stops the run without overwriting the last good checkpoint.
+A resumed run continues bit for bit where the checkpoint left it (same seed and CPU), because the
+checkpoint holds the model, the optimiser, every random generator and, where it can be pickled,
+the vector env mid-episode.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlagent.algos.ppo import PPO
+from rlagent.checkpoint import (
+    capture_rng_state,
+    check_compatible,
+    check_state_dict_compatible,
+    checkpoint_path,
+    latest_checkpoint,
+    load_checkpoint,
+    prune_checkpoints,
+    restore_rng_state,
+    save_checkpoint,
+    space_signature,
+)
+from rlagent.config import Config
+from rlagent.errors import CheckpointError, TrainingError
+from rlagent.make_env import make_env, resolve_env_id
+from rlagent.monitor.logger import RunLogger
+from rlagent.monitor.progress import Progress
+from rlagent.nets import build_policy
+from rlagent.rollout import Collector
+
+
+def select_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from rlagent.errors import ConfigError
+
+        raise ConfigError("run.device is cuda but torch sees no CUDA device: use --device cpu or auto")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed the global generators once, at the edge; the learner's own generators derive from it."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def new_run_dir(config: Config) -> Path:
+    env_name = resolve_env_id(config.env).split("/")[-1].split("-v")[0].lower()
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(config.run.logdir) / f"{env_name}-{config.algo}-{stamp}-s{config.run.seed}"
+    path, suffix = base, 1
+    while path.exists():
+        suffix += 1
+        path = base.with_name(f"{base.name}-{suffix}")
+    return path
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    steps: int
+    updates: int
+    metrics: dict[str, float]
+    interrupted: bool = False
+
+
+class Trainer:
+    """Builds env, policy, algorithm and collector from a config, and runs them."""
+
+    def __init__(self, config: Config, run_dir: Path | None = None, resume: bool = False) -> None:
+        self.config = config
+        cfg = config.run
+        seed_everything(cfg.seed)
+        self.device = select_device(cfg.device)
+        self.env = make_env(config.env, cfg.num_envs, dict(config.env_kwargs))
+        self.policy = build_policy(self.env.single_observation_space, self.env.single_action_space, config.policy).to(self.device)
+        self.steps_per_update = config.algorithm.num_steps * cfg.num_envs
+        self.total_updates = -(-cfg.total_steps // self.steps_per_update)
+        self.algo = PPO(self.policy, config.algorithm, self.total_updates, self.device, seed=cfg.seed)
+        self.collector = Collector(
+            self.env, self.policy, config.algorithm.num_steps, config.algorithm.discount_factor, cfg.seed, self.algo.value_transform
+        )
+        self.signature = space_signature(self.env.single_observation_space, self.env.single_action_space)
+        self.steps = 0
+        self.run_dir = run_dir or new_run_dir(config)
+        self.resumed_from: Path | None = None
+        if resume:
+            self._restore()
+
+    # --- checkpoints -----------------------------------------------------------------------------
+    def checkpoint_payload(self) -> dict[str, Any]:
+        return {
+            "model": self.policy.state_dict(),
+            "algorithm": self.algo.state_dict(),
+            "collector": self.collector.state_dict(),
+            "config": self.config.to_dict(),
+            "spaces": self.signature,
+            "steps": self.steps,
+            "rng": capture_rng_state(),
+        }
+
+    def save(self) -> Path:
+        path = checkpoint_path(self.run_dir, self.steps)
+        save_checkpoint(path, self.checkpoint_payload())
+        prune_checkpoints(self.run_dir, self.config.run.keep_checkpoints, protect=[path])
+        return path
+
+    def _restore(self) -> None:
+        path = latest_checkpoint(self.run_dir)
+        if path is None:
+            raise CheckpointError(f"no checkpoint in {self.run_dir / 'checkpoints'}: nothing to resume")
+        payload = load_checkpoint(path)
+        check_compatible(payload["spaces"], self.signature)
+        check_state_dict_compatible(payload["model"], self.policy, source=str(path))
+        self.policy.load_state_dict(payload["model"])
+        self.algo.load_state_dict(payload["algorithm"])
+        if not self.collector.load_state_dict(payload["collector"]):
+            print(f"note: the env of {path} could not be saved; episodes restart on resume")
+        self.env = self.collector.env
+        restore_rng_state(payload["rng"])
+        self.steps = int(payload["steps"])
+        self.resumed_from = path
+
+    # --- the loop --------------------------------------------------------------------------------
+    def train(self) -> RunResult:
+        cfg = self.config.run
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2, default=str) + "\n")
+        logger = RunLogger(self.run_dir, hparams=self.config.to_dict(), resume_step=self.steps if self.resumed_from else None)
+        progress = Progress(cfg.total_steps, desc=f"{self.config.algo} {self.config.env}", enabled=None if cfg.progress else False, initial=self.steps)
+        metrics: dict[str, float] = {}
+        interrupted = False
+        started, steps_at_start = time.perf_counter(), self.steps
+        try:
+            while self.steps < cfg.total_steps:
+                rollout = self.collector.collect()
+                self.steps += self.steps_per_update
+                metrics = self.algo.update(rollout)
+                metrics.update(self.collector.stats.summary())
+                elapsed = time.perf_counter() - started
+                metrics["time/fps"] = (self.steps - steps_at_start) / max(elapsed, 1e-9)
+                if self.algo.updates_done % cfg.log_every == 0:
+                    logger.log(self.steps, metrics)
+                progress.update(self.steps, **self._progress_fields(metrics))
+                if self.algo.updates_done % cfg.checkpoint_every == 0:
+                    self.save()
+        except KeyboardInterrupt:
+            interrupted = True
+            path = self.save()
+            progress.write(f"interrupted: saved {path}; continue with --resume {self.run_dir}")
+        except TrainingError:
+            progress.close()
+            logger.close()
+            raise
+        else:
+            self.save()
+            logger.log_hparams(self.config.to_dict(), {k: v for k, v in metrics.items() if k.startswith(("rollout/", "train/"))})
+        progress.close()
+        logger.close()
+        return RunResult(self.run_dir, self.steps, self.algo.updates_done, metrics, interrupted)
+
+    @staticmethod
+    def _progress_fields(metrics: dict[str, float]) -> dict[str, str]:
+        if "rollout/win_rate" in metrics:
+            return {"win": f"{metrics['rollout/win_rate']:.0%}"}
+        if "rollout/ep_rew_mean" in metrics:
+            return {"return": f"{metrics['rollout/ep_rew_mean']:.1f}"}
+        return {}

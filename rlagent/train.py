@@ -1,0 +1,101 @@
+"""``python -m rlagent.train ALGO --env NAME [options]``: train an agent.
+
+Examples::
+
+    python -m rlagent.train ppo --env hex
+    python -m rlagent.train ppo --env CartPole-v1 --total-steps 50000 --seed 1
+    python -m rlagent.train ppo --env hex --set env.size=7 --set ppo.clip_param=0.1
+    python -m rlagent.train a2c --env CartPole-v1 --config my.yaml
+    python -m rlagent.train ppo --env hex --resume logs/hex-ppo-20261122-101500-s0
+
+Precedence: defaults < the env's tuned preset (experiments/<env>/<algo>.yaml) < --config < --set
+< the dedicated flags. Bad input exits with status 2 and one line naming the problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rlagent.config import ALGORITHMS, field_help, resolve
+from rlagent.errors import RlagentError
+
+
+def _hyperparameter_table() -> str:
+    rows = field_help()
+    width = max(len(name) for name, _, _ in rows)
+    lines = ["hyperparameters (--set section.key=value; <algo> is ppo or a2c; env.KEY=VALUE passes env kwargs):"]
+    lines += [f"  {name:<{width}}  {default!r:<12} {kind}" for name, kind, default in rows]
+    lines.append("  aliases: gamma, vf_coef, ent_coef, target_kl, n_epochs, n_steps, batch_size, clip_range, lr, n_envs")
+    return "\n".join(lines)
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse prints its usage block before an error; we print the error alone, on one line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see python -m rlagent.train --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineErrorParser(
+        prog="python -m rlagent.train",
+        description=__doc__.split("\n\n")[0].split(": ", 1)[1],
+        epilog=_hyperparameter_table(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("algo", help=f"learning algorithm: {', '.join(ALGORITHMS)}")
+    parser.add_argument("--env", required=True, help="hex, or any registered Gymnasium id (CartPole-v1)")
+    parser.add_argument("--config", help="a YAML or JSON file of sections run/env/<algo>/policy")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override one hyperparameter")
+    parser.add_argument("--total-steps", type=int, help="environment steps to train for (run.total_steps)")
+    parser.add_argument("--seed", type=int, help="random seed (run.seed)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where the networks run (run.device)")
+    parser.add_argument("--logdir", help="where run directories go (run.logdir, default logs)")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    extra = {
+        key: value
+        for key, value in (("total_steps", args.total_steps), ("seed", args.seed), ("device", args.device), ("logdir", args.logdir))
+        if value is not None
+    }
+    try:
+        from rlagent.run import Trainer
+
+        if args.resume:
+            run_dir = Path(args.resume)
+            saved_path = run_dir / "config.json"
+            if not saved_path.is_file():
+                raise RlagentError(f"{run_dir} is not a run directory (no config.json): pass the folder a run wrote under logs/")
+            saved = json.loads(saved_path.read_text())
+            if saved.get("algo") != args.algo or saved.get("env") != args.env:
+                raise RlagentError(
+                    f"{run_dir} is a {saved.get('algo')} run on {saved.get('env')}; resume it with "
+                    f"`python -m rlagent.train {saved.get('algo')} --env {saved.get('env')} --resume {run_dir}`"
+                )
+            config = resolve(args.algo, args.env, args.config, args.overrides, extra, base=saved)
+            trainer = Trainer(config, run_dir=run_dir, resume=True)
+        else:
+            config = resolve(args.algo, args.env, args.config, args.overrides, extra)
+            trainer = Trainer(config)
+        print(json.dumps(config.to_dict(), indent=2, default=str))
+        print(f"run directory: {trainer.run_dir}" + (f" (resumed at step {trainer.steps})" if args.resume else ""))
+        result = trainer.train()
+    except RlagentError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    summary = {k: round(v, 4) for k, v in result.metrics.items() if k in ("rollout/ep_rew_mean", "rollout/win_rate", "rollout/ep_len_mean")}
+    state = "interrupted" if result.interrupted else "finished"
+    print(f"{state} after {result.steps} steps ({result.updates} updates): {summary}; run directory {result.run_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Configuration: precedence, aliases, validation with one-line errors, and the CLI's handling."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rlagent.config import ALGO_DEFAULTS, resolve
+from rlagent.errors import ConfigError
+from rlagent.train import main
+
+
+def test_precedence_defaults_preset_file_set_flags(tmp_path: Path) -> None:
+    config_file = tmp_path / "c.yaml"
+    config_file.write_text("ppo:\n  clip_param: 0.3\n  num_epoch: 7\nrun:\n  seed: 4\n")
+    config = resolve("ppo", "CartPole-v1", config_file, ["ppo.clip_param=0.1"], {"seed": 9})
+    assert config.algorithm.clip_param == 0.1  # --set beats the file
+    assert config.algorithm.num_epoch == 7  # the file beats the preset (20)
+    assert config.algorithm.num_steps == 32  # the CartPole preset beats the default (128)
+    assert config.run.seed == 9  # a dedicated flag beats everything
+
+
+def test_algorithm_defaults_differ_for_a2c() -> None:
+    config = resolve("a2c", "Pendulum-v1")
+    assert config.algorithm.num_epoch == 1 and config.algorithm.clip_param is None
+    assert config.algorithm.optimizer == "rmsprop" and config.algorithm.num_steps == ALGO_DEFAULTS["a2c"]["num_steps"]
+
+
+def test_aliases_and_env_kwargs() -> None:
+    config = resolve("ppo", "hex", overrides=["ppo.gamma=0.9", "ppo.target_kl=0.02", "env.size=7", "num_envs=4"])
+    assert config.algorithm.discount_factor == 0.9 and config.algorithm.kl_target == 0.02
+    assert config.env_kwargs["size"] == 7 and config.run.num_envs == 4
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("ppo.clip_parm=0.1", "unknown key ppo.clip_parm: valid keys are learning_rate"),
+        ("ppo.clip_param=abc", "ppo.clip_param must be a number"),
+        ("ppo.clip_param=-1", "ppo.clip_param must be positive or null"),
+        ("ppo.value_loss=l1", "ppo.value_loss must be one of mse, huber, bce, quartic"),
+        ("ppo.discount_factor=1.5", "ppo.discount_factor must be between 0 and 1"),
+        ("run.num_envs=0", "run.num_envs must be positive"),
+        ("a2c.learning_rate=0.1", "configures a2c, but this run uses ppo"),
+        ("optimiser.lr=0.1", "unknown section 'optimiser'"),
+        ("noequals", "--set expects key=value"),
+        ("policy.activation=sigmoid", "policy.activation"),
+    ],
+)
+def test_bad_values_name_the_field_and_the_choices(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as error:
+        resolve("ppo", "CartPole-v1", overrides=[override])
+    assert "\n" not in str(error.value)
+
+
+def test_unknown_algorithm() -> None:
+    with pytest.raises(ConfigError, match="unknown algorithm 'dqn': valid algorithms are ppo, a2c"):
+        resolve("dqn", "CartPole-v1")
+
+
+def test_config_round_trips_through_its_dict() -> None:
+    config = resolve("ppo", "hex", overrides=["env.size=5", "policy.hidden_sizes=[32, 32]"])
+    again = resolve("ppo", "hex", base=json.loads(json.dumps(config.to_dict())))
+    assert again == config
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["dqn", "--env", "CartPole-v1"], "unknown algorithm 'dqn'"),
+        (["ppo", "--env", "CartPoel-v1"], "unknown environment 'CartPoel-v1' (did you mean CartPole-v1"),
+        (["ppo", "--env", "hex", "--set", "ppo.clip_parm=0.1"], "unknown key ppo.clip_parm"),
+        (["ppo", "--env", "hex", "--set", "env.size=40"], "from 2 to 19"),
+        (["ppo", "--env", "hex", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["ppo", "--env", "hex", "--resume", "/nonexistent/run"], "is not a run directory"),
+    ],
+)
+def test_cli_bad_input_exits_non_zero_with_one_line(argv: list[str], message: str, capsys, tmp_path: Path) -> None:
+    try:
+        code = main([*argv, "--logdir", str(tmp_path)])
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err
+    assert "Traceback" not in err
+
+
+def test_help_lists_every_hyperparameter(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for name in ("<algo>.clip_param", "<algo>.kl_target", "<algo>.actor_loss_coef", "policy.recurrent", "run.num_envs"):
+        assert name in out
