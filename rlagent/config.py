@@ -264,8 +264,8 @@ def _nest(key: str, value: Any) -> dict[str, Any]:
 
 def _merge(sections: dict[str, dict[str, Any]], layer: Mapping[str, Any], algo: str, source: str) -> None:
     for section, values in layer.items():
-        if section in ("algo", "env"):
-            continue  # a saved config.json names them; the command line decides
+        if section == "algo" or (section == "env" and not isinstance(values, Mapping)):
+            continue  # a saved config.json names the algorithm and env; the command line decides
         target = _section_name(section, algo, source)
         if target == "run" and not isinstance(values, Mapping) and section in _RUN_FIELDS | set(ALIASES):
             values, section = {section: values}, "run"
@@ -316,6 +316,12 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
         if isinstance(value, bool):
             return value
         raise ConfigError(f"{name} must be true or false, got {value!r}")
+    if hint in (int, float) and isinstance(value, str):
+        # YAML 1.1 reads ``1e-9`` and ``1e5`` as strings; people write numbers that way.
+        try:
+            value = float(value)
+        except ValueError:
+            pass
     if hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value

@@ -1,9 +1,10 @@
 """Environment names to vector envs.
 
 Our own envs (``hex``, later ``pwm`` and ``arena``) come from their batched cores through
-``vector_entry_point``; any other Gymnasium id (``CartPole-v1``) is vectorised with Gymnasium's
-``SyncVectorEnv``. Either way finished episodes reset in the same step (``AutoresetMode.SAME_STEP``),
-which the collector relies on.
+``vector_entry_point``. Other ids use their native vector env only if it resets finished episodes
+in the same step (``AutoresetMode.SAME_STEP``), which the collector relies on; otherwise (e.g.
+Gymnasium's own CartPole vector env, which resets on the next step) Gymnasium's ``SyncVectorEnv``
+with SAME_STEP.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ def make_env(name: str, num_envs: int, env_kwargs: dict[str, Any] | None = None)
     spec = gym.spec(env_id)
     try:
         if spec.vector_entry_point is not None:
-            return gym.make_vec(env_id, num_envs=num_envs, **kwargs)
+            native = gym.make_vec(env_id, num_envs=num_envs, **kwargs)
+            if native.metadata.get("autoreset_mode") == AutoresetMode.SAME_STEP:
+                return native
+            native.close()
         return gym.make_vec(
             env_id,
             num_envs=num_envs,

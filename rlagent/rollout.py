@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import cloudpickle
 import numpy as np
 import torch
 from gymnasium import spaces
@@ -208,7 +209,8 @@ class Collector:
         """Everything needed to continue exactly: sampling RNG, episode stats, and (when the env can
         be pickled, as ours and Gymnasium's classic envs can) the env itself mid-episode."""
         try:
-            env_bytes: bytes | None = pickle.dumps(self.env)
+            # cloudpickle (a Gymnasium dependency) also handles the closures SyncVectorEnv holds.
+            env_bytes: bytes | None = cloudpickle.dumps(self.env)
         except Exception:  # an env holding a lambda, a socket, a simulator handle...
             env_bytes = None
         return {

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import random
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,7 +38,7 @@ from rlagent.checkpoint import (
     space_signature,
 )
 from rlagent.config import Config
-from rlagent.errors import CheckpointError, TrainingError
+from rlagent.errors import CheckpointError
 from rlagent.make_env import make_env, resolve_env_id
 from rlagent.monitor.logger import RunLogger
 from rlagent.monitor.progress import Progress
@@ -70,6 +72,32 @@ def new_run_dir(config: Config) -> Path:
         suffix += 1
         path = base.with_name(f"{base.name}-{suffix}")
     return path
+
+
+class _GracefulInterrupt:
+    """First Ctrl-C: finish the current update, save, stop. Second Ctrl-C: stop at once.
+
+    Saving between updates (not mid-rollout) is what makes a resumed run identical to one that
+    was never interrupted.
+    """
+
+    def __init__(self, progress: Progress) -> None:
+        self.requested = False
+        self._progress = progress
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        self._progress.write("Ctrl-C: finishing this update and saving a checkpoint (Ctrl-C again to stop at once)")
+
+    def restore(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
 
 
 @dataclass
@@ -146,35 +174,32 @@ class Trainer:
         logger = RunLogger(self.run_dir, hparams=self.config.to_dict(), resume_step=self.steps if self.resumed_from else None)
         progress = Progress(cfg.total_steps, desc=f"{self.config.algo} {self.config.env}", enabled=None if cfg.progress else False, initial=self.steps)
         metrics: dict[str, float] = {}
-        interrupted = False
         started, steps_at_start = time.perf_counter(), self.steps
+        stop = _GracefulInterrupt(progress)
         try:
-            while self.steps < cfg.total_steps:
+            while self.steps < cfg.total_steps and not stop.requested:
                 rollout = self.collector.collect()
-                self.steps += self.steps_per_update
                 metrics = self.algo.update(rollout)
+                self.steps += self.steps_per_update
                 metrics.update(self.collector.stats.summary())
                 elapsed = time.perf_counter() - started
                 metrics["time/fps"] = (self.steps - steps_at_start) / max(elapsed, 1e-9)
                 if self.algo.updates_done % cfg.log_every == 0:
                     logger.log(self.steps, metrics)
                 progress.update(self.steps, **self._progress_fields(metrics))
-                if self.algo.updates_done % cfg.checkpoint_every == 0:
+                if self.algo.updates_done % cfg.checkpoint_every == 0 and not stop.requested:
                     self.save()
-        except KeyboardInterrupt:
-            interrupted = True
             path = self.save()
-            progress.write(f"interrupted: saved {path}; continue with --resume {self.run_dir}")
-        except TrainingError:
+            if stop.requested:
+                progress.write(f"interrupted: saved {path}; continue with --resume {self.run_dir}")
+            else:
+                final = {k: v for k, v in metrics.items() if k.startswith(("rollout/", "train/"))}
+                logger.log_hparams(self.config.to_dict(), final)
+        finally:
+            stop.restore()
             progress.close()
             logger.close()
-            raise
-        else:
-            self.save()
-            logger.log_hparams(self.config.to_dict(), {k: v for k, v in metrics.items() if k.startswith(("rollout/", "train/"))})
-        progress.close()
-        logger.close()
-        return RunResult(self.run_dir, self.steps, self.algo.updates_done, metrics, interrupted)
+        return RunResult(self.run_dir, self.steps, self.algo.updates_done, metrics, stop.requested)
 
     @staticmethod
     def _progress_fields(metrics: dict[str, float]) -> dict[str, str]:

@@ -61,7 +61,9 @@ class Categorical:
         return scores.argmax(dim=-1)
 
     def log_prob(self, actions: Tensor) -> Tensor:
-        return self.logits.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+        if actions.dtype != torch.int64:
+            actions = actions.long()
+        return self.logits.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
 
     def entropy(self) -> Tensor:
         """``-sum p log p`` over legal actions; illegal ones contribute exactly 0 to value and gradient."""
