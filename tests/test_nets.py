@@ -257,9 +257,10 @@ def test_gru_state_resets_at_episode_start() -> None:
 # --- building policies -----------------------------------------------------------------------------
 
 
-def test_build_policy_picks_a_board_encoder_for_hex() -> None:
+@pytest.mark.parametrize("separate_critic", [False, True])
+def test_build_policy_picks_a_board_encoder_for_hex(separate_critic: bool) -> None:
     obs_space, act_space = hex_spaces(5)
-    policy = build_policy(obs_space, act_space, PolicyConfig())
+    policy = build_policy(obs_space, act_space, PolicyConfig(separate_critic=separate_critic))
     assert isinstance(policy.actor.encoder, BoardEncoder)
     assert isinstance(policy.policy_head, BoardPolicyHead) and policy.policy_head.extra is not None
     obs = hex_batch(8)
@@ -512,3 +513,14 @@ def test_policy_is_an_actor_critic_module() -> None:
     restored.load_state_dict(policy.state_dict())
     obs = torch.randn(4, 4)
     assert torch.equal(restored(obs).dist.logits, policy(obs).dist.logits)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_cpu_generator_drives_a_gpu_policy() -> None:
+    """The rollout seeds one CPU generator; a policy on the GPU must sample the same actions with it."""
+    env = gym.make("CartPole-v1")
+    policy = build_policy(env.observation_space, env.action_space)
+    obs = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    cpu_actions, *_ = policy.act(obs, generator=torch.Generator().manual_seed(3))
+    gpu_actions, log_probs, values, _ = policy.to("cuda").act(obs, generator=torch.Generator().manual_seed(3))
+    assert np.array_equal(cpu_actions, gpu_actions) and log_probs.dtype == values.dtype == np.float32

@@ -20,6 +20,17 @@ from torch import Tensor
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
+def _noise(like: Tensor, generator: torch.Generator | None, kind: str) -> Tensor:
+    """Exp(1) or N(0, 1) noise shaped like ``like``, drawn from ``generator`` on the generator's own
+    device, so a run seeded with one CPU generator samples the same actions with a policy on a GPU."""
+    if generator is None or generator.device == like.device:
+        out = torch.empty_like(like)
+    else:
+        out = torch.empty(like.shape, dtype=like.dtype, device=generator.device)
+    out = out.exponential_(generator=generator) if kind == "exponential" else out.normal_(generator=generator)
+    return out if out.device == like.device else out.to(like.device)
+
+
 class Categorical:
     """A categorical distribution over the last dimension of ``logits``, with optional legal-action mask.
 
@@ -28,9 +39,9 @@ class Categorical:
     finite logit gives probability exactly 0 and keeps every result finite.
 
     ``logits`` holds the normalised log-probabilities (as in ``torch.distributions``). ``mask`` is a
-    bool tensor, True where an action is legal; a row with no legal action at all (e.g. the final
-    observation of a finished game) becomes uniform over every action so that nothing is NaN, and
-    its entropy is 0.
+    bool tensor, True where an action is legal. A row with no legal action at all (the final
+    observation of a finished game) stays finite: uniform log-probabilities, entropy 0, and action 0
+    from ``sample`` and ``mode``; it is only good for its value, never for acting.
     """
 
     __slots__ = ("logits", "mask", "_probs")
@@ -54,8 +65,7 @@ class Categorical:
         """Gumbel-max: ``argmax(log p - log E)`` with ``E ~ Exp(1)``, which is ``torch.multinomial``'s
         own one-sample algorithm without its input checks. The mask is applied to the scores too, so
         an illegal action cannot win even if the noise were degenerate (``E == 0``)."""
-        noise = torch.empty_like(self.logits).exponential_(generator=generator).log_()
-        scores = self.logits - noise
+        scores = self.logits - _noise(self.logits, generator, "exponential").log_()
         if self.mask is not None:
             scores = torch.where(self.mask, scores, -torch.inf)
         return scores.argmax(dim=-1)
@@ -133,8 +143,7 @@ class DiagGaussian:
         return self.log_std.exp()
 
     def sample(self, generator: torch.Generator | None = None) -> Tensor:
-        noise = torch.randn(self.mean.shape, generator=generator, dtype=self.mean.dtype, device=self.mean.device)
-        return self.mean + noise * self.std
+        return self.mean + _noise(self.mean, generator, "normal") * self.std
 
     def log_prob(self, actions: Tensor) -> Tensor:
         z = (actions - self.mean) * torch.exp(-self.log_std)

@@ -38,9 +38,6 @@ def init_hidden(module: nn.Module, gain: float = HIDDEN_GAIN) -> None:
 def init_output(layers: Iterable[nn.Module], gain: float) -> None:
     """Orthogonal with ``gain`` (0 gives all-zero weights), bias 0: the scale of a head's first outputs."""
     for layer in layers:
-        if gain > 0:
-            nn.init.orthogonal_(layer.weight, gain)
-        else:
-            nn.init.zeros_(layer.weight)
+        nn.init.orthogonal_(layer.weight, gain)
         if layer.bias is not None:
             nn.init.zeros_(layer.bias)

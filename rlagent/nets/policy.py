@@ -203,8 +203,7 @@ class ActorCritic(nn.Module):
             critic_features, h_critic = features, None
         else:
             critic_features, h_critic = self.critic(x, h_critic, starts)
-        dist = self.policy_head(features, mask)
-        return PolicyOutput(dist, self.value_head(critic_features), self._join_state(h_actor, h_critic))
+        return self._output(features, critic_features, mask, h_actor, h_critic)
 
     def forward_sequence(self, obs: Any, state0: Tensor | None = None, episode_starts: Any = None) -> PolicyOutput:
         """T steps of B envs: obs (T, B, ...), state0 (B, state_size), episode_starts (T, B).
@@ -227,8 +226,7 @@ class ActorCritic(nn.Module):
             critic_features, h_critic = features, None
         else:
             critic_features, h_critic = self.critic.sequence(x, leading, h_critic, starts)
-        dist = self.policy_head(features, mask)
-        return PolicyOutput(dist, self.value_head(critic_features), self._join_state(h_actor, h_critic))
+        return self._output(features, critic_features, mask, h_actor, h_critic)
 
     def act(
         self,
@@ -277,6 +275,12 @@ class ActorCritic(nn.Module):
         if self.critic is not None:
             groups["critic_trunk"] = list(self.critic.parameters())
         return groups
+
+    def _output(
+        self, features: Tensor, critic_features: Tensor, mask: Tensor | None, h_actor: Tensor | None, h_critic: Tensor | None
+    ) -> PolicyOutput:
+        dist = self.policy_head(features, mask)
+        return PolicyOutput(dist, self.value_head(critic_features), self._join_state(h_actor, h_critic))
 
     def _starts(self, episode_start: Any, device: torch.device) -> Tensor | None:
         if episode_start is None or not self.state_size:
