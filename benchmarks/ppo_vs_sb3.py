@@ -402,10 +402,13 @@ def print_hex(steps: int, ours: RunStats, sb3: RunStats, encoder: str) -> None:
 
 
 # --- main -----------------------------------------------------------------------------------------
-def warm_up(logdir: str) -> None:
+def warm_up(logdir: str, hex_too: bool) -> None:
     """One tiny untimed run of each library, so lazy imports and first-call costs hit no measured run."""
     run_ours("CartPole-v1", TUNED, 512, 0, [], None, logdir)
     run_sb3("CartPole-v1", TUNED, 512, 0, None)
+    if hex_too:  # Hex's first env imports and compiles its core (numba): seconds, once per process
+        run_ours("hex", HEX, 1024, 0, [f"env.size={HEX_SIZE}"], None, logdir)
+        run_sb3("rlagent/Hex-v0", HEX, 1024, 0, None, masked=True, env_kwargs={"size": HEX_SIZE})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -426,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device cpu; evaluation excluded from steps/s")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as logdir:
-        warm_up(logdir)
+        warm_up(logdir, not args.skip_hex)
         for setting in (TUNED, ROLLOUT_HEAVY):
             ours, sb3 = [], []
             for seed in range(args.seeds):
