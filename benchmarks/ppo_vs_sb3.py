@@ -27,7 +27,8 @@ How it measures, the same way for both libraries:
   ``learn`` set-up included); module imports and a short untimed warm-up run come before it.
 - ``steps/s``: env steps over wall time of training alone. Evaluation is excluded: SB3's callback
   accumulates the time it spends evaluating and it is subtracted; ours times only collect + update.
-  ``collect/update s`` splits that time into rollout collection and the learning update.
+  ``collect/update s`` splits that time into rollout collection and the learning update (medians
+  over seeds; SB3 computes advantages at the end of its rollout, ours at the start of the update).
 - Every 5,000 env steps (after the first update that reaches each multiple of 5,000, so both
   libraries are evaluated after the same number of updates) and once at the end: a 10-episode
   deterministic evaluation (most likely action) on separate CartPole envs, one function for both
@@ -47,8 +48,9 @@ figures. The script prints; it never asserts.
 
     python benchmarks/ppo_vs_sb3.py [--seeds 3] [--quick] [--curves] [--hex-encoder mlp|resnet]
 
-``--quick``: one seed, 10,000 steps everywhere (a smoke test of about a minute). The full run
-takes about 5 minutes on an idle 2-core machine (both libraries included).
+``--quick``: one seed, 10,000 steps everywhere (a smoke test: about 20 seconds). The full run takes
+about 6 minutes on a 2-core machine (most of it SB3's runs and the evaluations); ``--curves`` adds
+every evaluation of every run, ``--skip-hex`` leaves out the Hex table.
 """
 
 from __future__ import annotations
@@ -58,7 +60,6 @@ import math
 import statistics
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -149,7 +150,13 @@ ROLLOUT_HEAVY = Setting("rollout-heavy", 8, 256, 4, 256, 3e-4, False, 0.95, 0.99
 HEX = Setting("hex", 8, 128, 4, 256, 3e-4, False, 0.95, 0.99, 0.2, False, 0.01)
 
 # The same network in both libraries: SB3's default MlpPolicy (separate 64x64 tanh actor and critic).
-OUR_POLICY = ["policy.encoder=mlp", "policy.hidden_sizes=[64, 64]", "policy.activation=tanh", "policy.separate_critic=true", "policy.ortho_init=true"]
+OUR_POLICY = [
+    "policy.encoder=mlp",
+    "policy.hidden_sizes=[64, 64]",
+    "policy.activation=tanh",
+    "policy.separate_critic=true",
+    "policy.ortho_init=true",
+]
 SB3_POLICY = dict(net_arch=dict(pi=[64, 64], vf=[64, 64]), activation_fn=nn.Tanh, ortho_init=True)
 
 
@@ -219,6 +226,7 @@ class RunStats:
     train: float = 0.0  # wall time of training, evaluation excluded
     evals: list[tuple[int, float]] = field(default_factory=list)  # (env steps, mean return)
     win: tuple[int, int] | None = None  # Hex: (wins, games)
+    model: Any = field(default=None, repr=False)  # the trained Trainer or SB3 model, for evaluation
 
     @property
     def rate(self) -> float:
@@ -240,7 +248,16 @@ class RunStats:
         return first
 
 
-def run_ours(env: str, setting: Setting, steps: int, seed: int, overrides: list[str], evaluate: Callable[[Predict], float] | None, logdir: str) -> RunStats:
+def run_ours(
+    env: str,
+    setting: Setting,
+    steps: int,
+    seed: int,
+    overrides: list[str],
+    evaluate: Callable[[Predict], float] | None,
+    logdir: str,
+) -> RunStats:
+    """Train with the Trainer's pieces (collect, update), timing only those two calls."""
     stats = RunStats("rlagent", seed)
     begin = time.perf_counter()
     config = resolve(
@@ -270,7 +287,7 @@ def run_ours(env: str, setting: Setting, steps: int, seed: int, overrides: list[
     stats.steps, stats.train = done, stats.collect + stats.update
     if evaluate is not None:
         stats.evals.append((done, evaluate(our_predict(trainer))))
-    stats._model = trainer  # type: ignore[attr-defined]
+    stats.model = trainer
     trainer.env.close()
     return stats
 
@@ -310,7 +327,16 @@ def make_sb3_callback(stats: RunStats, evaluate: Callable[[Predict], float] | No
     return Timing()
 
 
-def run_sb3(env: str, setting: Setting, steps: int, seed: int, evaluate: Callable[[Predict], float] | None, masked: bool = False, env_kwargs: dict[str, Any] | None = None) -> RunStats:
+def run_sb3(
+    env: str,
+    setting: Setting,
+    steps: int,
+    seed: int,
+    evaluate: Callable[[Predict], float] | None,
+    masked: bool = False,
+    env_kwargs: dict[str, Any] | None = None,
+) -> RunStats:
+    """Train with ``model.learn``; the callback marks the first step and times the evaluations."""
     from stable_baselines3 import PPO as SB3PPO
     from stable_baselines3.common.env_util import make_vec_env
 
@@ -321,9 +347,9 @@ def run_sb3(env: str, setting: Setting, steps: int, seed: int, evaluate: Callabl
     if masked:
         from sb3_contrib import MaskablePPO
 
-        model = MaskablePPO("MultiInputPolicy", vec, policy_kwargs=SB3_POLICY, seed=seed, device="cpu", verbose=0, **setting.sb3())
+        model = MaskablePPO("MultiInputPolicy", vec, policy_kwargs=SB3_POLICY, seed=seed, device="cpu", **setting.sb3())
     else:
-        model = SB3PPO("MlpPolicy", vec, policy_kwargs=SB3_POLICY, seed=seed, device="cpu", verbose=0, **setting.sb3())
+        model = SB3PPO("MlpPolicy", vec, policy_kwargs=SB3_POLICY, seed=seed, device="cpu", **setting.sb3())
     model.learn(steps, callback=callback)
     end = time.perf_counter()
     stats.startup = callback.first_step - begin
@@ -332,7 +358,7 @@ def run_sb3(env: str, setting: Setting, steps: int, seed: int, evaluate: Callabl
     stats.update = stats.train - stats.collect
     if evaluate is not None:
         stats.evals.append((model.num_timesteps, evaluate(sb3_predict(model, masked))))
-    stats._model = model  # type: ignore[attr-defined]
+    stats.model = model
     vec.close()
     return stats
 
@@ -359,7 +385,10 @@ def met(ok: bool) -> str:
 
 def print_cartpole(setting: Setting, steps: int, ours: list[RunStats], sb3: list[RunStats], curves: bool) -> None:
     print(f"\n== CartPole-v1, {setting.name!r}: {setting.describe()}; {steps:,} steps, {len(ours)} seed(s) ==")
-    header = f"{'library':<9} {'steps/s median (min-max)':<26} {'start-up s':>10} {'collect/update s':>17}  {'stays solved from: median (per seed)':<40} final eval per seed"
+    header = (
+        f"{'library':<9} {'steps/s median (min-max)':<26} {'start-up s':>10} {'collect/update s':>17}  "
+        f"{'stays solved from: median (per seed)':<40} final eval per seed"
+    )
     print(header)
     print("-" * len(header))
     for runs in (ours, sb3):
@@ -372,12 +401,16 @@ def print_cartpole(setting: Setting, steps: int, ours: list[RunStats], sb3: list
     ratio = statistics.median([r.rate for r in ours]) / statistics.median([r.rate for r in sb3])
     ours_solved, sb3_solved = solved_median(ours), solved_median(sb3)
     perfect = sum(r.final >= 500 for r in ours)
-    print(f"ratio ours/SB3 of median steps/s: {ratio:.2f}x   target >= {setting.target_ratio:g}x: {met(ratio >= (setting.target_ratio or 0))}")
+    target = setting.target_ratio or 0.0
+    print(f"ratio ours/SB3 of median steps/s: {ratio:.2f}x   target >= {target:g}x: {met(ratio >= target)}")
     print(
         f"stays solved from (median): ours {fmt_step(ours_solved)} vs SB3 {fmt_step(sb3_solved)}   "
         f"target no later than SB3: {met(ours_solved <= sb3_solved and ours_solved != math.inf)}"
     )
-    print(f"final eval 500: ours on {perfect} of {len(ours)} seeds (SB3 on {sum(r.final >= 500 for r in sb3)})   target every seed: {met(perfect == len(ours))}")
+    print(
+        f"final eval 500: ours on {perfect} of {len(ours)} seeds (SB3 on {sum(r.final >= 500 for r in sb3)})   "
+        f"target every seed: {met(perfect == len(ours))}"
+    )
     if curves:
         print("evaluation curves (env steps: mean return of 10 deterministic episodes):")
         for r in (*ours, *sb3):
@@ -386,9 +419,9 @@ def print_cartpole(setting: Setting, steps: int, ours: list[RunStats], sb3: list
 
 
 def print_hex(steps: int, ours: RunStats, sb3: RunStats, encoder: str) -> None:
-    print(f"\n== Hex {HEX_SIZE}x{HEX_SIZE} vs random opponent, agent_color random: {HEX.describe()}; {steps:,} steps, seed {ours.seed} ==")
+    print(f"\n== Hex {HEX_SIZE}x{HEX_SIZE} vs the random opponent, agent_color random: {HEX.describe()}; {steps:,} steps, seed {ours.seed} ==")
     print(f"(rlagent: {encoder} encoder; SB3: MultiInputPolicy with 64x64 tanh MLPs)")
-    header = f"{'library':<16} {'steps/s':>9} {'start-up s':>10} {'collect/update s':>17}  win rate vs random over {HEX_GAMES} games (95% CI)"
+    header = f"{'library':<16} {'steps/s':>9} {'start-up s':>10} {'collect/update s':>17}  win rate over {HEX_GAMES} games (95% CI)"
     print(header)
     print("-" * len(header))
     for r in (ours, sb3):
@@ -423,9 +456,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.steps, args.hex_steps = 1, 10_000, 10_000
+    if min(args.seeds, args.steps, args.hex_steps) < 1:
+        parser.error("--seeds, --steps and --hex-steps must be positive")
 
     torch.set_num_threads(1)
-    warnings.filterwarnings("ignore", category=UserWarning)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device cpu; evaluation excluded from steps/s")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as logdir:
@@ -445,10 +479,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_hex:
             hex_env = {"size": HEX_SIZE, "agent_color": "random"}
             encoder = ["policy.encoder=auto", "policy.separate_critic=false"] if args.hex_encoder == "resnet" else []
-            ours_hex = run_ours("hex", HEX, args.hex_steps, 0, [f"env.size={HEX_SIZE}", "env.agent_color=random", *encoder], None, logdir)
-            ours_hex.win = hex_win_rate(our_predict(ours_hex._model), HEX_GAMES, EVAL_SEED)  # type: ignore[attr-defined]
+            hex_overrides = [f"env.size={HEX_SIZE}", "env.agent_color=random", *encoder]
+            ours_hex = run_ours("hex", HEX, args.hex_steps, 0, hex_overrides, None, logdir)
+            ours_hex.win = hex_win_rate(our_predict(ours_hex.model), HEX_GAMES, EVAL_SEED)
             sb3_hex = run_sb3("rlagent/Hex-v0", HEX, args.hex_steps, 0, None, masked=True, env_kwargs=hex_env)
-            sb3_hex.win = hex_win_rate(sb3_predict(sb3_hex._model, masked=True), HEX_GAMES, EVAL_SEED)  # type: ignore[attr-defined]
+            sb3_hex.win = hex_win_rate(sb3_predict(sb3_hex.model, masked=True), HEX_GAMES, EVAL_SEED)
             print_hex(args.hex_steps, ours_hex, sb3_hex, args.hex_encoder)
     print(f"\ntotal wall time {time.perf_counter() - started:.0f} s")
     return 0

@@ -153,8 +153,8 @@ def observation_space(game: TurnBasedGame) -> spaces.Dict:
 
 def _check_actions(actions: np.ndarray, num_actions: int, count: int) -> np.ndarray:
     actions = np.asarray(actions)
-    if actions.shape != (count,) or not np.issubdtype(actions.dtype, np.integer):
-        if actions.shape == (count,) and np.issubdtype(actions.dtype, np.floating) and np.all(actions == np.round(actions)):
+    if actions.shape != (count,) or actions.dtype.kind not in "iu":
+        if actions.shape == (count,) and actions.dtype.kind == "f" and np.all(actions == np.round(actions)):
             actions = actions.astype(np.int64)
         else:
             raise ValueError(f"expected {count} integer action(s), got an array of shape {actions.shape} and dtype {actions.dtype}")

@@ -115,6 +115,8 @@ class Trainer:
     def __init__(self, config: Config, run_dir: Path | None = None, resume: bool = False) -> None:
         self.config = config
         cfg = config.run
+        if cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
         seed_everything(cfg.seed)
         self.device = select_device(cfg.device)
         self.env = make_env(config.env, cfg.num_envs, dict(config.env_kwargs))

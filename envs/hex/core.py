@@ -80,9 +80,10 @@ class HexCore(TurnBasedGame):
         self.swap = bool(swap)
         self.swap_action = n * n
         self.board = np.zeros((batch_size, n, n), dtype=np.int8)
-        # What each player would see and may play, in both frames: [player, board, ...].
-        self._views = np.zeros((2, batch_size, len(PLANES), n, n), dtype=np.float32)
-        self._masks = np.zeros((2, batch_size, n * n + 1), dtype=bool)
+        # What each player would see and may play, in both frames: [board, player, ...] (board-major,
+        # so a move's writes to both players' views land in one block of memory).
+        self._views = np.zeros((batch_size, 2, len(PLANES), n, n), dtype=np.float32)
+        self._masks = np.zeros((batch_size, 2, n * n + 1), dtype=bool)
         # The empty cells (absolute) of each board in its first ``_num_empty`` slots, and where each
         # cell sits in that list: a uniformly random legal move is then one lookup, not a scan.
         # (int16 throughout: a 19x19 board has 365 nodes, and a small footprint keeps a big batch in
@@ -115,23 +116,21 @@ class HexCore(TurnBasedGame):
 
     def observation(self, boards: np.ndarray | None = None, player: int | None = None) -> np.ndarray:
         if player is not None:
-            return self._views[player, self._select(boards)]
+            return self._views[self._select(boards), player]
         if boards is None:
-            return self._views[self.to_move, self._all]
+            return self._views[self._all, self.to_move]
         idx = self._select(boards)
-        return self._views[self.to_move[idx], idx]
+        return self._views[idx, self.to_move[idx]]
 
     def legal_mask(self, boards: np.ndarray | None = None) -> np.ndarray:
         if boards is None:
-            return self._masks[self.to_move, self._all]
+            return self._masks[self._all, self.to_move]
         idx = self._select(boards)
-        return self._masks[self.to_move[idx], idx]
+        return self._masks[idx, self.to_move[idx]]
 
     def is_legal(self, actions: np.ndarray, boards: np.ndarray | None = None) -> np.ndarray:
         idx = self._select(boards)
-        actions = np.asarray(actions, dtype=np.int64).reshape(-1)
-        in_range = (actions >= 0) & (actions <= self.size * self.size)
-        return in_range & self._masks[self.to_move[idx], idx, np.where(in_range, actions, 0)]
+        return rules.is_legal(np.asarray(actions, dtype=np.int64).reshape(-1), idx, self._masks, self.to_move)
 
     def to_absolute(self, actions: np.ndarray, boards: np.ndarray | None = None) -> np.ndarray:
         """Mover's-frame actions to absolute cells (the swap action is unchanged)."""
@@ -158,8 +157,8 @@ class HexCore(TurnBasedGame):
         """As in the base class, and the stored masks and swap plane must show the game is over."""
         super().forfeit(boards)
         idx = self._select(boards)
-        self._masks[:, idx] = False
-        self._views[1, idx, 2] = 0.0
+        self._masks[idx] = False
+        self._views[idx, 1, 2] = 0.0
 
     def random_actions(self, uniforms: np.ndarray, boards: np.ndarray | None = None) -> np.ndarray:
         idx = self._select(boards)
@@ -167,13 +166,6 @@ class HexCore(TurnBasedGame):
         return rules.random_actions(
             uniforms, idx, self.size, self.swap, self._empty, self._num_empty, self.to_move, self.winner, self.num_moves
         )
-
-    def forfeit(self, boards: np.ndarray) -> None:
-        """As in the base class, and the stored masks and swap plane must show the game is over."""
-        super().forfeit(boards)
-        idx = self._select(boards)
-        self._masks[:, idx] = False
-        self._views[1, idx, 2] = 0.0
 
     # --- rules -----------------------------------------------------------------------------------
     @property

@@ -59,9 +59,9 @@ def reset_boards(
     for i in range(boards.size):
         b = boards[i]
         cells[b, :] = 0
-        views[:, b] = 0.0
-        masks[:, b, :count] = True
-        masks[:, b, count] = False
+        views[b] = 0.0
+        masks[b, :, :count] = True
+        masks[b, :, count] = False
         for c in range(count):
             empty[b, c] = c
             slot[b, c] = c
@@ -100,14 +100,14 @@ def _place(
     cell = r * n + c  # absolute
     cells[b, cell] = player + 1
     # The stone is at (row, col) in the mover's view and at (col, row) in the other player's.
-    views[player, b, 0, row, col] = 1.0
-    views[other, b, 1, col, row] = 1.0
-    masks[player, b, action] = False
-    masks[other, b, col * n + row] = False
+    views[b, player, 0, row, col] = 1.0
+    views[b, other, 1, col, row] = 1.0
+    masks[b, player, action] = False
+    masks[b, other, col * n + row] = False
     if swap and num_moves[b] <= 1:
         offered = num_moves[b] == 0  # the swap answers the first move and nothing later
-        views[1, b, 2] = 1.0 if offered else 0.0
-        masks[1, b, count] = offered
+        views[b, 1, 2] = 1.0 if offered else 0.0
+        masks[b, 1, count] = offered
 
     hole, last = slot[b, cell], num_empty[b] - 1
     moved = empty[b, last]
@@ -129,7 +129,7 @@ def _place(
         _union(parent, size, b, cell, second)
     if _find(parent, b, first) == _find(parent, b, second):
         winner[b] = player
-        masks[:, b] = False
+        masks[b] = False
     to_move[b] = other
 
 
@@ -196,4 +196,15 @@ def random_actions(
         if to_move[b] == 1:
             cell = (cell % n) * n + cell // n
         out[i] = cell
+    return out
+
+
+@njit(cache=True)
+def is_legal(actions: np.ndarray, boards: np.ndarray, masks: np.ndarray, to_move: np.ndarray) -> np.ndarray:
+    """Per board: is ``actions[i]`` (mover's frame) legal now; out-of-range actions are not."""
+    out = np.zeros(boards.size, dtype=np.bool_)
+    width = masks.shape[2]
+    for i in range(boards.size):
+        b, action = boards[i], actions[i]
+        out[i] = 0 <= action < width and masks[b, to_move[b], action]
     return out

@@ -61,7 +61,15 @@ class PPO:
         self.policy, self.config, self.device = policy, config, device
         self.generator = torch.Generator().manual_seed(seed)  # minibatch shuffling, saved with checkpoints
         self.total_updates = max(1, total_updates)
-        self.optimizer = make_optimizer(list(policy.parameters()), config)
+        self.parameters = [p for p in policy.parameters() if p.requires_grad]
+        self.optimizer = make_optimizer(self.parameters, config)
+        # Which of self.parameters belong to each named part, found once: the gradient norms per
+        # part are then read from one batched norm computation per step.
+        position = {id(p): i for i, p in enumerate(self.parameters)}
+        self.group_index = {
+            name: torch.tensor([position[id(p)] for p in params if id(p) in position], dtype=torch.long)
+            for name, params in policy.parameter_groups().items()
+        }
         self.updates_done = 0
         self.optimizer_steps = 0
         self.recurrent = policy.initial_state(1) is not None
@@ -94,15 +102,18 @@ class PPO:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
-        batches = self._minibatches(rollout)
-        totals: dict[str, float] = {"pg": 0.0, "value": 0.0, "entropy": 0.0, "kl": 0.0, "clip": 0.0}
-        grad_norms: dict[str, float] = {}
+        # Summed as tensors on the device and read once at the end: no sync per minibatch.
+        totals = {key: torch.zeros((), device=self.device) for key in ("pg", "value", "entropy", "kl", "clip")}
+        grad_norms = {name: torch.zeros((), device=self.device) for name in (*self.group_index, "total")}
         steps = 0
         stop_epoch, stop_minibatch = float(cfg.num_epoch), -1
+        tensors = self._tensors(rollout)
         for epoch in range(cfg.num_epoch):
-            order = torch.randperm(len(batches), generator=self.generator)
-            for position, which in enumerate(order.tolist()):
-                terms = self._losses(batches[which], clip)
+            # A fresh split every epoch, as in PPO: reusing one split would show the network the
+            # same groups of samples again and again.
+            batches = self._minibatches(tensors, rollout.num_steps, rollout.num_envs)
+            for position, batch in enumerate(batches):
+                terms = self._losses(batch, clip)
                 if cfg.kl_target is not None and terms["kl"].item() > cfg.kl_stop_factor * cfg.kl_target:
                     stop_epoch = epoch + position / len(batches)
                     stop_minibatch = position
@@ -115,29 +126,27 @@ class PPO:
                     )
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                for name, norm in self._grad_norms().items():
-                    grad_norms[name] = grad_norms.get(name, 0.0) + norm
-                if cfg.max_grad_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
+                for name, norm in self._clip_gradients().items():
+                    grad_norms[name] += norm
                 self.optimizer.step()
                 steps += 1
                 for key in totals:
-                    totals[key] += float(terms[key].detach())
-            else:
-                continue
-            break
+                    totals[key] += terms[key].detach()
+            if stop_minibatch >= 0:
+                break
 
         self.updates_done += 1
         self.optimizer_steps += steps
         done = max(steps, 1)
         values = rollout.values.reshape(-1)
-        pg, vl = totals["pg"] / done, totals["value"] / done
+        totals = {key: float(value) / done for key, value in totals.items()}
+        pg, vl = totals["pg"], totals["value"]
         metrics = {
             "train/policy_gradient_loss": pg,
             "train/value_loss": vl,
-            "train/entropy_loss": -totals["entropy"] / done,
-            "train/approx_kl": totals["kl"] / done,
-            "train/clip_fraction": totals["clip"] / done,
+            "train/entropy_loss": -totals["entropy"],
+            "train/approx_kl": totals["kl"],
+            "train/clip_fraction": totals["clip"],
             "train/explained_variance": explained_variance(values, returns.reshape(-1)),
             "train/learning_rate": lr,
             "train/clip_range": float("nan") if clip is None else clip,
@@ -154,14 +163,12 @@ class PPO:
             "value/advantage_std": float(advantages.std()),
             "train/update_seconds": time.perf_counter() - start,
         }
-        metrics.update({f"grad/norm_{name}": total / done for name, total in grad_norms.items()})
+        metrics.update({f"grad/norm_{name}": float(total) / done for name, total in grad_norms.items()})
         return metrics
 
-    def _minibatches(self, rollout: Rollout) -> list[dict[str, Any]]:
-        """Tensors for each minibatch. Recurrent policies get whole (T,)-sequences of some envs, so
-        the hidden state can be rebuilt from each sequence's stored starting state."""
-        cfg, device = self.config, self.device
-        T, N = rollout.num_steps, rollout.num_envs
+    def _tensors(self, rollout: Rollout) -> dict[str, Any]:
+        """The rollout as tensors on the device, once per update: (T, N, ...) for recurrent
+        policies, which train on whole sequences, else flattened to (T*N, ...)."""
         fields = {
             "obs": rollout.obs,
             "actions": rollout.actions,
@@ -169,24 +176,32 @@ class PPO:
             "values": rollout.values,
             "advantages": rollout.advantages,
             "returns": rollout.returns,
-            "episode_starts": rollout.episode_starts,
         }
         if self.recurrent:
-            tensors = {k: _to_tensor(v, device) for k, v in fields.items()}
-            states = torch.as_tensor(rollout.states[0], device=device)
-            groups = np.array_split(torch.randperm(N, generator=self.generator).numpy(), min(cfg.num_minibatch, N))
-            out = []
+            tensors = {k: _to_tensor(v, self.device) for k, v in fields.items()}
+            tensors["episode_starts"] = _to_tensor(rollout.episode_starts, self.device)
+            tensors["state"] = torch.as_tensor(rollout.states[0], device=self.device)
+            return tensors
+        return {k: _to_tensor(_flatten(v), self.device) for k, v in fields.items()}
+
+    def _minibatches(self, tensors: dict[str, Any], num_steps: int, num_envs: int) -> list[dict[str, Any]]:
+        """One epoch's random split. Recurrent policies get whole (T,)-sequences of some envs, so
+        the hidden state can be rebuilt from each sequence's stored starting state."""
+        cfg = self.config
+        if self.recurrent:
+            order = torch.randperm(num_envs, generator=self.generator)
+            groups = torch.tensor_split(order, min(cfg.num_minibatch, num_envs))
+            batches = []
             for envs in groups:
-                index = torch.as_tensor(envs, device=device)
-                batch = {k: (_rows_columns(v, index)) for k, v in tensors.items()}
-                batch["state"] = states[index]
-                out.append(batch)
-            return out
-        flat = {k: _to_tensor(_flatten(v), device) for k, v in fields.items() if k != "episode_starts"}
-        size = T * N
+                index = envs.to(self.device)
+                batch = {k: _rows_columns(v, index) for k, v in tensors.items() if k != "state"}
+                batch["state"] = tensors["state"][index]
+                batches.append(batch)
+            return batches
+        size = num_steps * num_envs
         minibatch = cfg.minibatch_size or max(1, size // cfg.num_minibatch)
-        permutation = torch.randperm(size, generator=self.generator).to(device)
-        return [{k: _rows(v, permutation[i : i + minibatch]) for k, v in flat.items()} for i in range(0, size, minibatch)]
+        permutation = torch.randperm(size, generator=self.generator).to(self.device)
+        return [{k: _rows(v, permutation[i : i + minibatch]) for k, v in tensors.items()} for i in range(0, size, minibatch)]
 
     def _losses(self, batch: dict[str, Any], clip: float | None) -> dict[str, torch.Tensor]:
         cfg = self.config
@@ -203,17 +218,23 @@ class PPO:
         value = value_loss(out.value, batch["returns"], cfg.value_loss, batch["values"], cfg.value_clip)
         return {"pg": pg, "value": value, "entropy": out.dist.entropy().mean(), "kl": kl, "clip": clip_fraction}
 
-    def _grad_norms(self) -> dict[str, float]:
-        norms = {}
-        total = 0.0
-        for name, params in self.policy.parameter_groups().items():
-            grads = [p.grad for p in params if p.grad is not None]
-            if grads:
-                norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
-                norms[name] = norm
-                total += norm**2
-        norms["total"] = total**0.5
-        return norms
+    def _clip_gradients(self) -> dict[str, torch.Tensor]:
+        """Gradient norms per part and in total (before clipping), then clip to ``max_grad_norm``.
+
+        One batched norm over all gradients serves the monitor and the clipping alike, where
+        calling ``clip_grad_norm_`` would walk the modules and compute the norms a second time.
+        """
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.parameters]
+        norms = torch.stack(torch._foreach_norm(grads))
+        squares = norms.square()
+        total = squares.sum().sqrt()
+        result = {name: squares[index].sum().sqrt() for name, index in self.group_index.items()}
+        result["total"] = total
+        max_norm = self.config.max_grad_norm
+        if max_norm is not None:
+            scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
+            torch._foreach_mul_(grads, scale)
+        return result
 
     def state_dict(self) -> dict[str, Any]:
         return {
