@@ -178,7 +178,8 @@ def test_progress_shows_counts_rate_and_fields_when_enabled(capsys):
     assert err.endswith("\n") and "\r" in err
 
 
-def test_progress_throttles_redraws_but_keeps_the_final_state():
+def test_progress_throttles_redraws_but_keeps_the_final_state(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)  # this test exercises the terminal path; CI turns it off
     stream = FakeTTY()
     with Progress(100_000, file=stream, min_interval=60.0) as bar:
         for done in range(1, 10_001):
