@@ -104,7 +104,7 @@ class CorePlay:
 if njit is not None:
 
     @njit
-    def _rules_detect(cells, player, board, parent, size, n, won):
+    def _rules_detect(cells, player, board, parent, n, won):
         """The detection lines of ``rules._place``, on the core's own ``_union``/``_find``."""
         count = n * n
         for b in range(cells.size):
@@ -114,12 +114,12 @@ if njit is not None:
             for dr, dc in ((-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0)):
                 rr, cc = r + dr, c + dc
                 if 0 <= rr < n and 0 <= cc < n and board[b, rr * n + cc] == p + 1:
-                    _rules_union(parent, size, b, cell, rr * n + cc)
+                    _rules_union(parent, b, cell, rr * n + cc)
             first, second, position = (count, count + 1, r) if p == 0 else (count + 2, count + 3, c)
             if position == 0:
-                _rules_union(parent, size, b, cell, first)
+                _rules_union(parent, b, cell, first)
             if position == n - 1:
-                _rules_union(parent, size, b, cell, second)
+                _rules_union(parent, b, cell, second)
             won[b] = _rules_find(parent, b, first) == _rules_find(parent, b, second)
 
 
@@ -134,17 +134,15 @@ class CoreRules:
             raise RuntimeError("this core has no envs.hex.rules union-find")
         self.size = n
         self.board = np.zeros((batch, n * n), dtype=np.int8)
-        self.parent = np.zeros((batch, n * n + 4), dtype=np.int64)
-        self.tree_size = np.ones((batch, n * n + 4), dtype=np.int64)
+        self.parent = np.zeros((batch, n * n + 4), dtype=np.int16)
         self.won = np.zeros(batch, dtype=bool)
 
     def reset(self, boards: np.ndarray) -> None:
         self.board[boards] = 0
         self.parent[boards] = np.arange(self.parent.shape[1])
-        self.tree_size[boards] = 1
 
     def place(self, cells: np.ndarray, player: np.ndarray) -> np.ndarray:
-        _rules_detect(cells, player, self.board, self.parent, self.tree_size, self.size, self.won)
+        _rules_detect(cells, player, self.board, self.parent, self.size, self.won)
         return self.won
 
 

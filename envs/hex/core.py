@@ -93,7 +93,6 @@ class HexCore(TurnBasedGame):
         self._num_empty = np.zeros(batch_size, dtype=np.int16)
         # Union-find forests over the cells and four virtual edge nodes, one per board.
         self._parent = np.zeros((batch_size, n * n + 4), dtype=np.int16)
-        self._tree_size = np.zeros((batch_size, n * n + 4), dtype=np.int16)
         self._reset(np.arange(batch_size))
 
     @property
@@ -114,19 +113,19 @@ class HexCore(TurnBasedGame):
         planes = self.observation(boards)
         return (planes[:, 0] + 2 * planes[:, 1]).astype(np.int8)
 
-    def observation(self, boards: np.ndarray | None = None, player: int | None = None) -> np.ndarray:
-        if player is not None:
-            return self._views[self._select(boards), player]
-        if boards is None:
-            return self._views[self._all, self.to_move]
-        idx = self._select(boards)
-        return self._views[idx, self.to_move[idx]]
+    def observation(self, boards: np.ndarray | None = None, player: int | np.ndarray | None = None) -> np.ndarray:
+        return self._gather(self._views, boards, player)
 
     def legal_mask(self, boards: np.ndarray | None = None) -> np.ndarray:
-        if boards is None:
-            return self._masks[self._all, self.to_move]
-        idx = self._select(boards)
-        return self._masks[idx, self.to_move[idx]]
+        return self._gather(self._masks, boards, None)
+
+    def _gather(self, store: np.ndarray, boards: np.ndarray | None, player: int | np.ndarray | None) -> np.ndarray:
+        """``store[board, player]`` for each board (the mover unless ``player`` is given), as one
+        ``take`` over the flattened (board, player) axis: ~3x faster than two-axis fancy indexing."""
+        idx = self._all if boards is None else self._select(boards)
+        who = self.to_move[idx] if player is None else player
+        rows = store.reshape(self.batch_size * 2, *store.shape[2:])
+        return np.take(rows, idx * 2 + who, axis=0)
 
     def is_legal(self, actions: np.ndarray, boards: np.ndarray | None = None) -> np.ndarray:
         idx = self._select(boards)
@@ -174,14 +173,13 @@ class HexCore(TurnBasedGame):
 
     def _reset(self, boards: np.ndarray) -> None:
         rules.reset_boards(
-            boards, self._cells, self._views, self._masks, self._empty, self._slot, self._num_empty,
-            self._parent, self._tree_size,
+            boards, self._cells, self._views, self._masks, self._empty, self._slot, self._num_empty, self._parent,
         )
 
     def _play(self, actions: np.ndarray, boards: np.ndarray) -> None:
         rules.play(
             actions, boards, self.size, self.swap, self._cells, self._views, self._masks, self._empty, self._slot,
-            self._num_empty, self._parent, self._tree_size, self.to_move, self.winner, self.num_moves,
+            self._num_empty, self._parent, self.to_move, self.winner, self.num_moves,
         )
 
     @property

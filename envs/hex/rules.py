@@ -3,13 +3,13 @@
 Why compiled rather than numpy-vectorized: whether a stone wins depends on a path through the
 board, which vectorizes badly, and at small batches numpy's per-call overhead, not the work, sets
 the cost. ``benchmarks/hex_win_detection.py`` measures the numpy alternatives on 11x11: the best,
-array union-find, is ~1.6x slower than these loops at batch 1024 and ~4x at batch 1; a bitboard
-flood fill (~13 whole-batch rounds per move) ~7x, a dense flood ~12x. Staying in numpy would also
+array union-find, is ~2.4x slower than these loops at batch 1024 and ~4x at batch 1; a bitboard
+flood fill (~13 whole-batch rounds per move) ~10x, a dense flood ~16x. Staying in numpy would also
 have needed a second, scalar implementation of the rules for single games (PettingZoo, one env).
 The state still lives in numpy arrays held by ``HexCore``; these functions only update them.
 
-Win detection is union-find with path compression and union by size over the cells plus four
-virtual nodes (top, bottom, left, right edges), one forest per board.
+Win detection is union-find with path compression over the cells plus four virtual nodes (top,
+bottom, left, right edges), one forest per board.
 """
 
 from __future__ import annotations
@@ -32,14 +32,12 @@ def _find(parent: np.ndarray, board: int, node: int) -> int:
 
 
 @njit(cache=True)
-def _union(parent: np.ndarray, size: np.ndarray, board: int, a: int, b: int) -> None:
+def _union(parent: np.ndarray, board: int, a: int, b: int) -> None:
+    """Link the larger root under the smaller. Path compression alone keeps these trees shallow;
+    union by size measured ~12% slower here (one more array to read and write per union)."""
     a, b = _find(parent, board, a), _find(parent, board, b)
-    if a == b:
-        return
-    if size[board, a] < size[board, b]:
-        a, b = b, a
-    parent[board, b] = a
-    size[board, a] += size[board, b]
+    if a != b:
+        parent[board, max(a, b)] = min(a, b)
 
 
 @njit(cache=True)
@@ -52,7 +50,6 @@ def reset_boards(
     slot: np.ndarray,
     num_empty: np.ndarray,
     parent: np.ndarray,
-    size: np.ndarray,
 ) -> None:
     """Empty ``boards``: no stones, every cell legal, no swap offered, every node its own root."""
     count = cells.shape[1]
@@ -68,7 +65,6 @@ def reset_boards(
         num_empty[b] = count
         for node in range(count + 4):
             parent[b, node] = node
-            size[b, node] = 1
 
 
 @njit(cache=True)
@@ -84,7 +80,6 @@ def _place(
     slot: np.ndarray,
     num_empty: np.ndarray,
     parent: np.ndarray,
-    size: np.ndarray,
     to_move: np.ndarray,
     winner: np.ndarray,
     num_moves: np.ndarray,
@@ -118,15 +113,15 @@ def _place(
     for dr, dc in _NEIGHBOURS:
         rr, cc = r + dr, c + dc
         if 0 <= rr < n and 0 <= cc < n and cells[b, rr * n + cc] == player + 1:
-            _union(parent, size, b, cell, rr * n + cc)
+            _union(parent, b, cell, rr * n + cc)
     if player == 0:
         first, second, position = count + TOP, count + BOTTOM, r
     else:
         first, second, position = count + LEFT, count + RIGHT, c
     if position == 0:
-        _union(parent, size, b, cell, first)
+        _union(parent, b, cell, first)
     if position == n - 1:
-        _union(parent, size, b, cell, second)
+        _union(parent, b, cell, second)
     if _find(parent, b, first) == _find(parent, b, second):
         winner[b] = player
         masks[b] = False
@@ -146,7 +141,6 @@ def play(
     slot: np.ndarray,
     num_empty: np.ndarray,
     parent: np.ndarray,
-    size: np.ndarray,
     to_move: np.ndarray,
     winner: np.ndarray,
     num_moves: np.ndarray,
@@ -163,10 +157,10 @@ def play(
                 if cells[b, c] == 1:
                     first_stone = c
             single = np.full(1, b)
-            reset_boards(single, cells, views, masks, empty, slot, num_empty, parent, size)
+            reset_boards(single, cells, views, masks, empty, slot, num_empty, parent)
             to_move[b] = 1
             action = first_stone
-        _place(b, action, n, swap, cells, views, masks, empty, slot, num_empty, parent, size, to_move, winner, num_moves)
+        _place(b, action, n, swap, cells, views, masks, empty, slot, num_empty, parent, to_move, winner, num_moves)
 
 
 @njit(cache=True)
