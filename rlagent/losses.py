@@ -44,12 +44,6 @@ def clipped_surrogate(
     return loss, approx_kl, clip_fraction
 
 
-def value_to_return_scale(raw: torch.Tensor, kind: str) -> torch.Tensor:
-    """The value on the scale of returns. A ``bce`` head outputs a logit of the win probability
-    ``p = sigmoid(2 x)``, so its value is ``2 p - 1 = tanh(x)``; every other head is the value."""
-    return torch.tanh(raw) if kind == "bce" else raw
-
-
 def value_loss(
     raw: torch.Tensor,
     returns: torch.Tensor,

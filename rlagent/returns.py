@@ -38,16 +38,6 @@ def gae(
     return advantages, advantages + values.astype(np.float32)
 
 
-def discounted_returns(rewards: np.ndarray, dones: np.ndarray, last_values: np.ndarray, discount_factor: float) -> np.ndarray:
-    """Monte-Carlo returns cut at episode ends, bootstrapped from ``last_values`` at the rollout end."""
-    returns = np.zeros_like(rewards, dtype=np.float32)
-    running = last_values.astype(np.float32)
-    for t in range(rewards.shape[0] - 1, -1, -1):
-        running = rewards[t] + discount_factor * running * (1.0 - dones[t])
-        returns[t] = running
-    return returns
-
-
 def explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:
     """1 - Var(target - predicted) / Var(target): 1 is perfect, 0 no better than a constant, NaN if
     the target is constant (SB3's ``train/explained_variance``)."""
