@@ -596,3 +596,19 @@ def test_a_board_listed_twice_in_one_call_is_refused() -> None:
     with pytest.raises(ValueError, match="appears twice"):
         core.play(np.array([0, 1]), np.array([0, 0]))
     assert core.num_moves.tolist() == [0, 0] and not core.board.any()
+
+
+def test_planes_from_boards_equal_the_cores_own_views() -> None:
+    """Positions rebuilt from absolute boards look exactly like the env's observations."""
+    from envs.hex.core import planes_from_boards
+
+    core = HexCore(64, 6, swap=True)
+    rng = BatchedRandom(64, seed=3)
+    for _ in range(12):
+        live = np.flatnonzero(~core.done)
+        if live.size == 0:
+            break
+        np.testing.assert_array_equal(
+            planes_from_boards(core.board[live], core.to_move[live], core.swap_legal(live)), core.observation(live)
+        )
+        core.play(core.random_actions(rng.uniform(live), live), live)

@@ -65,6 +65,29 @@ def rotate180_mask(mask: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def planes_from_boards(boards: np.ndarray, to_move: np.ndarray, swap_legal: np.ndarray | None = None) -> np.ndarray:
+    """Observation planes (k, 3, n, n) for absolute boards, as the player ``to_move`` sees them.
+
+    ``boards`` is int8 (k, n, n) with 0 empty, 1 the first player's stones, 2 the second's (the
+    layout of ``HexCore.board``); for a second player to move the board is transposed and the
+    stone codes swapped, exactly as the env's observations are. Used to ask a trained policy about
+    positions that did not come from an env (analysis, the league's opening suites).
+    """
+    boards = np.asarray(boards, dtype=np.int8)
+    to_move = np.asarray(to_move).reshape(-1)
+    if boards.ndim != 3 or boards.shape[1] != boards.shape[2] or boards.shape[0] != to_move.size:
+        raise ValueError(f"expected boards (k, n, n) and k players to move, got {boards.shape} and {to_move.shape}")
+    second = (to_move == 1)[:, None, None]
+    view = np.where(second, boards.transpose(0, 2, 1), boards)
+    mine = np.where(second, view == 2, view == 1)
+    theirs = np.where(second, view == 1, view == 2)
+    planes = np.zeros((boards.shape[0], len(PLANES), boards.shape[1], boards.shape[2]), dtype=np.float32)
+    planes[:, 0], planes[:, 1] = mine, theirs
+    if swap_legal is not None:
+        planes[:, 2] = np.asarray(swap_legal, dtype=np.float32).reshape(-1)[:, None, None]
+    return planes
+
+
 class HexCore(TurnBasedGame):
     """``batch_size`` Hex games on an ``size`` x ``size`` board.
 
