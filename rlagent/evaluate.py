@@ -21,6 +21,7 @@ from rlagent.config import resolve
 from rlagent.errors import CheckpointError, RlagentError
 from rlagent.make_env import make_env
 from rlagent.nets import build_policy
+from rlagent.players import make_opponent
 from rlagent.train import OneLineErrorParser
 
 
@@ -63,7 +64,7 @@ def load_agent(path: str | Path) -> Agent:
     return Agent(policy, config, path)
 
 
-def play_games(agent: Agent, games: int, opponent: str, agent_color: int | None, seed: int, deterministic: bool) -> np.ndarray:
+def play_games(agent: Agent, games: int, opponent: object, agent_color: int | None, seed: int, deterministic: bool) -> np.ndarray:
     """Returns of ``games`` finished episodes, played in one batch."""
     kwargs = dict(agent.config.env_kwargs)
     if agent_color is not None:
@@ -94,7 +95,7 @@ def play_games(agent: Agent, games: int, opponent: str, agent_color: int | None,
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineErrorParser(prog="python -m rlagent.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("run", help="a run directory (its latest checkpoint) or a checkpoint file")
-    parser.add_argument("--opponent", default="random", help="for board games: random (default)")
+    parser.add_argument("--opponent", default="random", help="for board games: random (default), mctsN (e.g. mcts200), or a run directory / checkpoint")
     parser.add_argument("--games", type=int, default=200, help="games or episodes to play (default 200)")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--sample", action="store_true", help="sample moves instead of playing the most likely one")
@@ -109,12 +110,11 @@ def main(argv: list[str] | None = None) -> int:
             returns = play_games(agent, args.games, args.opponent, None, args.seed, not args.sample)
             print(f"mean return over {args.games} episodes: {returns.mean():.2f} (std {returns.std():.2f})")
             return 0
-        if args.opponent != "random":
-            raise RlagentError(f"unknown opponent {args.opponent!r}: valid opponents are random")
         total_wins = 0
         for colour, name in ((0, "first"), (1, "second")):
             games = args.games // 2 if colour == 0 else args.games - args.games // 2
-            returns = play_games(agent, games, args.opponent, colour, args.seed + colour, not args.sample)
+            opponent = make_opponent(args.opponent, seed=args.seed + colour)
+            returns = play_games(agent, games, opponent, colour, args.seed + colour, not args.sample)
             wins = int((returns > 0).sum())
             total_wins += wins
             low, high = wilson_interval(wins, games)

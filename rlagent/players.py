@@ -7,6 +7,7 @@ One protocol serves as env opponent, league entrant and evaluation adversary:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +86,18 @@ class PolicyPlayer:
             raise ConfigError("select_moves got a full board: there is no legal move to choose")
         actions = self(planes, mask)
         return np.where(to_move == 1, transpose_actions(actions, n), actions)
+
+
+def make_opponent(spec: str, seed: int = 0) -> object:
+    """An opponent from its command-line name: ``random``, ``mctsN`` (UCT with N simulations, e.g.
+    ``mcts200``) or the path of a run directory or checkpoint (played greedily)."""
+    if spec == "random":
+        return "random"  # the env's own batched random player, on its per-board streams
+    match = re.fullmatch(r"mcts(\d+)", spec)
+    if match:
+        from envs.hex.mcts import MCTSPlayer
+
+        return MCTSPlayer(simulations=int(match.group(1)), seed=seed)
+    if Path(spec).exists():
+        return PolicyPlayer.load(spec, seed=seed)
+    raise ConfigError(f"unknown opponent {spec!r}: use random, mctsN (e.g. mcts200) or the path of a run directory or checkpoint")
