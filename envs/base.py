@@ -10,7 +10,7 @@ move ("the mover's frame"), so that one network can play both sides.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -31,6 +31,22 @@ class Opponent(Protocol):
     """
 
     def __call__(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class SeatedOpponent(Protocol):
+    """An opponent that may be a different player on each board, e.g. a self-play pool.
+
+    The env tells it when games start (so it can seat a player on those boards: opponents change
+    only between games) and how each game ended (+1 the learner won, -1 it lost, 0 a draw), and
+    asks it for moves with the board indices, so it can make one batched call per seated player.
+    """
+
+    def start_games(self, boards: np.ndarray) -> None: ...
+
+    def end_games(self, boards: np.ndarray, learner_rewards: np.ndarray) -> None: ...
+
+    def moves(self, boards: np.ndarray, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray: ...
 
 
 class TurnBasedGame(ABC):

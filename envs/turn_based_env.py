@@ -23,10 +23,10 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from envs.base import DRAW, Opponent, TurnBasedGame
+from envs.base import DRAW, Opponent, SeatedOpponent, TurnBasedGame
 from envs.batched_random import BatchedRandom
 
-OpponentSpec = Union[str, Opponent, None]
+OpponentSpec = Union[str, Opponent, SeatedOpponent, None]
 AGENT_COLORS = (0, 1, "random")
 OPPONENT_NAMES = ("random",)
 RENDER_MODES = ["ansi", "rgb_array"]
@@ -41,13 +41,13 @@ def check_agent_color(agent_color: object) -> int | str:
 
 
 def check_opponent(opponent: OpponentSpec) -> OpponentSpec:
-    if opponent is None or callable(opponent):
+    if opponent is None or callable(opponent) or isinstance(opponent, SeatedOpponent):
         return opponent
     if isinstance(opponent, str) and opponent in OPPONENT_NAMES:
         return opponent
     raise ValueError(
-        f"unknown opponent {opponent!r}: use one of {list(OPPONENT_NAMES)} or a callable "
-        "(observation, action_mask) -> actions"
+        f"unknown opponent {opponent!r}: use one of {list(OPPONENT_NAMES)}, a callable "
+        "(observation, action_mask) -> actions, or a SeatedOpponent such as a self-play pool"
     )
 
 
@@ -96,6 +96,8 @@ class Match:
         else:
             self.agent_color[boards] = self.agent_color_setting
         opponent_first = boards[self.agent_color[boards] == 1]
+        if isinstance(self.opponent, SeatedOpponent):
+            self.opponent.start_games(boards)
         if opening:
             self.opponent_moves(opponent_first)
         return opponent_first
@@ -116,8 +118,12 @@ class Match:
         if self.opponent is None or isinstance(self.opponent, str):
             actions = self.game.random_actions(self.rng.uniform(boards), boards)
         else:
-            mask = self.game.legal_mask(boards)
-            actions = np.asarray(self.opponent(self.game.observation(boards), mask.view(np.int8)))
+            mask = self.game.legal_mask(boards).view(np.int8)
+            observation = self.game.observation(boards)
+            if isinstance(self.opponent, SeatedOpponent):
+                actions = np.asarray(self.opponent.moves(boards, observation, mask))
+            else:
+                actions = np.asarray(self.opponent(observation, mask))
             legal = self.game.is_legal(actions, boards)
             if not legal.all():
                 i = int(np.argmax(~legal))
@@ -131,6 +137,15 @@ class Match:
         """+1 where the learner won, -1 where it lost, 0 for draws (call on finished boards)."""
         winner = self.game.winner[boards]
         return np.where(winner == DRAW, 0.0, np.where(winner == self.agent_color[boards], 1.0, -1.0))
+
+    def finish_games(self, boards: np.ndarray) -> np.ndarray:
+        """The learner's rewards on just-finished ``boards``, also reported to a seated opponent.
+
+        Called once per finished game, before the board restarts."""
+        rewards = self.rewards(boards)
+        if isinstance(self.opponent, SeatedOpponent) and boards.size:
+            self.opponent.end_games(boards, rewards)
+        return rewards
 
     def observe(self, boards: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """The learner's view of ``boards``: planes and its int8 action mask (zero once a game is over)."""
@@ -203,7 +218,7 @@ class TurnBasedEnv(gym.Env):
         if not self.game.done[0]:
             self.match.opponent_moves(self._board)
         terminated = bool(self.game.done[0])
-        reward = float(self.match.rewards(self._board)[0]) if terminated else 0.0
+        reward = float(self.match.finish_games(self._board)[0]) if terminated else 0.0
         obs = self._observe()
         return obs, reward, terminated, False, self._info(obs, illegal)
 
@@ -302,7 +317,7 @@ class TurnBasedVectorEnv(VectorEnv):
 
     def _record_end(self, ended: np.ndarray, rewards: np.ndarray, illegal: np.ndarray) -> dict[str, np.ndarray]:
         """Rewards and everything ``final_obs``/``final_info`` need, taken before the boards restart."""
-        rewards[ended] = self.match.rewards(ended)
+        rewards[ended] = self.match.finish_games(ended)
         return {
             "boards": ended,
             **self.match.observe(ended),

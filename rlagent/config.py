@@ -8,13 +8,15 @@ dataclasses and every value against its type and range, at once, with a one-line
 
 Sections: ``run`` (budget, seed, device, logging; its keys may also be given bare, e.g.
 ``--set num_envs=16``), ``env`` (keyword arguments of the environment, passed through), the
-algorithm's section named after it (``ppo``, ``a2c``), and ``policy`` (the network).
+algorithm's section named after it (``ppo``, ``a2c``), ``policy`` (the network) and ``selfplay``
+(the opponent pool of two-player games).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -120,6 +122,56 @@ class OnPolicyConfig:
         _choice(self, "optimizer", ("adam", "rmsprop"))
 
 
+@dataclass(frozen=True)
+class SelfPlayConfig:
+    """Self-play against a pool of past selves and fixed baselines (two-player games only).
+
+    ``snapshot_every``: updates between snapshots of the learner joining the pool (the first one,
+    step 0, joins at the start); at most ``max_snapshots`` of them are drawn from (the oldest
+    retire; their files stay in ``pool/`` for the league). ``sampling``: how each env slot draws
+    its opponent when a game starts: ``uniform`` over the pool, ``latest`` (the newest snapshot
+    with probability ``latest_fraction``, the rest uniform) or ``prioritized`` (weight
+    ``(loss rate + 0.05) ** priority_power``, the loss rate being the learner's against that
+    opponent with one virtual loss and one virtual win). Snapshots play moves sampled at
+    ``opponent_temperature`` (diverse games teach more than one fixed line). ``eval_every``
+    updates the learner plays ``eval_games`` games (both colours, random first moves) against
+    every pool member; ``elo/current`` is the Bradley-Terry rating of the learner from all these
+    games so far, anchored at ``random``. ``eval_every: 0`` turns that off.
+    """
+
+    enabled: bool = False
+    baselines: tuple[str, ...] = ("random",)
+    snapshot_every: int = 10
+    max_snapshots: int = 20
+    sampling: str = "uniform"
+    latest_fraction: float = 0.5
+    priority_power: float = 1.0
+    opponent_temperature: float = 1.0
+    eval_every: int = 10
+    eval_games: int = 16
+
+    def validate(self) -> None:
+        for name in ("snapshot_every", "max_snapshots", "eval_games"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"selfplay.{name} must be a positive integer, got {getattr(self, name)}")
+        if self.eval_every < 0:
+            raise ConfigError(f"selfplay.eval_every must be 0 (off) or a positive number of updates, got {self.eval_every}")
+        if self.eval_games % 2:
+            raise ConfigError(f"selfplay.eval_games must be even (both colours equally often), got {self.eval_games}")
+        if self.sampling not in ("uniform", "latest", "prioritized"):
+            raise ConfigError(f"selfplay.sampling must be one of uniform, latest, prioritized, got {self.sampling!r}")
+        if not 0.0 <= self.latest_fraction <= 1.0:
+            raise ConfigError(f"selfplay.latest_fraction must be between 0 and 1, got {self.latest_fraction}")
+        if self.priority_power < 0 or self.opponent_temperature <= 0:
+            raise ConfigError(
+                "selfplay.priority_power must be >= 0 and selfplay.opponent_temperature > 0, "
+                f"got {self.priority_power} and {self.opponent_temperature}"
+            )
+        for name in self.baselines:
+            if name != "random" and not re.fullmatch(r"mcts\d+", name):
+                raise ConfigError(f"unknown selfplay baseline {name!r}: valid baselines are random and mctsN (e.g. mcts100)")
+
+
 ALGORITHMS = ("ppo", "a2c")
 ALGO_DEFAULTS: dict[str, dict[str, Any]] = {
     "ppo": {},
@@ -148,6 +200,7 @@ class Config:
     env_kwargs: Mapping[str, Any] = field(default_factory=dict)
     algorithm: OnPolicyConfig = field(default_factory=OnPolicyConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved configuration in the layout of a config file (what ``config.json`` holds)."""
@@ -158,6 +211,7 @@ class Config:
             "env_kwargs": dict(self.env_kwargs),
             self.algo: dataclasses.asdict(self.algorithm),
             "policy": dataclasses.asdict(self.policy),
+            "selfplay": dataclasses.asdict(self.selfplay),
         }
 
 
@@ -226,7 +280,7 @@ def resolve(
     if extra:
         layers.append(("command line", {"run": dict(extra)}))
 
-    sections: dict[str, dict[str, Any]] = {"run": {}, "env_kwargs": {}, "algorithm": {}, "policy": {}}
+    sections: dict[str, dict[str, Any]] = {"run": {}, "env_kwargs": {}, "algorithm": {}, "policy": {}, "selfplay": {}}
     for source, layer in layers:
         _merge(sections, layer, algo, source)
     config = Config(
@@ -236,6 +290,7 @@ def resolve(
         env_kwargs=dict(sections["env_kwargs"]),
         algorithm=_build(OnPolicyConfig, sections["algorithm"], algo),
         policy=_build(PolicyConfig, sections["policy"], "policy"),
+        selfplay=_build(SelfPlayConfig, sections["selfplay"], "selfplay"),
     )
     config.run.validate()
     try:
@@ -243,13 +298,14 @@ def resolve(
     except ConfigError as error:
         raise ConfigError(str(error).replace("algorithm.", f"{algo}.", 1)) from None
     config.policy.validate()
+    config.selfplay.validate()
     return config
 
 
 def field_help() -> list[tuple[str, str, Any]]:
     """(section.key, type, default) for every hyperparameter, for ``--help``."""
     rows = []
-    for section, cls in (("run", RunConfig), ("<algo>", OnPolicyConfig), ("policy", PolicyConfig)):
+    for section, cls in (("run", RunConfig), ("<algo>", OnPolicyConfig), ("policy", PolicyConfig), ("selfplay", SelfPlayConfig)):
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
@@ -291,14 +347,14 @@ def _section_name(section: str, algo: str, source: str) -> str:
         return "algorithm"
     if section in ("env", "env_kwargs"):
         return "env_kwargs"
-    if section in ("run", "policy"):
+    if section in ("run", "policy", "selfplay"):
         return section
     if section in _RUN_FIELDS or section in ALIASES:
         return "run"
     others = [a for a in ALGORITHMS if a != algo]
     if section in others:
         raise ConfigError(f"section {section!r} in {source} configures {section}, but this run uses {algo}")
-    raise ConfigError(f"unknown section {section!r} in {source}: valid sections are run, env, {algo}, policy")
+    raise ConfigError(f"unknown section {section!r} in {source}: valid sections are run, env, {algo}, policy, selfplay")
 
 
 def _build(cls: type, values: dict[str, Any], section: str) -> Any:

@@ -44,6 +44,7 @@ from rlagent.monitor.logger import RunLogger
 from rlagent.monitor.progress import Progress
 from rlagent.nets import build_policy
 from rlagent.rollout import Collector
+from rlagent.selfplay import POOL_DIR, OpponentPool, rate_learner, selfplay_game_factory
 
 
 def select_device(name: str) -> torch.device:
@@ -119,17 +120,27 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         seed_everything(cfg.seed)
         self.device = select_device(cfg.device)
-        self.env = make_env(config.env, cfg.num_envs, dict(config.env_kwargs))
+        self.run_dir = run_dir or new_run_dir(config)
+        env_kwargs = dict(config.env_kwargs)
+        self.pool: OpponentPool | None = None
+        if config.selfplay.enabled:
+            self.game_factory = selfplay_game_factory(config)
+            self.pool = OpponentPool(config.selfplay, cfg.num_envs, self.run_dir / POOL_DIR, seed=cfg.seed)
+            env_kwargs["opponent"] = self.pool
+        self.env = make_env(config.env, cfg.num_envs, env_kwargs)
         self.policy = build_policy(self.env.single_observation_space, self.env.single_action_space, config.policy).to(self.device)
         self.steps_per_update = config.algorithm.num_steps * cfg.num_envs
         self.total_updates = -(-cfg.total_steps // self.steps_per_update)
         self.algo = PPO(self.policy, config.algorithm, self.total_updates, self.device, seed=cfg.seed)
+        self.signature = space_signature(self.env.single_observation_space, self.env.single_action_space)
+        if self.pool is not None:
+            self.pool.metadata = {"config": config.to_dict(), "spaces": self.signature}
+            if not resume:
+                self.pool.add_snapshot(self.policy, 0)  # before the first games, so step_0 plays in them
         self.collector = Collector(
             self.env, self.policy, config.algorithm.num_steps, config.algorithm.discount_factor, cfg.seed, self.algo.value_transform
         )
-        self.signature = space_signature(self.env.single_observation_space, self.env.single_action_space)
         self.steps = 0
-        self.run_dir = run_dir or new_run_dir(config)
         self.resumed_from: Path | None = None
         if resume:
             self._restore()
@@ -149,6 +160,8 @@ class Trainer:
     def save(self) -> Path:
         path = checkpoint_path(self.run_dir, self.steps)
         save_checkpoint(path, self.checkpoint_payload())
+        if self.pool is not None:
+            self.pool.write_summary()
         prune_checkpoints(self.run_dir, self.config.run.keep_checkpoints, protect=[path])
         return path
 
@@ -164,6 +177,11 @@ class Trainer:
         if not self.collector.load_state_dict(payload["collector"]):
             print(f"note: the env of {path} could not be saved; episodes restart on resume")
         self.env = self.collector.env
+        if self.pool is not None:
+            # The pool travelled inside the pickled env; its snapshot networks come from pool/.
+            self.pool = self.env.match.opponent
+            self.pool.directory = self.run_dir / POOL_DIR
+            self.pool.restore_players()
         restore_rng_state(payload["rng"])
         self.steps = int(payload["steps"])
         self.resumed_from = path
@@ -184,6 +202,8 @@ class Trainer:
                 metrics = self.algo.update(rollout)
                 self.steps += self.steps_per_update
                 metrics.update(self.collector.stats.summary())
+                if self.pool is not None:
+                    metrics.update(self._selfplay_step())
                 elapsed = time.perf_counter() - started
                 metrics["time/fps"] = (self.steps - steps_at_start) / max(elapsed, 1e-9)
                 if self.algo.updates_done % cfg.log_every == 0:
@@ -202,6 +222,17 @@ class Trainer:
             progress.close()
             logger.close()
         return RunResult(self.run_dir, self.steps, self.algo.updates_done, metrics, stop.requested)
+
+    def _selfplay_step(self) -> dict[str, float]:
+        """Rate the learner against the pool, then (in that order, so this policy is rated before
+        it becomes a member) add its snapshot, on the configured update counts."""
+        sp, updates = self.config.selfplay, self.algo.updates_done
+        metrics = self.pool.metrics()
+        if sp.eval_every and updates % sp.eval_every == 0:
+            metrics.update(rate_learner(self.pool, self.policy, self.steps, self.game_factory))
+        if updates % sp.snapshot_every == 0:
+            self.pool.add_snapshot(self.policy, self.steps)
+        return metrics
 
     @staticmethod
     def _progress_fields(metrics: dict[str, float]) -> dict[str, str]:
