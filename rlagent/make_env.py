@@ -1,10 +1,10 @@
 """Environment names to vector envs.
 
 Our own envs (``hex``, later ``pwm`` and ``arena``) come from their batched cores through
-``vector_entry_point``. Other ids use their native vector env only if it resets finished episodes
-in the same step (``AutoresetMode.SAME_STEP``), which the collector relies on; otherwise (e.g.
-Gymnasium's own CartPole vector env, which resets on the next step) Gymnasium's ``SyncVectorEnv``
-with SAME_STEP.
+``vector_entry_point``. Other ids use their native vector env too when it has one (Gymnasium's
+CartPole does: a numpy core many times faster than N copies), if its autoreset mode is one the
+collector handles (``SAME_STEP`` or ``NEXT_STEP``); otherwise Gymnasium's ``SyncVectorEnv`` with
+SAME_STEP. ``native=False`` forces the latter.
 """
 
 from __future__ import annotations
@@ -33,17 +33,21 @@ def resolve_env_id(name: str) -> str:
     )
 
 
-def make_env(name: str, num_envs: int, env_kwargs: dict[str, Any] | None = None) -> VectorEnv:
-    """``num_envs`` copies of ``name`` as one SAME_STEP-autoreset vector env; bad kwargs -> ConfigError."""
+HANDLED_AUTORESET = (AutoresetMode.SAME_STEP, AutoresetMode.NEXT_STEP)
+
+
+def make_env(name: str, num_envs: int, env_kwargs: dict[str, Any] | None = None, native: bool = True) -> VectorEnv:
+    """``num_envs`` copies of ``name`` as one vector env (SAME_STEP or NEXT_STEP autoreset); bad
+    kwargs -> ConfigError."""
     env_id = resolve_env_id(name)
     kwargs = dict(env_kwargs or {})
     spec = gym.spec(env_id)
     try:
-        if spec.vector_entry_point is not None:
-            native = gym.make_vec(env_id, num_envs=num_envs, **kwargs)
-            if native.metadata.get("autoreset_mode") == AutoresetMode.SAME_STEP:
-                return native
-            native.close()
+        if spec.vector_entry_point is not None and native:
+            vector = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+            if vector.metadata.get("autoreset_mode") in HANDLED_AUTORESET:
+                return vector
+            vector.close()
         return gym.make_vec(
             env_id,
             num_envs=num_envs,

@@ -1,10 +1,19 @@
 """On-policy collection: T steps of N environments into preallocated (T, N) arrays.
 
-The vector env must reset finished episodes in the same step (``AutoresetMode.SAME_STEP``; our envs
-do, and :func:`rlagent.make_env.make_env` sets it for any Gymnasium id): then every stored transition
-is real, the observation after an episode's end is the next episode's first one, and a truncated
-episode's true final observation is in ``info["final_obs"]`` to bootstrap from. One policy call
-per step for the whole batch; arrays are written in place, never appended to Python lists.
+Two vector autoreset modes are handled, explicitly:
+
+- ``AutoresetMode.SAME_STEP`` (our envs; :func:`rlagent.make_env.make_env` wraps other Gymnasium
+  ids so): every stored transition is real, the observation after an episode's end is the next
+  episode's first one, and a truncated episode's true final observation is in
+  ``info["final_obs"]`` to bootstrap from.
+- ``AutoresetMode.NEXT_STEP`` (Gymnasium's native numpy vector envs such as CartPole's, many
+  times faster than a ``SyncVectorEnv`` of copies): the observation returned at an episode's end
+  is its true final one (bootstrapped from directly), and the env's next step only resets it,
+  ignoring the action. That reset step is stored but marked invalid in ``Rollout.valid``, and the
+  learners leave it out of every loss and statistic.
+
+One policy call per step for the whole batch (in numpy for small MLP policies, see
+:mod:`rlagent.nets.numpy_actor`); arrays are written in place, never appended to Python lists.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from rlagent.errors import ConfigError
+from rlagent.nets.numpy_actor import numpy_actor
 
 Obs = Any  # an array, or a dict of arrays for Dict observation spaces
 
@@ -49,6 +59,7 @@ class Rollout:
     episode_starts: np.ndarray
     states: np.ndarray | None
     last_values: np.ndarray
+    valid: np.ndarray | None = None  # (T, N) bool, False on NEXT_STEP reset steps; None: all valid
     advantages: np.ndarray | None = None
     returns: np.ndarray | None = None
 
@@ -71,9 +82,9 @@ class EpisodeStats:
         self.lengths: deque[int] = deque(maxlen=window)
         self.episodes = 0
 
-    def update(self, rewards: np.ndarray, dones: np.ndarray) -> None:
+    def update(self, rewards: np.ndarray, dones: np.ndarray, valid: np.ndarray | None = None) -> None:
         self.running_return += rewards
-        self.running_length += 1
+        self.running_length += 1 if valid is None else valid
         if dones.any():
             ended = np.flatnonzero(dones)
             self.returns.extend(self.running_return[ended].tolist())
@@ -117,18 +128,22 @@ class Collector:
         value_transform: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         mode = env.metadata.get("autoreset_mode")
-        if mode != AutoresetMode.SAME_STEP:
+        if mode not in (AutoresetMode.SAME_STEP, AutoresetMode.NEXT_STEP):
             raise ConfigError(
-                f"the vector env resets with {mode}; rlagent needs AutoresetMode.SAME_STEP "
+                f"the vector env resets with {mode}; rlagent needs AutoresetMode.SAME_STEP or NEXT_STEP "
                 "(make it with rlagent.make_env.make_env or pass vector_kwargs={'autoreset_mode': AutoresetMode.SAME_STEP})"
             )
+        self.next_step = mode == AutoresetMode.NEXT_STEP
         self.env, self.policy = env, policy
         self.num_steps, self.num_envs = num_steps, env.num_envs
         self.discount_factor = discount_factor
         self.value_transform = value_transform or (lambda v: v)
         self.generator = torch.Generator().manual_seed(seed)
+        self.rng = np.random.default_rng(seed)  # the numpy fast path's sampling noise
+        self.fast = numpy_actor(policy)
         self.obs, _ = env.reset(seed=seed)
         self.episode_start = np.ones(self.num_envs, dtype=bool)
+        self.resetting = np.zeros(self.num_envs, dtype=bool)  # NEXT_STEP: this step only resets the env
         self.state = policy.initial_state(self.num_envs)
         self.stats = EpisodeStats(self.num_envs)
         self._buffers = self._allocate()
@@ -148,6 +163,7 @@ class Collector:
             "dones": np.zeros((T, N), np.float32),
             "episode_starts": np.zeros((T, N), bool),
             "states": None if self.state is None else np.zeros((T, *self.state.shape), np.float32),
+            "valid": np.ones((T, N), bool),
         }
         return buffers
 
@@ -155,10 +171,15 @@ class Collector:
     def collect(self) -> Rollout:
         """Step the env ``num_steps`` times with the current policy."""
         buffers = self._buffers
+        if self.fast is not None:
+            self.fast.refresh()
         for t in range(self.num_steps):
             if buffers["states"] is not None:
                 buffers["states"][t] = self.state.cpu().numpy()
-            actions, log_probs, values, self.state = self.policy.act(self.obs, self.state, self.episode_start, generator=self.generator)
+            if self.fast is not None:
+                actions, log_probs, values = self.fast.act(self.obs, self.rng)
+            else:
+                actions, log_probs, values, self.state = self.policy.act(self.obs, self.state, self.episode_start, generator=self.generator)
             obs_buffer = buffers["obs"]
             if isinstance(obs_buffer, dict):
                 for key, value in self.obs.items():
@@ -169,18 +190,26 @@ class Collector:
             buffers["log_probs"][t] = log_probs
             buffers["values"][t] = self.value_transform(values)
             buffers["episode_starts"][t] = self.episode_start
+            resetting = self.resetting
+            buffers["valid"][t] = ~resetting
 
             self.obs, rewards, terminated, truncated, info = self.env.step(actions)
             rewards = np.asarray(rewards, dtype=np.float32)
             dones = terminated | truncated
-            self.stats.update(rewards, dones)
+            self.stats.update(rewards, dones, ~resetting if self.next_step else None)
             cut = truncated & ~terminated
             if cut.any():
+                rows = np.flatnonzero(cut)
+                final = _index(self.obs, rows) if self.next_step else _stack_final(info["final_obs"], rows)
                 rewards = rewards.copy()
-                rewards[cut] += self.discount_factor * self._final_values(info["final_obs"], np.flatnonzero(cut))
+                rewards[cut] += self.discount_factor * self._final_values(final, rows)
             buffers["rewards"][t] = rewards
             buffers["dones"][t] = dones
-            self.episode_start = dones
+            if self.next_step:
+                # The step after an episode's end only resets; the one after that starts anew.
+                self.episode_start, self.resetting = resetting, dones
+            else:
+                self.episode_start = dones
 
         last_values = self._values(self.obs, self.state, self.episode_start)
         return Rollout(
@@ -193,15 +222,15 @@ class Collector:
             episode_starts=buffers["episode_starts"].copy(),
             states=None if buffers["states"] is None else buffers["states"].copy(),
             last_values=last_values,
+            valid=buffers["valid"].copy() if self.next_step else None,
         )
 
     def _values(self, obs: Obs, state: torch.Tensor | None, episode_start: np.ndarray) -> np.ndarray:
         value = self.policy.value(obs, state, episode_start)
         return self.value_transform(value.cpu().numpy().astype(np.float32))
 
-    def _final_values(self, final_obs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    def _final_values(self, obs: Obs, rows: np.ndarray) -> np.ndarray:
         """V of the true last observation of truncated episodes, with the state that saw it."""
-        obs = _stack_final(final_obs, rows)
         state = None if self.state is None else self.state[rows]
         return self._values(obs, state, np.zeros(rows.size, dtype=bool))
 
@@ -215,6 +244,8 @@ class Collector:
             env_bytes = None
         return {
             "generator": self.generator.get_state(),
+            "rng": self.rng.bit_generator.state,
+            "resetting": self.resetting,
             "stats": self.stats.state_dict(),
             "env": env_bytes,
             "obs": self.obs,
@@ -225,6 +256,8 @@ class Collector:
     def load_state_dict(self, state: dict[str, Any]) -> bool:
         """Restore; returns False when the env could not be saved and episodes restart instead."""
         self.generator.set_state(state["generator"])
+        self.rng.bit_generator.state = state["rng"]
+        self.resetting = state["resetting"]
         self.stats.load_state_dict(state["stats"])
         if state.get("env") is None:
             return False

@@ -138,7 +138,10 @@ class PPO:
         self.updates_done += 1
         self.optimizer_steps += steps
         done = max(steps, 1)
-        values = rollout.values.reshape(-1)
+        values, returns = rollout.values.reshape(-1), returns.reshape(-1)
+        if rollout.valid is not None:
+            keep = rollout.valid.reshape(-1)
+            values, returns, advantages = values[keep], returns[keep], advantages.reshape(-1)[keep]
         totals = {key: float(value) / done for key, value in totals.items()}
         pg, vl = totals["pg"], totals["value"]
         metrics = {
@@ -147,7 +150,7 @@ class PPO:
             "train/entropy_loss": -totals["entropy"],
             "train/approx_kl": totals["kl"],
             "train/clip_fraction": totals["clip"],
-            "train/explained_variance": explained_variance(values, returns.reshape(-1)),
+            "train/explained_variance": explained_variance(values, returns),
             "train/learning_rate": lr,
             "train/clip_range": float("nan") if clip is None else clip,
             "train/n_updates": float(self.optimizer_steps),
@@ -181,8 +184,14 @@ class PPO:
             tensors = {k: _to_tensor(v, self.device) for k, v in fields.items()}
             tensors["episode_starts"] = _to_tensor(rollout.episode_starts, self.device)
             tensors["state"] = torch.as_tensor(rollout.states[0], device=self.device)
+            if rollout.valid is not None:
+                tensors["valid"] = _to_tensor(rollout.valid, self.device)
             return tensors
-        return {k: _to_tensor(_flatten(v), self.device) for k, v in fields.items()}
+        flat = {k: _flatten(v) for k, v in fields.items()}
+        if rollout.valid is not None:  # NEXT_STEP reset steps are no transitions: drop them
+            keep = np.flatnonzero(rollout.valid.reshape(-1))
+            flat = {k: _rows(v, keep) for k, v in flat.items()}
+        return {k: _to_tensor(v, self.device) for k, v in flat.items()}
 
     def _minibatches(self, tensors: dict[str, Any], num_steps: int, num_envs: int) -> list[dict[str, Any]]:
         """One epoch's random split. Recurrent policies get whole (T,)-sequences of some envs, so
@@ -198,7 +207,7 @@ class PPO:
                 batch["state"] = tensors["state"][index]
                 batches.append(batch)
             return batches
-        size = num_steps * num_envs
+        size = len(tensors["returns"])  # num_steps * num_envs, less any reset steps
         minibatch = cfg.minibatch_size or max(1, size // cfg.num_minibatch)
         permutation = torch.randperm(size, generator=self.generator).to(self.device)
         return [{k: _rows(v, permutation[i : i + minibatch]) for k, v in tensors.items()} for i in range(0, size, minibatch)]
@@ -210,13 +219,17 @@ class PPO:
             batch = {k: _flatten(v) for k, v in batch.items() if k not in ("state", "episode_starts")}
         else:
             out = self.policy.forward(batch["obs"])
-        log_probs = out.dist.log_prob(batch["actions"])
+        log_probs, entropy, values = out.dist.log_prob(batch["actions"]), out.dist.entropy(), out.value
+        if "valid" in batch:  # whole sequences ran through the core; only real transitions count
+            keep = batch.pop("valid").nonzero().squeeze(1)
+            log_probs, entropy, values = log_probs[keep], entropy[keep], values[keep]
+            batch = {k: _rows(v, keep) if k != "obs" else v for k, v in batch.items()}
         advantages = batch["advantages"]
         if cfg.normalize_advantage:
             advantages = normalize(advantages)
         pg, kl, clip_fraction = clipped_surrogate(log_probs, batch["log_probs"], advantages, clip)
-        value = value_loss(out.value, batch["returns"], cfg.value_loss, batch["values"], cfg.value_clip)
-        return {"pg": pg, "value": value, "entropy": out.dist.entropy().mean(), "kl": kl, "clip": clip_fraction}
+        value = value_loss(values, batch["returns"], cfg.value_loss, batch["values"], cfg.value_clip)
+        return {"pg": pg, "value": value, "entropy": entropy.mean(), "kl": kl, "clip": clip_fraction}
 
     def _clip_gradients(self) -> dict[str, torch.Tensor]:
         """Gradient norms per part and in total (before clipping), then clip to ``max_grad_norm``.
