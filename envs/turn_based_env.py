@@ -15,7 +15,7 @@ observation starts the next game and ``info["final_obs"]`` holds the last one, a
 
 from __future__ import annotations
 
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 import gymnasium as gym
 import numpy as np

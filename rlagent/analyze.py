@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlagent.errors import ConfigError, RlagentError
-from rlagent.play import CommandParser, board_settings, load_hex_agent, policy_board_size
+from rlagent.cli import OneLineErrorParser, run_command
+from rlagent.play import board_settings, load_hex_agent, policy_board_size
 from rlagent.players import PolicyPlayer
 
 STONES = {".": 0, "x": 1, "o": 2}
@@ -192,7 +193,7 @@ def report(analysis: Analysis, top: int = 5) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = CommandParser(
+    parser = OneLineErrorParser(
         prog="python -m rlagent.analyze", description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("run", help="a run directory (its latest checkpoint) or a checkpoint file of a Hex agent")
@@ -218,4 +219,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

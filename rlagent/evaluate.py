@@ -7,7 +7,6 @@ Wilson intervals. For single-agent envs it prints the mean return instead.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from rlagent.errors import CheckpointError, RlagentError
 from rlagent.make_env import make_env
 from rlagent.nets import build_policy
 from rlagent.players import make_opponent
-from rlagent.train import OneLineErrorParser
+from rlagent.cli import OneLineErrorParser, run_command
 
 
 def wilson_interval(wins: float, games: int, z: float = 1.96) -> tuple[float, float]:
@@ -143,4 +142,4 @@ def _env_parameters(agent: Agent) -> set[str]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

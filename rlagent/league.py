@@ -48,6 +48,7 @@ import torch
 
 from envs.base import TurnBasedGame
 from rlagent.checkpoint import list_checkpoints
+from rlagent.cli import OneLineErrorParser, run_command
 from rlagent.elo import Ratings, fit_ratings
 from rlagent.errors import ConfigError, RlagentError
 from rlagent.matches import Player, game_factory, play_boards
@@ -620,15 +621,8 @@ def _write_tensorboard(league_dir: Path, rows: Sequence[TableRow]) -> None:
 # ------------------------------------------------------------------------------------------ CLI
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse prints its usage block before an error; we print the error alone, on one line."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m rlagent.league", description=__doc__.split("\n\n")[1].replace("\n", " "))
+    parser = OneLineErrorParser(prog="python -m rlagent.league", description=__doc__.split("\n\n")[1].replace("\n", " "))
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by python -m rlagent.train")
     parser.add_argument("--games", type=int, default=40, help="games per pair of entrants, even (default 40)")
     parser.add_argument(
@@ -670,4 +664,4 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     from rlagent import league  # so that worker processes find the functions under rlagent.league
 
-    sys.exit(league.main())
+    run_command(league.main)

@@ -21,17 +21,10 @@ from rlagent.errors import CheckpointError, ConfigError, RlagentError
 from rlagent.evaluate import Agent, load_agent
 from rlagent.make_env import resolve_env_id
 from rlagent.players import HumanPlayer, PolicyPlayer, QuitGame
-from rlagent.train import OneLineErrorParser
+from rlagent.cli import OneLineErrorParser, run_command
 
 GAMES = ("hex",)
 COLORS = ("first", "second", "random")
-
-
-class CommandParser(OneLineErrorParser):
-    """The one-line usage error, pointing at this command's own ``--help``."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
 def load_hex_agent(path: str | Path) -> Agent:
@@ -97,7 +90,7 @@ def wants_another(input_fn: Callable[[str], str]) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = CommandParser(prog="python -m rlagent.play", description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineErrorParser(prog="python -m rlagent.play", description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("game", help=f"the game: {', '.join(GAMES)}")
     parser.add_argument("run", help="a run directory (its latest checkpoint) or a checkpoint file")
     parser.add_argument("--color", choices=COLORS, default="random", help="your colour: first (X), second (O) or random per game (default)")
@@ -135,4 +128,4 @@ def main(argv: list[str] | None = None, input_fn: Callable[[str], str] = input, 
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

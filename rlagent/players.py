@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from envs.hex.mcts import MCTSPlayer  # the fixed-strength reference, beside the other players
 from rlagent.errors import ConfigError
 from rlagent.nets.distributions import Categorical
 
@@ -98,8 +99,6 @@ def make_player(spec: str, seed: int = 0) -> Any:
         return RandomPlayer(seed)
     match = re.fullmatch(r"mcts(\d+)", spec)
     if match and int(match.group(1)) > 0:
-        from envs.hex.mcts import MCTSPlayer
-
         player = MCTSPlayer(simulations=int(match.group(1)), seed=seed)
         player.name = spec
         return player
@@ -111,11 +110,8 @@ def make_opponent(spec: str, seed: int = 0) -> object:
     ``mcts200``) or the path of a run directory or checkpoint (played greedily)."""
     if spec == "random":
         return "random"  # the env's own batched random player, on its per-board streams
-    match = re.fullmatch(r"mcts(\d+)", spec)
-    if match:
-        from envs.hex.mcts import MCTSPlayer
-
-        return MCTSPlayer(simulations=int(match.group(1)), seed=seed)
+    if re.fullmatch(r"mcts\d+", spec):
+        return make_player(spec, seed)
     if Path(spec).exists():
         return PolicyPlayer.load(spec, seed=seed)
     raise ConfigError(f"unknown opponent {spec!r}: use random, mctsN (e.g. mcts200) or the path of a run directory or checkpoint")

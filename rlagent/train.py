@@ -19,6 +19,7 @@ import json
 import sys
 from pathlib import Path
 
+from rlagent.cli import OneLineErrorParser, run_command
 from rlagent.config import ALGORITHMS, field_help, resolve
 from rlagent.errors import RlagentError
 
@@ -30,13 +31,6 @@ def _hyperparameter_table() -> str:
     lines += [f"  {name:<{width}}  {default!r:<12} {kind}" for name, kind, default in rows]
     lines.append("  aliases: gamma, vf_coef, ent_coef, target_kl, n_epochs, n_steps, batch_size, clip_range, lr, n_envs")
     return "\n".join(lines)
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """argparse prints its usage block before an error; we print the error alone, on one line."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"error: {message} (see python -m rlagent.train --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,4 +92,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

@@ -122,6 +122,14 @@ def test_cli_self_play_run_builds_a_pool_and_rates_the_learner(tmp_path: Path, c
     lines = (pool_dir / "eval_games.csv").read_text().splitlines()
     assert lines[0] == "first,second,score" and len(lines) == 1 + 16 * (2 + 3 + 4)  # 16 games per member
 
+    # ... and the league rates every snapshot and checkpoint of that run against the baseline.
+    from rlagent.league import run_league
+
+    ratings = run_league(run_dir, games=8, baselines=("random",), progress=False)
+    assert set(ratings.ratings) == {"random", "step_0", "step_256", "step_512", "step_768"}
+    table = (run_dir / "league" / "ratings.csv").read_text().splitlines()
+    assert len(table) == 1 + 5 and (run_dir / "league" / "elo.png").stat().st_size > 0
+
 
 def test_snapshots_load_like_checkpoints(tmp_path: Path) -> None:
     from rlagent.evaluate import load_agent

@@ -1,0 +1,32 @@
+"""What every ``python -m rlagent.<command>`` shares: one-line usage errors and a clean exit.
+
+argparse prints its whole usage block before an error; a user who mistyped one flag wants the
+one line that says what is wrong, and where to read more. Output piped into ``head`` closes the
+pipe early, which is the reader's choice, not an error worth a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line naming this command's ``--help``."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def run_command(main: Callable[[], int]) -> None:
+    """``sys.exit(main())``, quietly when the reader of stdout went away (``| head``)."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would report the broken pipe again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    sys.exit(code)
