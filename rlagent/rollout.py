@@ -30,6 +30,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from rlagent.errors import ConfigError
+from rlagent.monitor.trials import TrialStats, step_field
 from rlagent.nets.numpy_actor import numpy_actor
 
 Obs = Any  # an array, or a dict of arrays for Dict observation spaces
@@ -60,6 +61,7 @@ class Rollout:
     states: np.ndarray | None
     last_values: np.ndarray
     valid: np.ndarray | None = None  # (T, N) bool, False on NEXT_STEP reset steps; None: all valid
+    cuts: np.ndarray | None = None  # (T, N) bool, True where a trial (or the episode) ended; None: no trials
     advantages: np.ndarray | None = None
     returns: np.ndarray | None = None
 
@@ -126,7 +128,13 @@ class Collector:
         discount_factor: float,
         seed: int,
         value_transform: Callable[[np.ndarray], np.ndarray] | None = None,
+        bootstrap_truncated: bool = True,
+        reset_state_per_trial: bool = False,
     ) -> None:
+        """``bootstrap_truncated``: add ``discount * V(final observation)`` to the reward of a
+        truncated episode's last step (off for pure Monte-Carlo returns). ``reset_state_per_trial``:
+        a recurrent policy starts each trial of a trial task (``info["trial_end"]``) from a zero
+        state, as if it were an episode."""
         mode = env.metadata.get("autoreset_mode")
         if mode not in (AutoresetMode.SAME_STEP, AutoresetMode.NEXT_STEP):
             raise ConfigError(
@@ -138,6 +146,8 @@ class Collector:
         self.num_steps, self.num_envs = num_steps, env.num_envs
         self.discount_factor = discount_factor
         self.value_transform = value_transform or (lambda v: v)
+        self.bootstrap_truncated, self.reset_state_per_trial = bootstrap_truncated, reset_state_per_trial
+        self.trial_stats = TrialStats()
         self.generator = torch.Generator().manual_seed(seed)
         self.rng = np.random.default_rng(seed)  # the numpy fast path's sampling noise
         self.fast = numpy_actor(policy)
@@ -164,6 +174,7 @@ class Collector:
             "episode_starts": np.zeros((T, N), bool),
             "states": None if self.state is None else np.zeros((T, *self.state.shape), np.float32),
             "valid": np.ones((T, N), bool),
+            "cuts": np.zeros((T, N), bool),
         }
         return buffers
 
@@ -171,6 +182,7 @@ class Collector:
     def collect(self) -> Rollout:
         """Step the env ``num_steps`` times with the current policy."""
         buffers = self._buffers
+        trial_task = False
         if self.fast is not None:
             self.fast.refresh()
         for t in range(self.num_steps):
@@ -197,8 +209,13 @@ class Collector:
             rewards = np.asarray(rewards, dtype=np.float32)
             dones = terminated | truncated
             self.stats.update(rewards, dones, ~resetting if self.next_step else None)
+            trial_end = step_field(info, "trial_end", dones)
+            if trial_end is not None:
+                trial_task = True
+                buffers["cuts"][t] = trial_end | dones
+                self.trial_stats.update(info, dones, rewards)
             cut = truncated & ~terminated
-            if cut.any():
+            if cut.any() and self.bootstrap_truncated:
                 rows = np.flatnonzero(cut)
                 final = _index(self.obs, rows) if self.next_step else _stack_final(info["final_obs"], rows)
                 rewards = rewards.copy()
@@ -210,6 +227,8 @@ class Collector:
                 self.episode_start, self.resetting = resetting, dones
             else:
                 self.episode_start = dones
+            if self.reset_state_per_trial and trial_end is not None:
+                self.episode_start = self.episode_start | trial_end
 
         last_values = self._values(self.obs, self.state, self.episode_start)
         return Rollout(
@@ -223,6 +242,7 @@ class Collector:
             states=None if buffers["states"] is None else buffers["states"].copy(),
             last_values=last_values,
             valid=buffers["valid"].copy() if self.next_step else None,
+            cuts=buffers["cuts"].copy() if trial_task else None,
         )
 
     def _values(self, obs: Obs, state: torch.Tensor | None, episode_start: np.ndarray) -> np.ndarray:
@@ -247,6 +267,7 @@ class Collector:
             "rng": self.rng.bit_generator.state,
             "resetting": self.resetting,
             "stats": self.stats.state_dict(),
+            "trial_stats": self.trial_stats.state_dict(),
             "env": env_bytes,
             "obs": self.obs,
             "episode_start": self.episode_start,
@@ -259,6 +280,7 @@ class Collector:
         self.rng.bit_generator.state = state["rng"]
         self.resetting = state["resetting"]
         self.stats.load_state_dict(state["stats"])
+        self.trial_stats.load_state_dict(state["trial_stats"])
         if state.get("env") is None:
             return False
         self.env = pickle.loads(state["env"])

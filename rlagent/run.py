@@ -202,6 +202,7 @@ class Trainer:
                 metrics = self.algo.update(rollout)
                 self.steps += self.steps_per_update
                 metrics.update(self.collector.stats.summary())
+                metrics.update(self.collector.trial_stats.summary())
                 if self.pool is not None:
                     metrics.update(self._selfplay_step())
                 elapsed = time.perf_counter() - started
