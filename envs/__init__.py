@@ -1,12 +1,13 @@
 """rlagent's environments, registered with Gymnasium on import.
 
 ``import envs`` makes ``gymnasium.make("rlagent/Hex-v0")`` and ``gymnasium.make_vec("rlagent/Hex-v0",
-num_envs=N)`` work; the latter uses the batched core directly (``vector_entry_point``), not N copies.
+num_envs=N)`` work (likewise ``rlagent/PWM-v0``); the latter uses the batched core directly
+(``vector_entry_point``), not N copies.
 """
 
 from gymnasium.envs.registration import register, registry
 
-ENV_IDS = {"hex": "rlagent/Hex-v0"}
+ENV_IDS = {"hex": "rlagent/Hex-v0", "pwm": "rlagent/PWM-v0"}
 
 
 def _register() -> None:
@@ -15,6 +16,12 @@ def _register() -> None:
             id="rlagent/Hex-v0",
             entry_point="envs.hex.env:hex_env",
             vector_entry_point="envs.hex.env:hex_vector_env",
+        )
+    if "rlagent/PWM-v0" not in registry:
+        register(
+            id="rlagent/PWM-v0",
+            entry_point="envs.pwm.env:pwm_env",
+            vector_entry_point="envs.pwm.env:pwm_vector_env",
         )
 
 

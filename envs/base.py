@@ -1,4 +1,4 @@
-"""The classes a new task subclasses.
+"""The classes a new task subclasses: :class:`TurnBasedGame` and :class:`~envs.trial_task.TrialTask`.
 
 A two-player board game implements :class:`TurnBasedGame` once, as rules over a batch of games held
 in numpy arrays; it then gets, with no more code, a Gymnasium env against an opponent (single and
@@ -183,3 +183,6 @@ class TurnBasedGame(ABC):
 
     def render_rgb(self, board: int = 0) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} has no picture rendering")
+
+
+from envs.trial_task import TrialTask  # noqa: E402,F401  (the trial-task base, exported here with the others)

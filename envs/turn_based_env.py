@@ -24,6 +24,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envs.base import DRAW, Opponent, SeatedOpponent, TurnBasedGame
+from envs.actions import check_actions
 from envs.batched_random import BatchedRandom
 
 OpponentSpec = Union[str, Opponent, SeatedOpponent, None]
@@ -166,19 +167,6 @@ def observation_space(game: TurnBasedGame) -> spaces.Dict:
     )
 
 
-def _check_actions(actions: np.ndarray, num_actions: int, count: int) -> np.ndarray:
-    actions = np.asarray(actions)
-    if actions.shape != (count,) or actions.dtype.kind not in "iu":
-        if actions.shape == (count,) and actions.dtype.kind == "f" and np.all(actions == np.round(actions)):
-            actions = actions.astype(np.int64)
-        else:
-            raise ValueError(f"expected {count} integer action(s), got an array of shape {actions.shape} and dtype {actions.dtype}")
-    bad = (actions < 0) | (actions >= num_actions)
-    if bad.any():
-        raise ValueError(f"action {int(actions[np.argmax(bad)])} is outside the action space: valid actions are 0..{num_actions - 1}")
-    return actions.astype(np.int64, copy=False)
-
-
 class TurnBasedEnv(gym.Env):
     """A single game against an opponent (a :class:`Match` of one board)."""
 
@@ -213,7 +201,7 @@ class TurnBasedEnv(gym.Env):
     def step(self, action: int) -> tuple[dict, float, bool, bool, dict]:
         if self.game.done[0]:
             raise RuntimeError("the game is over: call reset() before step()")
-        actions = _check_actions(np.asarray(action).reshape(-1), self.game.num_actions, 1)
+        actions = check_actions(np.asarray(action).reshape(-1), self.game.num_actions, 1)
         illegal = bool(self.match.agent_moves(actions, self._board)[0])
         if not self.game.done[0]:
             self.match.opponent_moves(self._board)
@@ -282,7 +270,7 @@ class TurnBasedVectorEnv(VectorEnv):
 
     def step(self, actions: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, dict]:
         match, game, boards = self.match, self.game, self._all
-        actions = _check_actions(actions, game.num_actions, self.num_envs)
+        actions = check_actions(actions, game.num_actions, self.num_envs)
         illegal = match.agent_moves(actions, boards)
         rewards = np.zeros(self.num_envs)
         terminated = game.done.copy()
