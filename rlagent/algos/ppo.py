@@ -18,21 +18,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlagent.algos.optimizing import GradientStep
 from rlagent.config import OnPolicyConfig
 from rlagent.errors import TrainingError
 from rlagent.losses import clipped_surrogate, normalize, value_loss
 from rlagent.returns import explained_variance, gae
 from rlagent.rollout import Rollout
-
-
-def make_optimizer(parameters: list[torch.nn.Parameter], config: OnPolicyConfig) -> torch.optim.Optimizer:
-    if config.optimizer == "rmsprop":
-        return torch.optim.RMSprop(parameters, lr=config.learning_rate, alpha=0.99, eps=config.adam_eps)
-    try:
-        # The fused kernel makes the CPU optimiser step several times cheaper than the default.
-        return torch.optim.Adam(parameters, lr=config.learning_rate, eps=config.adam_eps, fused=True)
-    except (RuntimeError, TypeError):
-        return torch.optim.Adam(parameters, lr=config.learning_rate, eps=config.adam_eps)
 
 
 def _to_tensor(array: Any, device: torch.device) -> Any:
@@ -61,15 +52,7 @@ class PPO:
         self.policy, self.config, self.device = policy, config, device
         self.generator = torch.Generator().manual_seed(seed)  # minibatch shuffling, saved with checkpoints
         self.total_updates = max(1, total_updates)
-        self.parameters = [p for p in policy.parameters() if p.requires_grad]
-        self.optimizer = make_optimizer(self.parameters, config)
-        # Which of self.parameters belong to each named part, found once: the gradient norms per
-        # part are then read from one batched norm computation per step.
-        position = {id(p): i for i, p in enumerate(self.parameters)}
-        self.group_index = {
-            name: torch.tensor([position[id(p)] for p in params if id(p) in position], dtype=torch.long)
-            for name, params in policy.parameter_groups().items()
-        }
+        self.gradient = GradientStep(policy, config)
         self.updates_done = 0
         self.optimizer_steps = 0
         self.recurrent = policy.initial_state(1) is not None
@@ -99,12 +82,11 @@ class PPO:
         advantages, returns = gae(rollout.rewards, rollout.values, rollout.dones, rollout.last_values, cfg.discount_factor, cfg.gae_lambda)
         rollout.advantages, rollout.returns = advantages, returns
         lr, clip = self.learning_rate(), self.clip_param()
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        self.gradient.set_learning_rate(lr)
 
         # Summed as tensors on the device and read once at the end: no sync per minibatch.
         totals = {key: torch.zeros((), device=self.device) for key in ("pg", "value", "entropy", "kl", "clip")}
-        grad_norms = {name: torch.zeros((), device=self.device) for name in (*self.group_index, "total")}
+        grad_norms = {name: torch.zeros((), device=self.device) for name in (*self.gradient.parts, "total")}
         steps = 0
         stop_epoch, stop_minibatch = float(cfg.num_epoch), -1
         tensors = self._tensors(rollout)
@@ -124,11 +106,8 @@ class PPO:
                         f"the loss became {loss.item()} at update {self.updates_done + 1} (epoch {epoch + 1}); "
                         "lower the learning rate or check the rewards; the last good checkpoint is kept"
                     )
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                for name, norm in self._clip_gradients().items():
+                for name, norm in self.gradient.step(loss).items():
                     grad_norms[name] += norm
-                self.optimizer.step()
                 steps += 1
                 for key in totals:
                     totals[key] += terms[key].detach()
@@ -231,34 +210,16 @@ class PPO:
         value = value_loss(values, batch["returns"], cfg.value_loss, batch["values"], cfg.value_clip)
         return {"pg": pg, "value": value, "entropy": entropy.mean(), "kl": kl, "clip": clip_fraction}
 
-    def _clip_gradients(self) -> dict[str, torch.Tensor]:
-        """Gradient norms per part and in total (before clipping), then clip to ``max_grad_norm``.
-
-        One batched norm over all gradients serves the monitor and the clipping alike, where
-        calling ``clip_grad_norm_`` would walk the modules and compute the norms a second time.
-        """
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.parameters]
-        norms = torch.stack(torch._foreach_norm(grads))
-        squares = norms.square()
-        total = squares.sum().sqrt()
-        result = {name: squares[index].sum().sqrt() for name, index in self.group_index.items()}
-        result["total"] = total
-        max_norm = self.config.max_grad_norm
-        if max_norm is not None:
-            scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
-            torch._foreach_mul_(grads, scale)
-        return result
-
     def state_dict(self) -> dict[str, Any]:
         return {
-            "optimizer": self.optimizer.state_dict(),
+            "optimizer": self.gradient.optimizer.state_dict(),
             "generator": self.generator.get_state(),
             "updates_done": self.updates_done,
             "optimizer_steps": self.optimizer_steps,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
+        self.gradient.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
         self.updates_done = state["updates_done"]
         self.optimizer_steps = state["optimizer_steps"]

@@ -1,0 +1,77 @@
+"""One gradient step of a policy's loss, shared by every learner: the optimiser, gradient-norm
+monitoring per part of the network, clipping.
+
+Kept in one place because each learner needs exactly the same thing, and the monitoring is what
+users read when a run diverges: ``grad/norm_total`` and one norm per part (``trunk``,
+``policy_head``, ``value_head``, ``critic_trunk``), measured before clipping.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+def make_optimizer(parameters: list[torch.nn.Parameter], config: Any) -> torch.optim.Optimizer:
+    """Adam (fused, with its per-step Python overhead removed: :mod:`rlagent.optim`) or RMSprop,
+    from a learner config's ``optimizer``, ``learning_rate`` and ``adam_eps``."""
+    from rlagent.optim import FusedAdam
+
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(parameters, lr=config.learning_rate, alpha=0.99, eps=config.adam_eps)
+    try:
+        # torch.optim.Adam(fused=True), bit for bit, with its per-step Python overhead taken out;
+        # where torch has no fused kernel for these parameters, the plain Adam.
+        return FusedAdam(parameters, lr=config.learning_rate, eps=config.adam_eps)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(parameters, lr=config.learning_rate, eps=config.adam_eps)
+
+
+class GradientStep:
+    """``step(loss) -> gradient norms``: zero, backward, measure, clip to ``max_grad_norm``, step."""
+
+    def __init__(self, policy: torch.nn.Module, config: Any) -> None:
+        self.config = config
+        self.parameters = [p for p in policy.parameters() if p.requires_grad]
+        self.optimizer = make_optimizer(self.parameters, config)
+        # Which of self.parameters belong to each named part, found once. Each part's parameters
+        # are consecutive in an ActorCritic, so its rows are read as a slice (cheaper than the
+        # gather of an index tensor, and the same values summed in the same order).
+        position = {id(p): i for i, p in enumerate(self.parameters)}
+        self.parts: dict[str, slice | torch.Tensor] = {}
+        for name, params in policy.parameter_groups().items():
+            index = torch.tensor([position[id(p)] for p in params if id(p) in position], dtype=torch.long)
+            first = int(index[0]) if len(index) else 0
+            consecutive = torch.equal(index, torch.arange(first, first + len(index)))
+            self.parts[name] = slice(first, first + len(index)) if consecutive else index
+
+    def set_learning_rate(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def step(self, loss: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Norms are returned as tensors, so a learner can sum them over minibatches without a sync."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        norms = self.clip_gradients()
+        self.optimizer.step()
+        return norms
+
+    def clip_gradients(self) -> dict[str, torch.Tensor]:
+        """Gradient norms per part and in total (before clipping), then clip to ``max_grad_norm``.
+
+        One batched norm over all gradients serves the monitor and the clipping alike, where
+        calling ``clip_grad_norm_`` would walk the modules and compute the norms a second time.
+        """
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.parameters]
+        squares = torch.stack(torch._foreach_norm(grads)).square()
+        total = squares.sum().sqrt()
+        result = {name: squares[part].sum().sqrt() for name, part in self.parts.items()}
+        result["total"] = total
+        max_norm = self.config.max_grad_norm
+        if max_norm is not None:
+            # max_norm / (total + 1e-6), capped at 1, without Tensor.__rtruediv__'s overhead.
+            scale = (total + 1e-6).reciprocal_().mul_(max_norm).clamp_(max=1.0)
+            torch._foreach_mul_(grads, scale)
+        return result
