@@ -8,7 +8,7 @@ dataclasses and every value against its type and range, at once, with a one-line
 
 Sections: ``run`` (budget, seed, device, logging; its keys may also be given bare, e.g.
 ``--set num_envs=16``), ``env`` (keyword arguments of the environment, passed through), the
-algorithm's section named after it (``ppo``, ``a2c``), ``policy`` (the network) and ``selfplay``
+algorithm's section named after it (``ppo``, ``a2c``, ``reinforce``), ``policy`` (the network) and ``selfplay``
 (the opponent pool of two-player games).
 """
 
@@ -123,6 +123,53 @@ class OnPolicyConfig:
 
 
 @dataclass(frozen=True)
+class ReinforceConfig:
+    """REINFORCE with a learned critic: one gradient step per rollout on Monte-Carlo returns.
+
+    The advantage ``G - V`` is detached, and the policy and value losses are both means over the
+    rollout's real steps, so the right ``value_loss_coef`` (the critic weight) does not change with
+    the episode length. ``cut_returns``: returns stop at the end of each trial of a trial task
+    (``info["trial_end"]``), so a trial is credited with its own reward only; otherwise they run
+    to the episode's end. ``normalize_returns``: standardise the returns of each rollout (for
+    the advantage and the critic's target alike). ``state_reset``: a recurrent policy starts from a
+    zero state each ``episode`` or each ``trial``. ``num_steps``: steps per rollout; 0 takes one
+    whole episode of a fixed-length env (its ``episode_length``), the pure Monte-Carlo case.
+    ``legacy_loss``: the form a published loss-weight study used, kept to reproduce it: the
+    advantage NOT detached (the policy term also trains the critic) and the policy loss summed
+    over time while the value loss is averaged. Do not train with it otherwise.
+    """
+
+    learning_rate: float = 3e-3
+    lr_schedule: str = "constant"
+    num_steps: int = 0
+    discount_factor: float = 1.0
+    actor_loss_coef: float = 1.0
+    value_loss_coef: float = 1.0
+    entropy_coef: float = 0.01
+    max_grad_norm: float | None = None
+    cut_returns: bool = True
+    normalize_returns: bool = False
+    state_reset: str = "episode"
+    legacy_loss: bool = False
+    value_loss: str = "mse"
+    optimizer: str = "adam"
+    adam_eps: float = 1e-8
+
+    def validate(self) -> None:
+        _positive(self, "learning_rate", "adam_eps")
+        _positive(self, "max_grad_norm", optional=True)
+        _non_negative(self, "actor_loss_coef", "value_loss_coef", "entropy_coef")
+        if self.num_steps < 0:
+            raise ConfigError(f"algorithm.num_steps must be 0 (one whole episode) or positive, got {self.num_steps}")
+        if not 0.0 <= self.discount_factor <= 1.0:
+            raise ConfigError(f"algorithm.discount_factor must be between 0 and 1, got {self.discount_factor}")
+        _choice(self, "lr_schedule", ("constant", "linear"))
+        _choice(self, "state_reset", ("episode", "trial"))
+        _choice(self, "value_loss", ("mse", "huber", "bce", "quartic"))
+        _choice(self, "optimizer", ("adam", "rmsprop"))
+
+
+@dataclass(frozen=True)
 class SelfPlayConfig:
     """Self-play against a pool of past selves and fixed baselines (two-player games only).
 
@@ -172,7 +219,8 @@ class SelfPlayConfig:
                 raise ConfigError(f"unknown selfplay baseline {name!r}: valid baselines are random and mctsN (e.g. mcts100)")
 
 
-ALGORITHMS = ("ppo", "a2c")
+ALGORITHMS = ("ppo", "a2c", "reinforce")
+ALGO_CONFIGS: dict[str, type] = {"ppo": OnPolicyConfig, "a2c": OnPolicyConfig, "reinforce": ReinforceConfig}
 ALGO_DEFAULTS: dict[str, dict[str, Any]] = {
     "ppo": {},
     # The usual A2C: one pass over short rollouts, no clipping, RMSprop. With one epoch and one
@@ -187,6 +235,7 @@ ALGO_DEFAULTS: dict[str, dict[str, Any]] = {
         "normalize_advantage": False,
         "optimizer": "rmsprop",
     },
+    "reinforce": {},
 }
 
 
@@ -198,7 +247,7 @@ class Config:
     env: str
     run: RunConfig = field(default_factory=RunConfig)
     env_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    algorithm: OnPolicyConfig = field(default_factory=OnPolicyConfig)
+    algorithm: OnPolicyConfig | ReinforceConfig = field(default_factory=OnPolicyConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
 
@@ -288,7 +337,7 @@ def resolve(
         env=env,
         run=_build(RunConfig, sections["run"], "run"),
         env_kwargs=dict(sections["env_kwargs"]),
-        algorithm=_build(OnPolicyConfig, sections["algorithm"], algo),
+        algorithm=_build(ALGO_CONFIGS[algo], sections["algorithm"], algo),
         policy=_build(PolicyConfig, sections["policy"], "policy"),
         selfplay=_build(SelfPlayConfig, sections["selfplay"], "selfplay"),
     )
@@ -305,7 +354,8 @@ def resolve(
 def field_help() -> list[tuple[str, str, Any]]:
     """(section.key, type, default) for every hyperparameter, for ``--help``."""
     rows = []
-    for section, cls in (("run", RunConfig), ("<algo>", OnPolicyConfig), ("policy", PolicyConfig), ("selfplay", SelfPlayConfig)):
+    sections = (("run", RunConfig), ("ppo/a2c", OnPolicyConfig), ("reinforce", ReinforceConfig), ("policy", PolicyConfig), ("selfplay", SelfPlayConfig))
+    for section, cls in sections:
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]

@@ -19,6 +19,7 @@ from rlagent.checkpoint import check_compatible, check_state_dict_compatible, la
 from rlagent.config import resolve
 from rlagent.errors import CheckpointError, RlagentError
 from rlagent.make_env import make_env
+from rlagent.monitor.trials import TrialStats
 from rlagent.nets import build_policy
 from rlagent.players import make_opponent
 from rlagent.cli import OneLineErrorParser, run_command
@@ -63,8 +64,17 @@ def load_agent(path: str | Path) -> Agent:
     return Agent(policy, config, path)
 
 
-def play_games(agent: Agent, games: int, opponent: object, agent_color: int | None, seed: int, deterministic: bool) -> np.ndarray:
-    """Returns of ``games`` finished episodes, played in one batch."""
+def play_games(
+    agent: Agent,
+    games: int,
+    opponent: object,
+    agent_color: int | None,
+    seed: int,
+    deterministic: bool,
+    trial_stats: TrialStats | None = None,
+) -> np.ndarray:
+    """Returns of ``games`` finished episodes, played in one batch; a trial task's outcomes also go
+    to ``trial_stats`` if given."""
     kwargs = dict(agent.config.env_kwargs)
     if agent_color is not None:
         kwargs.update(agent_color=agent_color, opponent=opponent)
@@ -80,9 +90,11 @@ def play_games(agent: Agent, games: int, opponent: object, agent_color: int | No
     quota = np.full(batch, games // batch) + (np.arange(batch) < games % batch)
     while len(finished) < games:
         actions, _, _, state = agent.policy.act(obs, state, start, deterministic=deterministic, generator=generator)
-        obs, reward, terminated, truncated, _ = env.step(actions)
+        obs, reward, terminated, truncated, info = env.step(actions)
         running += reward
         start = terminated | truncated
+        if trial_stats is not None:
+            trial_stats.update(info, start, reward)
         for i in np.flatnonzero(start & (quota > 0)):
             finished.append(float(running[i]))
             quota[i] -= 1
@@ -106,8 +118,15 @@ def main(argv: list[str] | None = None) -> int:
         two_player = "agent_color" in _env_parameters(agent)
         print(f"{agent.path} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")
         if not two_player:
-            returns = play_games(agent, args.games, args.opponent, None, args.seed, not args.sample)
+            trials = TrialStats(window=10**9)
+            returns = play_games(agent, args.games, args.opponent, None, args.seed, not args.sample, trials)
             print(f"mean return over {args.games} episodes: {returns.mean():.2f} (std {returns.std():.2f})")
+            summary = trials.summary()  # trial tasks: accuracy by kind of condition
+            if summary:
+                print(f"  {int(summary['trial/trials'])} trials: accuracy {summary['trial/accuracy']:.1%}, "
+                      f"on trivial conditions {summary.get('trial/accuracy_trivial', float('nan')):.1%}, "
+                      f"on non-trivial {summary.get('trial/accuracy_nontrivial', float('nan')):.1%}; "
+                      f"response rate {summary['trial/response_rate']:.1%}, reward per trial {summary['trial/reward_per_trial']:.3f}")
             return 0
         total_wins = 0
         for colour, name in ((0, "first"), (1, "second")):

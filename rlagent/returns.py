@@ -38,6 +38,20 @@ def gae(
     return advantages, advantages + values.astype(np.float32)
 
 
+def discounted_returns(rewards: np.ndarray, ends: np.ndarray, last_values: np.ndarray, discount_factor: float) -> np.ndarray:
+    """Monte-Carlo returns ``G_t = r_t + discount * G_{t+1}`` over a (T, N) rollout, float32.
+
+    ``ends[t]`` stops the sum after step ``t`` (an episode's or a trial's end). Where the rollout
+    stops in the middle of an episode, the remainder is ``last_values`` (the critic's estimate).
+    """
+    returns = np.zeros_like(rewards, dtype=np.float32)
+    running = np.asarray(last_values, dtype=np.float32)
+    for t in range(rewards.shape[0] - 1, -1, -1):
+        running = rewards[t] + discount_factor * running * (1.0 - ends[t])
+        returns[t] = running
+    return returns
+
+
 def explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:
     """1 - Var(target - predicted) / Var(target): 1 is perfect, 0 no better than a constant, NaN if
     the target is constant (SB3's ``train/explained_variance``)."""

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from rlagent.algos.ppo import PPO
+from rlagent.algos.reinforce import Reinforce
 from rlagent.checkpoint import (
     capture_rng_state,
     check_compatible,
@@ -38,7 +39,7 @@ from rlagent.checkpoint import (
     space_signature,
 )
 from rlagent.config import Config
-from rlagent.errors import CheckpointError
+from rlagent.errors import CheckpointError, ConfigError
 from rlagent.make_env import make_env, resolve_env_id
 from rlagent.monitor.logger import RunLogger
 from rlagent.monitor.progress import Progress
@@ -51,8 +52,6 @@ def select_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        from rlagent.errors import ConfigError
-
         raise ConfigError("run.device is cuda but torch sees no CUDA device: use --device cpu or auto")
     return torch.device(name)
 
@@ -129,21 +128,42 @@ class Trainer:
             env_kwargs["opponent"] = self.pool
         self.env = make_env(config.env, cfg.num_envs, env_kwargs)
         self.policy = build_policy(self.env.single_observation_space, self.env.single_action_space, config.policy).to(self.device)
-        self.steps_per_update = config.algorithm.num_steps * cfg.num_envs
+        num_steps = self._rollout_length()
+        self.steps_per_update = num_steps * cfg.num_envs
         self.total_updates = -(-cfg.total_steps // self.steps_per_update)
-        self.algo = PPO(self.policy, config.algorithm, self.total_updates, self.device, seed=cfg.seed)
+        monte_carlo = config.algo == "reinforce"
+        if monte_carlo:
+            self.algo = Reinforce(self.policy, config.algorithm, self.total_updates, self.device, seed=cfg.seed)
+        else:
+            self.algo = PPO(self.policy, config.algorithm, self.total_updates, self.device, seed=cfg.seed)
         self.signature = space_signature(self.env.single_observation_space, self.env.single_action_space)
         if self.pool is not None:
             self.pool.metadata = {"config": config.to_dict(), "spaces": self.signature}
             if not resume:
                 self.pool.add_snapshot(self.policy, 0)  # before the first games, so step_0 plays in them
         self.collector = Collector(
-            self.env, self.policy, config.algorithm.num_steps, config.algorithm.discount_factor, cfg.seed, self.algo.value_transform
+            self.env, self.policy, num_steps, config.algorithm.discount_factor, cfg.seed, self.algo.value_transform,
+            # Monte-Carlo returns are the rewards alone: no critic estimate at a time limit.
+            bootstrap_truncated=not monte_carlo,
+            reset_state_per_trial=getattr(config.algorithm, "state_reset", "episode") == "trial",
         )
         self.steps = 0
         self.resumed_from: Path | None = None
         if resume:
             self._restore()
+
+    def _rollout_length(self) -> int:
+        """Steps per env per rollout; 0 (REINFORCE's default) means one whole fixed-length episode."""
+        steps = self.config.algorithm.num_steps
+        if steps:
+            return steps
+        length = getattr(self.env, "episode_length", None)
+        if not length:
+            raise ConfigError(
+                f"{self.config.algo}.num_steps is 0 (one whole episode) but {self.config.env} has no fixed episode "
+                f"length: set {self.config.algo}.num_steps, e.g. --set {self.config.algo}.num_steps=128"
+            )
+        return int(length)
 
     # --- checkpoints -----------------------------------------------------------------------------
     def checkpoint_payload(self) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from rlagent.errors import RlagentError
 def _hyperparameter_table() -> str:
     rows = field_help()
     width = max(len(name) for name, _, _ in rows)
-    lines = ["hyperparameters (--set section.key=value; <algo> is ppo or a2c; env.KEY=VALUE passes env kwargs):"]
+    lines = ["hyperparameters (--set section.key=value with section ppo, a2c or reinforce for the algorithm's; env.KEY=VALUE passes env kwargs):"]
     lines += [f"  {name:<{width}}  {default!r:<12} {kind}" for name, kind, default in rows]
     lines.append("  aliases: gamma, vf_coef, ent_coef, target_kl, n_epochs, n_steps, batch_size, clip_range, lr, n_envs")
     return "\n".join(lines)
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("algo", help=f"learning algorithm: {', '.join(ALGORITHMS)}")
     parser.add_argument("--env", required=True, help="hex, or any registered Gymnasium id (CartPole-v1)")
-    parser.add_argument("--config", help="a YAML or JSON file of sections run/env/<algo>/policy")
+    parser.add_argument("--config", help="a YAML or JSON file of sections run/env/<algo>/policy/selfplay")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override one hyperparameter")
     parser.add_argument("--total-steps", type=int, help="environment steps to train for (run.total_steps)")
     parser.add_argument("--seed", type=int, help="random seed (run.seed)")

@@ -56,7 +56,7 @@ def test_bad_values_name_the_field_and_the_choices(override: str, message: str) 
 
 
 def test_unknown_algorithm() -> None:
-    with pytest.raises(ConfigError, match="unknown algorithm 'dqn': valid algorithms are ppo, a2c"):
+    with pytest.raises(ConfigError, match="unknown algorithm 'dqn': valid algorithms are ppo, a2c, reinforce"):
         resolve("dqn", "CartPole-v1")
 
 
@@ -92,5 +92,5 @@ def test_help_lists_every_hyperparameter(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for name in ("<algo>.clip_param", "<algo>.kl_target", "<algo>.actor_loss_coef", "policy.recurrent", "run.num_envs"):
+    for name in ("ppo/a2c.clip_param", "ppo/a2c.kl_target", "ppo/a2c.actor_loss_coef", "reinforce.legacy_loss", "reinforce.value_loss_coef", "policy.recurrent", "run.num_envs", "selfplay.sampling"):
         assert name in out

@@ -1,0 +1,158 @@
+"""REINFORCE with a learned critic: one gradient step per rollout on Monte-Carlo returns.
+
+The update, top to bottom:
+
+1. returns ``G_t = r_t + discount * G_{t+1}``, stopped at episode ends and (``cut_returns``) at
+   trial ends, so a trial of a cognitive task is credited with its own reward only;
+2. one forward pass over the whole rollout (a recurrent policy replays it from the stored
+   starting state), giving log-probabilities, entropies and values with their graph;
+3. the advantage ``A = G - V``, detached: the policy term must not move the critic;
+4. policy loss ``-mean(log pi(a) * A)`` and value loss ``mean((G - V)^2)`` (or huber, bce,
+   quartic), both means over the same real steps, so the weighting ``value_loss_coef`` means the
+   same thing for an episode of 15 steps and one of 60;
+5. ``actor_loss_coef * policy + value_loss_coef * value - entropy_coef * entropy``, one step.
+
+``legacy_loss`` reproduces what a published loss-weight study on this task computed (and what
+made its best critic weight move with the episode length): the advantage attached and the policy
+loss summed over time. It is a documented option for reproducing that study, not for training.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlagent.algos.optimizing import GradientStep
+from rlagent.config import ReinforceConfig
+from rlagent.errors import TrainingError
+from rlagent.losses import value_loss
+from rlagent.returns import discounted_returns, explained_variance
+from rlagent.rollout import Rollout
+
+
+class Reinforce:
+    """The update rule: ``update(rollout) -> metrics``. The run loop owns everything else."""
+
+    def __init__(
+        self, policy: torch.nn.Module, config: ReinforceConfig, total_updates: int, device: torch.device, seed: int = 0
+    ) -> None:
+        self.policy, self.config, self.device = policy, config, device
+        self.total_updates = max(1, total_updates)
+        self.gradient = GradientStep(policy, config)
+        self.updates_done = 0
+        self.recurrent = policy.initial_state(1) is not None
+
+    def learning_rate(self) -> float:
+        if self.config.lr_schedule == "linear":
+            return self.config.learning_rate * max(0.0, 1.0 - self.updates_done / self.total_updates)
+        return self.config.learning_rate
+
+    def value_transform(self, values: np.ndarray) -> np.ndarray:
+        """Head outputs to the return scale, for the collector (tanh for a bce head)."""
+        return np.tanh(values) if self.config.value_loss == "bce" else values
+
+    def update(self, rollout: Rollout) -> dict[str, float]:
+        cfg = self.config
+        start = time.perf_counter()
+        ends = rollout.dones.astype(bool)
+        if cfg.cut_returns and rollout.cuts is not None:
+            ends = ends | rollout.cuts
+        returns = discounted_returns(rollout.rewards, ends, rollout.last_values, cfg.discount_factor)
+
+        out = self._forward(rollout)
+        keep = None if rollout.valid is None else torch.as_tensor(rollout.valid.reshape(-1), device=self.device)
+        actions = torch.as_tensor(rollout.actions.reshape(-1, *rollout.actions.shape[2:]), device=self.device)
+        log_probs, entropy, values = out.dist.log_prob(actions), out.dist.entropy(), out.value
+        target = torch.as_tensor(returns.reshape(-1), device=self.device)
+        if keep is not None:  # NEXT_STEP reset steps are no transitions
+            log_probs, entropy, values, target = log_probs[keep], entropy[keep], values[keep], target[keep]
+        if cfg.normalize_returns and target.numel() > 1:
+            target = (target - target.mean()) / (target.std() + 1e-8)
+
+        prediction = torch.tanh(values) if cfg.value_loss == "bce" else values
+        if cfg.legacy_loss:
+            advantage = target - prediction  # attached: the policy term pushes the critic too
+            pg = -(log_probs * advantage).sum() / rollout.num_envs  # summed over time
+        else:
+            advantage = (target - prediction).detach()
+            pg = -(log_probs * advantage).mean()
+        vl = value_loss(values, target, cfg.value_loss)
+        loss = cfg.actor_loss_coef * pg + cfg.value_loss_coef * vl - cfg.entropy_coef * entropy.mean()
+        if not torch.isfinite(loss):
+            raise TrainingError(
+                f"the loss became {loss.item()} at update {self.updates_done + 1}; "
+                "lower the learning rate or check the rewards; the last good checkpoint is kept"
+            )
+        lr = self.learning_rate()
+        self.gradient.set_learning_rate(lr)
+        norms = self.gradient.step(loss)
+        self.updates_done += 1
+        return self._metrics(rollout, returns, pg, vl, entropy, prediction.detach(), target, norms, lr, start)
+
+    def _forward(self, rollout: Rollout) -> Any:
+        obs = rollout.obs
+        if self.recurrent:
+            state0 = torch.as_tensor(rollout.states[0], device=self.device)
+            starts = torch.as_tensor(rollout.episode_starts, device=self.device)
+            return self.policy.forward_sequence(obs, state0, starts)
+        flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in obs.items()} if isinstance(obs, dict) else obs.reshape(-1, *obs.shape[2:])
+        return self.policy.forward(flat)
+
+    def _metrics(
+        self,
+        rollout: Rollout,
+        returns: np.ndarray,
+        pg: torch.Tensor,
+        vl: torch.Tensor,
+        entropy: torch.Tensor,
+        prediction: torch.Tensor,
+        target: torch.Tensor,
+        norms: dict[str, torch.Tensor],
+        lr: float,
+        start: float,
+    ) -> dict[str, float]:
+        cfg = self.config
+        pg_value, vl_value = float(pg.detach()), float(vl.detach())
+        predicted, targets = prediction.cpu().numpy(), target.cpu().numpy()
+        metrics = {
+            "train/policy_gradient_loss": pg_value,
+            "train/value_loss": vl_value,
+            "train/entropy_loss": -float(entropy.detach().mean()),
+            "train/explained_variance": explained_variance(predicted, targets),
+            "train/learning_rate": lr,
+            "train/n_updates": float(self.updates_done),
+            # Both losses are means over this many steps (the legacy loss sums the policy term).
+            "train/loss_steps": float(targets.size),
+            "train/policy_value_loss_ratio": abs(cfg.actor_loss_coef * pg_value) / max(cfg.value_loss_coef * vl_value, 1e-12),
+            "value/mean": float(predicted.mean()),
+            "value/std": float(predicted.std()),
+            "train/update_seconds": time.perf_counter() - start,
+        }
+        bias = self._trial_start_bias(rollout, returns)
+        if bias is not None:
+            metrics["value/critic_bias_trial_start"] = bias
+        metrics.update({f"grad/norm_{name}": float(norm) for name, norm in norms.items()})
+        return metrics
+
+    def _trial_start_bias(self, rollout: Rollout, returns: np.ndarray) -> float | None:
+        """mean(V - G) on the first step of each trial: a critic that over- or under-promises at the
+        start of a trial is the first thing to look at when the value loss explodes."""
+        if rollout.cuts is None:
+            return None
+        first = rollout.episode_starts.copy()
+        first[1:] |= rollout.cuts[:-1]
+        if rollout.valid is not None:
+            first &= rollout.valid
+        if not first.any():
+            return None
+        return float((rollout.values[first] - returns[first]).mean())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.gradient.optimizer.state_dict(), "updates_done": self.updates_done}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.gradient.optimizer.load_state_dict(state["optimizer"])
+        self.updates_done = state["updates_done"]
