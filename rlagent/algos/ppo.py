@@ -23,6 +23,7 @@ from rlagent.config import OnPolicyConfig
 from rlagent.errors import TrainingError
 from rlagent.losses import clipped_surrogate, normalize, value_loss
 from rlagent.returns import explained_variance, gae
+from rlagent.monitor.trials import critic_bias_at_trial_starts
 from rlagent.rollout import Rollout
 
 
@@ -146,6 +147,9 @@ class PPO:
             "train/update_seconds": time.perf_counter() - start,
         }
         metrics.update({f"grad/norm_{name}": float(total) / done for name, total in grad_norms.items()})
+        bias = critic_bias_at_trial_starts(rollout, rollout.returns)
+        if bias is not None:
+            metrics["value/critic_bias_trial_start"] = bias
         return metrics
 
     def _tensors(self, rollout: Rollout) -> dict[str, Any]:

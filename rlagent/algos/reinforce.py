@@ -30,6 +30,7 @@ from rlagent.config import ReinforceConfig
 from rlagent.errors import TrainingError
 from rlagent.losses import value_loss
 from rlagent.returns import discounted_returns, explained_variance
+from rlagent.monitor.trials import critic_bias_at_trial_starts
 from rlagent.rollout import Rollout
 
 
@@ -131,24 +132,11 @@ class Reinforce:
             "value/std": float(predicted.std()),
             "train/update_seconds": time.perf_counter() - start,
         }
-        bias = self._trial_start_bias(rollout, returns)
+        bias = critic_bias_at_trial_starts(rollout, returns)
         if bias is not None:
             metrics["value/critic_bias_trial_start"] = bias
         metrics.update({f"grad/norm_{name}": float(norm) for name, norm in norms.items()})
         return metrics
-
-    def _trial_start_bias(self, rollout: Rollout, returns: np.ndarray) -> float | None:
-        """mean(V - G) on the first step of each trial: a critic that over- or under-promises at the
-        start of a trial is the first thing to look at when the value loss explodes."""
-        if rollout.cuts is None:
-            return None
-        first = rollout.episode_starts.copy()
-        first[1:] |= rollout.cuts[:-1]
-        if rollout.valid is not None:
-            first &= rollout.valid
-        if not first.any():
-            return None
-        return float((rollout.values[first] - returns[first]).mean())
 
     def state_dict(self) -> dict[str, Any]:
         return {"optimizer": self.gradient.optimizer.state_dict(), "updates_done": self.updates_done}

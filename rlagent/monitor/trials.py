@@ -85,3 +85,20 @@ class TrialStats:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._chunks, self._rewards = deque(state["chunks"]), deque(state["rewards"])
         self._size, self.trials = state["size"], state["trials"]
+
+
+def critic_bias_at_trial_starts(rollout: Any, returns: np.ndarray) -> float | None:
+    """mean(V - G) on the first step of each trial (None without trials).
+
+    A critic that over- or under-promises at the start of a trial is the first thing to look at
+    when the value loss explodes: it is where the critic must predict the trial's whole outcome.
+    """
+    if rollout.cuts is None:
+        return None
+    first = rollout.episode_starts.copy()
+    first[1:] |= rollout.cuts[:-1]
+    if rollout.valid is not None:
+        first &= rollout.valid
+    if not first.any():
+        return None
+    return float((rollout.values[first] - returns[first]).mean())
