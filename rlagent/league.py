@@ -469,15 +469,9 @@ def _build_player(entrant: Entrant, seed: int) -> Player:
 
         stat = os.stat(entrant.spec)
         return PolicyPlayer(_load_policy(entrant.spec, stat.st_mtime_ns, stat.st_size), greedy=True, name=entrant.name)
-    if entrant.name == "random":
-        from rlagent.players import RandomPlayer
+    from rlagent.players import make_player
 
-        return RandomPlayer(seed)
-    from envs.hex.mcts import MCTSPlayer
-
-    match = _MCTS.fullmatch(entrant.name)
-    assert match is not None, entrant  # parse_baselines admits nothing else
-    return MCTSPlayer(int(match.group(1)), seed=seed)
+    return make_player(entrant.name, seed)  # parse_baselines admitted only random and mctsN
 
 
 @lru_cache(maxsize=64)
