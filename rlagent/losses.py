@@ -38,8 +38,9 @@ def clipped_surrogate(
     else:
         clipped = ratio.clamp(1.0 - clip_param, 1.0 + clip_param) * advantages
         loss = -torch.min(surrogate, clipped).mean()
-        clip_fraction = ((ratio - 1.0).abs() > clip_param).float().mean()
-    with torch.no_grad():
+    with torch.no_grad():  # diagnostics: kept out of the autograd graph
+        if clip_param is not None:
+            clip_fraction = ((ratio - 1.0).abs() > clip_param).float().mean()
         approx_kl = ((ratio - 1.0) - log_ratio).mean()
     return loss, approx_kl, clip_fraction
 

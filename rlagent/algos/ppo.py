@@ -44,6 +44,9 @@ def _flatten(array: Any) -> Any:
     return array.reshape(-1, *array.shape[2:])
 
 
+TERMS = ("pg", "value", "entropy", "kl", "clip")  # the loss terms and diagnostics averaged over an update
+
+
 class PPO:
     """The update rule: ``update(rollout) -> metrics``. The run loop owns everything else."""
 
@@ -86,7 +89,7 @@ class PPO:
         self.gradient.set_learning_rate(lr)
 
         # Summed as tensors on the device and read once at the end: no sync per minibatch.
-        totals = {key: torch.zeros((), device=self.device) for key in ("pg", "value", "entropy", "kl", "clip")}
+        totals = torch.zeros(len(TERMS), device=self.device)
         grad_norms = {name: torch.zeros((), device=self.device) for name in (*self.gradient.parts, "total")}
         steps = 0
         stop_epoch, stop_minibatch = float(cfg.num_epoch), -1
@@ -101,7 +104,7 @@ class PPO:
                     stop_epoch = epoch + position / len(batches)
                     stop_minibatch = position
                     break
-                loss = cfg.actor_loss_coef * terms["pg"] + cfg.value_loss_coef * terms["value"] - cfg.entropy_coef * terms["entropy"]
+                loss = self._combine(terms)
                 if not torch.isfinite(loss):
                     raise TrainingError(
                         f"the loss became {loss.item()} at update {self.updates_done + 1} (epoch {epoch + 1}); "
@@ -110,8 +113,7 @@ class PPO:
                 for name, norm in self.gradient.step(loss).items():
                     grad_norms[name] += norm
                 steps += 1
-                for key in totals:
-                    totals[key] += terms[key].detach()
+                totals += torch.stack([terms[key].detach() for key in TERMS])
             if stop_minibatch >= 0:
                 break
 
@@ -122,7 +124,7 @@ class PPO:
         if rollout.valid is not None:
             keep = rollout.valid.reshape(-1)
             values, returns, advantages = values[keep], returns[keep], advantages.reshape(-1)[keep]
-        totals = {key: float(value) / done for key, value in totals.items()}
+        totals = dict(zip(TERMS, (totals / done).tolist()))
         pg, vl = totals["pg"], totals["value"]
         metrics = {
             "train/policy_gradient_loss": pg,
@@ -151,6 +153,16 @@ class PPO:
         if bias is not None:
             metrics["value/critic_bias_trial_start"] = bias
         return metrics
+
+    def _combine(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``actor_coef * pg + value_coef * value - entropy_coef * entropy``, leaving out the
+        multiplications by 1 and the terms weighted 0 (each is an autograd node on every step)."""
+        cfg = self.config
+        loss = terms["pg"] if cfg.actor_loss_coef == 1.0 else cfg.actor_loss_coef * terms["pg"]
+        loss = loss + (terms["value"] if cfg.value_loss_coef == 1.0 else cfg.value_loss_coef * terms["value"])
+        if cfg.entropy_coef:
+            loss = loss - cfg.entropy_coef * terms["entropy"]
+        return loss
 
     def _tensors(self, rollout: Rollout) -> dict[str, Any]:
         """The rollout as tensors on the device, once per update: (T, N, ...) for recurrent
@@ -192,6 +204,8 @@ class PPO:
             return batches
         size = len(tensors["returns"])  # num_steps * num_envs, less any reset steps
         minibatch = cfg.minibatch_size or max(1, size // cfg.num_minibatch)
+        if minibatch >= size:  # one minibatch of everything: its gradient does not depend on the order
+            return [tensors]
         permutation = torch.randperm(size, generator=self.generator).to(self.device)
         return [{k: _rows(v, permutation[i : i + minibatch]) for k, v in tensors.items()} for i in range(0, size, minibatch)]
 
@@ -202,7 +216,12 @@ class PPO:
             batch = {k: _flatten(v) for k, v in batch.items() if k not in ("state", "episode_starts")}
         else:
             out = self.policy.forward(batch["obs"])
-        log_probs, entropy, values = out.dist.log_prob(batch["actions"]), out.dist.entropy(), out.value
+        log_probs, values = out.dist.log_prob(batch["actions"]), out.value
+        if cfg.entropy_coef:
+            entropy = out.dist.entropy()
+        else:  # only a diagnostic then: no autograd graph for it
+            with torch.no_grad():
+                entropy = out.dist.entropy()
         if "valid" in batch:  # whole sequences ran through the core; only real transitions count
             keep = batch.pop("valid").nonzero().squeeze(1)
             log_probs, entropy, values = log_probs[keep], entropy[keep], values[keep]
