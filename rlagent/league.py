@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import math
 import multiprocessing
@@ -41,7 +40,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
@@ -51,6 +50,7 @@ from rlagent.checkpoint import list_checkpoints
 from rlagent.cli import OneLineErrorParser, run_command
 from rlagent.elo import Ratings, fit_ratings
 from rlagent.errors import ConfigError, RlagentError
+from rlagent.match_table import GameResult, append_matches, read_matches
 from rlagent.matches import Player, game_factory, play_boards
 from rlagent.monitor.progress import Progress
 
@@ -74,14 +74,12 @@ LEAGUE_DIR = "league"
 MATCHES_FILE = "matches.csv"
 RATINGS_FILE = "ratings.csv"
 PLOT_FILE = "elo.png"
-MATCH_COLUMNS = ("first", "second", "score", "opening", "opening_rule")
 RATING_COLUMNS = ("name", "step", "elo", "low", "high", "games")
 OPENING_RULES = ("random", "suite", "none")
 BASELINE_FORMS = "random, or mctsN for UCT with N simulations (e.g. mcts100, mcts400)"
 _SNAPSHOT = re.compile(r"step_(\d+)\.pt")
 _STEP_NAME = re.compile(r"step_(\d+)")
 _MCTS = re.compile(r"mcts([1-9]\d*)")
-_SCORES = {"1": 1.0, "0.5": 0.5, "0": 0.0}
 
 
 @dataclass(frozen=True)
@@ -92,16 +90,6 @@ class Entrant:
     name: str
     spec: str
     step: int | None = None
-
-
-class GameResult(NamedTuple):
-    """One row of ``matches.csv``; ``score`` is the first mover's, ``opening`` None for an empty-board start."""
-
-    first: str
-    second: str
-    score: float
-    opening: int | None
-    opening_rule: str
 
 
 @dataclass(frozen=True)
@@ -228,39 +216,6 @@ def parse_baselines(baselines: str | Sequence[str]) -> list[Entrant]:
             raise ConfigError(f"unknown baseline {name!r}: valid baselines are {BASELINE_FORMS}")
         entrants.append(Entrant(name, name))
     return entrants
-
-
-def read_matches(path: str | Path) -> list[GameResult]:
-    """Every game of a match table, in file order; a missing file is an empty league.
-
-    A last line without its newline is the torn write of an interrupted league and is ignored
-    (:func:`append_matches` removes it before writing).
-    """
-    path = Path(path)
-    if not path.exists():
-        return []
-    text = path.read_text(encoding="utf-8")
-    reader = csv.DictReader(io.StringIO(text[: text.rfind("\n") + 1], newline=""))
-    missing = [column for column in MATCH_COLUMNS if column not in (reader.fieldnames or ())]
-    if reader.fieldnames is not None and missing:
-        raise ConfigError(f"{path} is not a league match table (no column {', '.join(missing)}): move it away to start a new one")
-    return [_parse_row(row, path, reader.line_num) for row in reader]
-
-
-def append_matches(path: str | Path, results: Sequence[GameResult]) -> None:
-    """Append games to a match table (header first if new), flushed to disk before returning."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _drop_torn_line(path)
-    new = not path.exists() or path.stat().st_size == 0
-    with path.open("a", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file, lineterminator="\n")
-        if new:
-            writer.writerow(MATCH_COLUMNS)
-        for r in results:
-            writer.writerow([r.first, r.second, _format_score(r.score), "" if r.opening is None else r.opening, r.opening_rule])
-        file.flush()
-        os.fsync(file.fileno())
 
 
 def league_table(ratings: Ratings, results: Sequence[GameResult]) -> list[TableRow]:
@@ -492,38 +447,6 @@ def _factory(env: str, env_kwargs: str) -> Any:
 
 
 # -------------------------------------------------------------------------------------- storing
-
-
-def _parse_row(row: dict[str, str], path: Path, line: int) -> GameResult:
-    first, second, score, opening = row["first"], row["second"], row["score"], row["opening"]
-    if not first or not second or first == second:
-        raise ConfigError(f"{path} line {line}: a game needs two different player names, got {first!r} and {second!r}")
-    if score not in _SCORES:
-        raise ConfigError(f"{path} line {line}: score {score!r} is not 1, 0.5 or 0 (the first mover's)")
-    try:
-        move = None if opening == "" else int(opening)
-    except ValueError:
-        raise ConfigError(f"{path} line {line}: opening {opening!r} is not a move number") from None
-    return GameResult(first, second, _SCORES[score], move, row["opening_rule"])
-
-
-def _format_score(score: float) -> str:
-    for text, value in _SCORES.items():
-        if score == value:
-            return text
-    raise ConfigError(f"a game score must be 1, 0.5 or 0, got {score!r}")
-
-
-def _drop_torn_line(path: Path) -> None:
-    """Cut a last line left without its newline by an interrupted write, so the next row starts clean."""
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with path.open("rb+") as file:
-        file.seek(-1, os.SEEK_END)
-        if file.read(1) == b"\n":
-            return
-        file.seek(0)
-        file.truncate(file.read().rfind(b"\n") + 1)
 
 
 def _names(results: Sequence[GameResult]) -> set[str]:
