@@ -79,6 +79,22 @@ def _below(rng: np.ndarray, m: int) -> int:
     return int(((_next(rng) >> np.uint64(33)) * np.uint64(m)) >> np.uint64(31))
 
 
+@njit(cache=True, inline="always")
+def _neighbour(r: int, c: int, k: int) -> tuple[int, int]:
+    """The k-th (0..5) hex neighbour of (r, c): (r-1,c), (r-1,c+1), (r,c-1), (r,c+1), (r+1,c-1), (r+1,c)."""
+    if k == 0:
+        return r - 1, c
+    if k == 1:
+        return r - 1, c + 1
+    if k == 2:
+        return r, c - 1
+    if k == 3:
+        return r, c + 1
+    if k == 4:
+        return r + 1, c - 1
+    return r + 1, c
+
+
 @njit(cache=True)
 def _connects(board: np.ndarray, n: int, start: int, player: int, stack: np.ndarray, seen: np.ndarray) -> bool:
     """Does the group of ``player``'s stone at ``start`` touch both of its edges (0: top and bottom,
@@ -102,18 +118,7 @@ def _connects(board: np.ndarray, n: int, start: int, player: int, stack: np.ndar
         if pos == n - 1:
             bottom = True
         for k in range(6):
-            if k == 0:
-                rr, cc = r - 1, c
-            elif k == 1:
-                rr, cc = r - 1, c + 1
-            elif k == 2:
-                rr, cc = r, c - 1
-            elif k == 3:
-                rr, cc = r, c + 1
-            elif k == 4:
-                rr, cc = r + 1, c - 1
-            else:
-                rr, cc = r + 1, c
+            rr, cc = _neighbour(r, c, k)
             if 0 <= rr < n and 0 <= cc < n:
                 other = rr * n + cc
                 if not seen[other] and board[other] == value:
@@ -145,18 +150,7 @@ def _full_board_winner(board: np.ndarray, n: int, stack: np.ndarray, seen: np.nd
             won = True
             break
         for k in range(6):
-            if k == 0:
-                rr, cc = r - 1, c
-            elif k == 1:
-                rr, cc = r - 1, c + 1
-            elif k == 2:
-                rr, cc = r, c - 1
-            elif k == 3:
-                rr, cc = r, c + 1
-            elif k == 4:
-                rr, cc = r + 1, c - 1
-            else:
-                rr, cc = r + 1, c
+            rr, cc = _neighbour(r, c, k)
             if 0 <= rr < n and 0 <= cc < n:
                 other = rr * n + cc
                 if not seen[other] and board[other] == 1:
@@ -218,18 +212,7 @@ def _winning_cell(
             if pos == n - 1:
                 flags |= 2
             for k in range(6):
-                if k == 0:
-                    rr, cc = r - 1, c
-                elif k == 1:
-                    rr, cc = r - 1, c + 1
-                elif k == 2:
-                    rr, cc = r, c - 1
-                elif k == 3:
-                    rr, cc = r, c + 1
-                elif k == 4:
-                    rr, cc = r + 1, c - 1
-                else:
-                    rr, cc = r + 1, c
+                rr, cc = _neighbour(r, c, k)
                 if 0 <= rr < n and 0 <= cc < n:
                     other = rr * n + cc
                     if board[other] == value and group[other] < 0:
@@ -250,18 +233,7 @@ def _winning_cell(
         if pos == n - 1:
             flags |= 2
         for k in range(6):
-            if k == 0:
-                rr, cc = r - 1, c
-            elif k == 1:
-                rr, cc = r - 1, c + 1
-            elif k == 2:
-                rr, cc = r, c - 1
-            elif k == 3:
-                rr, cc = r, c + 1
-            elif k == 4:
-                rr, cc = r + 1, c - 1
-            else:
-                rr, cc = r + 1, c
+            rr, cc = _neighbour(r, c, k)
             if 0 <= rr < n and 0 <= cc < n:
                 g = group[rr * n + cc]
                 if g >= 0:
