@@ -48,12 +48,13 @@ def test_each_step_makes_one_batched_call_per_seated_opponent(tmp_path: Path) ->
     rng = np.random.default_rng(0)
     for _ in range(40):
         calls_before = sum(p.calls for p in players)
-        obs, *_ = env.step(np.argmax(rng.random((64, 17)) * obs_mask(env), axis=1))
+        env.step(np.argmax(rng.random((64, 17)) * legal(env), axis=1))
         assert sum(p.calls for p in players) - calls_before <= 2 * len(players)  # replies, and openings of new games
     assert all(p.calls > 0 for p in players)
 
 
-def obs_mask(env) -> np.ndarray:
+def legal(env) -> np.ndarray:
+    """The env's legal-action mask as floats, so random scores times it pick a legal move."""
     return env.action_masks().astype(float)
 
 
@@ -66,7 +67,7 @@ def test_opponents_change_only_between_games_and_results_are_counted(tmp_path: P
     seated = pool.seated.copy()
     finished = 0
     for _ in range(60):
-        _, reward, terminated, _, _ = env.step(np.argmax(rng.random((32, 10)) * obs_mask(env), axis=1))
+        _, reward, terminated, _, _ = env.step(np.argmax(rng.random((32, 10)) * legal(env), axis=1))
         running = ~terminated
         assert np.array_equal(pool.seated[running], seated[running]), "an opponent changed in the middle of a game"
         finished += int(terminated.sum())
