@@ -7,11 +7,13 @@ thread spends descheduled by other jobs is left out; cache effects are not). Com
 
 Where torch has a reference for what rlagent uses, both are timed side by side: ``torch.tanh``
 against ``ACTIVATIONS["tanh"]``, ``torch.optim.Adam(fused=True)`` against ``make_optimizer``.
-The PPO lines time the update's own pieces on a real rollout. The two ``full step`` lines run the
-same minibatch step with torch's pieces (``torch.tanh`` in the encoders, ``torch.optim.Adam(fused=True)``)
-and with rlagent's, their timing rounds alternating: the before/after of this process's pieces on
-one noisy machine. ``update / optimizer step`` is ``PPO.update``'s CPU time divided by its
-optimiser steps (GAE, tensors and minibatch split included). The script prints; it never asserts.
+The PPO lines time the update's own pieces on a real rollout. The three ``full step`` lines run the
+same minibatch step with autograd and torch's pieces (``torch.tanh`` in the encoders,
+``torch.optim.Adam(fused=True)``), with autograd and rlagent's pieces, and with the hand-derived
+gradient PPO uses for such MLP policies (:mod:`rlagent.algos.analytic_loss`), their timing rounds
+alternating: the before/after on one noisy machine. ``update / optimizer step`` is ``PPO.update``'s
+CPU time divided by its optimiser steps (GAE, tensors and minibatch split included), with autograd
+and with the analytic gradient. The script prints; it never asserts.
 
     python benchmarks/update_step.py [--number 200] [--repeats 7]
 """
@@ -19,6 +21,7 @@ optimiser steps (GAE, tensors and minibatch split included). The script prints; 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import tempfile
 import time
@@ -128,9 +131,12 @@ def ppo_pieces(trainer: Trainer, number: int, repeats: int) -> None:
     rollout = trainer.collector.collect()
     algo.update(rollout)  # fills the advantages and returns, and warms everything up
     clip = algo.clip_param()
-    batch = algo._minibatches(algo._tensors(rollout), rollout.num_steps, rollout.num_envs)[0]
+    analytic = algo.analytic
+    assert analytic is not None, "the benchmark's policy is a plain MLP: the analytic gradient should serve it"
+    arrays = algo._minibatches(algo._tensors(rollout), rollout.num_steps, rollout.num_envs)[0]  # numpy, for the analytic path
+    batch = {k: torch.as_tensor(v) for k, v in arrays.items()}  # tensors, for autograd
     cfg = algo.config
-    print(f"PPO pieces, minibatch of {len(batch['returns'])}")
+    print(f"PPO pieces, minibatch of {len(batch['returns'])}; autograd (PPO._losses + loss.backward) unless marked analytic")
 
     def loss() -> torch.Tensor:
         terms = algo._losses(batch, clip)
@@ -163,22 +169,41 @@ def ppo_pieces(trainer: Trainer, number: int, repeats: int) -> None:
 
         return run
 
+    def analytic_forward() -> None:
+        analytic.losses(arrays, clip)
+
+    def analytic_backward() -> None:
+        analytic.losses(arrays, clip)
+        analytic.backward()
+
+    def analytic_step() -> None:
+        terms = analytic.losses(arrays, clip)
+        if not math.isfinite(cfg.actor_loss_coef * terms["pg"] + cfg.value_loss_coef * terms["value"]):
+            raise RuntimeError("non-finite loss")
+        analytic.backward()
+        algo.gradient.apply()
+
     report("_losses + loss combination (forward)", timed(loss, number, repeats))
+    report("analytic: loss terms (forward)", timed(analytic_forward, number, repeats))
+    report("analytic: loss terms + backward", timed(analytic_backward, number, repeats))
     report("forward + zero_grad + backward", timed(backward, number, repeats))
     backward()
     report("clip_gradients", timed(algo.gradient.clip_gradients, number, repeats))
     report("optimizer.step", timed(algo.gradient.optimizer.step, number, repeats))
     report("full minibatch step", timed(full_step, number, repeats))
-    both = interleaved({"torch": with_pieces(reference), "rlagent": with_pieces(ours)}, number, repeats)
+    both = interleaved({"torch": with_pieces(reference), "rlagent": with_pieces(ours), "analytic": analytic_step}, number, repeats)
     report("full step, torch.tanh + torch Adam(fused=True)", both["torch"])
     report(f"full step, rlagent's ({type(ours[0]).__name__})", both["rlagent"])
+    report("full step, analytic (what PPO runs)", both["analytic"])
     with_pieces(ours)()
-    per_step = []
-    for _ in range(repeats):
-        start = time.thread_time()
-        metrics = algo.update(rollout)
-        per_step.append((time.thread_time() - start) / metrics["train/optimizer_steps"] * 1e6)
-    report("PPO.update / optimizer step", (statistics.median(per_step), min(per_step)))
+    for name, path in (("autograd", None), ("analytic", analytic)):
+        algo.analytic = path
+        per_step = []
+        for _ in range(repeats):
+            start = time.thread_time()
+            metrics = algo.update(rollout)
+            per_step.append((time.thread_time() - start) / metrics["train/optimizer_steps"] * 1e6)
+        report(f"PPO.update / optimizer step, {name}", (statistics.median(per_step), min(per_step)))
 
 
 def main() -> None:

@@ -50,28 +50,37 @@ class GradientStep:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
-    def step(self, loss: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Norms are returned as tensors, so a learner can sum them over minibatches without a sync."""
+    def step(self, loss: torch.Tensor) -> torch.Tensor:
+        """Zero, backward, clip, step. Returns each parameter's squared gradient norm (before
+        clipping) as one tensor, for :meth:`part_norms`: a learner can keep one per step and read
+        them all at the end of its update, without a sync or a dozen small ops per step."""
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        norms = self.clip_gradients()
+        return self.apply()
+
+    def apply(self) -> torch.Tensor:
+        """Clip and step on the gradients already in ``.grad`` (set by ``step``'s backward, or by
+        a learner that computes them itself: :mod:`rlagent.algos.analytic_loss`); returns what ``step`` does."""
+        squares = self.clip_gradients()
         self.optimizer.step()
-        return norms
+        return squares
 
-    def clip_gradients(self) -> dict[str, torch.Tensor]:
-        """Gradient norms per part and in total (before clipping), then clip to ``max_grad_norm``.
-
-        One batched norm over all gradients serves the monitor and the clipping alike, where
-        calling ``clip_grad_norm_`` would walk the modules and compute the norms a second time.
-        """
+    def clip_gradients(self) -> torch.Tensor:
+        """Clip to ``max_grad_norm`` and return the squared norm of each parameter's gradient
+        (before clipping): one batched norm serves the monitor and the clipping alike, where
+        ``clip_grad_norm_`` would walk the modules and compute the norms a second time."""
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.parameters]
-        squares = torch.stack(torch._foreach_norm(grads)).square()
-        total = squares.sum().sqrt()
-        result = {name: squares[part].sum().sqrt() for name, part in self.parts.items()}
-        result["total"] = total
+        squares = torch.stack(torch._foreach_norm(grads)).square_()
         max_norm = self.config.max_grad_norm
         if max_norm is not None:
             # max_norm / (total + 1e-6), capped at 1, without Tensor.__rtruediv__'s overhead.
-            scale = (total + 1e-6).reciprocal_().mul_(max_norm).clamp_(max=1.0)
+            scale = squares.sum().sqrt_().add_(1e-6).reciprocal_().mul_(max_norm).clamp_(max=1.0)
             torch._foreach_mul_(grads, scale)
+        return squares
+
+    def part_norms(self, squares: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Gradient norms per part and in total from ``clip_gradients``'s squares: (P,) for one
+        step gives scalars, (S, P) for S steps gives (S,) norms, one per step."""
+        result = {name: squares[..., part].sum(-1).sqrt() for name, part in self.parts.items()}
+        result["total"] = squares.sum(-1).sqrt()
         return result

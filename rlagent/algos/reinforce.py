@@ -89,7 +89,7 @@ class Reinforce:
             )
         lr = self.learning_rate()
         self.gradient.set_learning_rate(lr)
-        norms = self.gradient.step(loss)
+        norms = self.gradient.part_norms(self.gradient.step(loss))
         self.updates_done += 1
         return self._metrics(rollout, returns, pg, vl, entropy, prediction.detach(), target, norms, lr, start)
 

@@ -18,24 +18,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rlagent.nets.encoders import ACTIVATIONS, MLPEncoder
-from rlagent.nets.heads import CategoricalHead
 from rlagent.nets.inputs import MASK_KEY
+from rlagent.nets.mlp_layout import MLPLayout, mlp_layout
 
 _NUMPY_ACTIVATIONS = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0, out=x)}
 _FLOAT32_MIN = np.finfo(np.float32).min
 
 
-def _activation_name(encoder: MLPEncoder) -> str | None:
-    for name, function in ACTIVATIONS.items():
-        if encoder.activation is function:
-            return name
-    return None
-
-
-def _layers(encoder: MLPEncoder) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(W^T, b) numpy views of the encoder's layers."""
-    return [(layer.weight.detach().numpy().T, layer.bias.detach().numpy()) for layer in encoder.layers]
+def _layers(layers: tuple[torch.nn.Linear, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(W^T, b) numpy views of the layers."""
+    return [(layer.weight.detach().numpy().T, layer.bias.detach().numpy()) for layer in layers]
 
 
 class NumpyActor:
@@ -48,21 +40,20 @@ class NumpyActor:
     before every rollout, after the learner has changed the parameters).
     """
 
-    def __init__(self, policy: torch.nn.Module) -> None:
-        self.policy = policy
+    def __init__(self, policy: torch.nn.Module, layout: MLPLayout) -> None:
+        self.policy, self.layout = policy, layout
         self.keys = policy.inputs.keys
         self.has_mask = policy.inputs.mask_size is not None
-        self.activation = _NUMPY_ACTIVATIONS[_activation_name(policy.actor.encoder)]
+        self.activation = _NUMPY_ACTIVATIONS[layout.activation]
         self._rows = np.arange(0)
         self.refresh()
 
     def refresh(self) -> None:
         """Rebuild the fused weights from the policy's current parameters."""
-        policy = self.policy
-        actor = _layers(policy.actor.encoder)
-        critic = None if policy.critic is None else _layers(policy.critic.encoder)
-        head_w, head_b = policy.policy_head.linear.weight.detach().numpy().T, policy.policy_head.linear.bias.detach().numpy()
-        value_w, value_b = policy.value_head.linear.weight.detach().numpy().T, policy.value_head.linear.bias.detach().numpy()
+        layout = self.layout
+        actor = _layers(layout.actor)
+        critic = None if layout.critic is None else _layers(layout.critic)
+        (head_w, head_b), (value_w, value_b) = _layers((layout.policy_head, layout.value_head))
         if critic is None or not actor:  # one trunk (or none) feeds both heads
             self.layers = [(w.copy(), b.copy()) for w, b in actor]
             self.output = (np.hstack([head_w, value_w]), np.concatenate([head_b, value_b]))
@@ -113,25 +104,5 @@ def _block_diagonal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def numpy_actor(policy: torch.nn.Module) -> NumpyActor | None:
     """A numpy fast path for ``policy``'s rollout step, or None where only torch's is exact."""
-    from rlagent.nets.policy import ActorCritic
-
-    if not isinstance(policy, ActorCritic) or policy.device.type != "cpu" or policy.is_recurrent:
-        return None
-    if not isinstance(policy.policy_head, CategoricalHead):
-        return None
-    for trunk in (policy.actor, policy.critic):
-        if trunk is None:
-            continue
-        if not isinstance(trunk.encoder, MLPEncoder) or trunk.core is not None or trunk.spatial:
-            return None
-        if _activation_name(trunk.encoder) not in _NUMPY_ACTIVATIONS:
-            return None
-    critic = policy.critic
-    if critic is not None and (
-        len(critic.encoder.layers) != len(policy.actor.encoder.layers)
-        or _activation_name(critic.encoder) != _activation_name(policy.actor.encoder)
-    ):
-        return None  # trunks that cannot run as one network
-    if any(p.dtype != torch.float32 for p in policy.parameters()):
-        return None
-    return NumpyActor(policy)
+    layout = mlp_layout(policy)
+    return None if layout is None else NumpyActor(policy, layout)

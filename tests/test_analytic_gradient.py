@@ -1,0 +1,194 @@
+"""The hand-derived PPO/A2C gradient (rlagent.algos.analytic_loss) equals autograd's, term by term
+and through whole updates, and is used exactly where it applies."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+
+from rlagent.algos.ppo import PPO
+from rlagent.config import OnPolicyConfig
+from rlagent.loss_gradients import CategoricalTerms, clipped_surrogate_grad, value_loss_grad
+from rlagent.losses import clipped_surrogate, value_loss
+from rlagent.nets import PolicyConfig, build_policy
+from rlagent.nets.distributions import Categorical
+from rlagent.rollout import Rollout
+
+ROWS = 96
+VECTOR_OBS = spaces.Box(-np.inf, np.inf, (5,), np.float32)
+MASKED_OBS = spaces.Dict({"observation": spaces.Box(-1.0, 1.0, (6,), np.float32), "action_mask": spaces.Box(0, 1, (4,), np.int8)})
+
+
+def random_batch(space: spaces.Space, actions: int, seed: int) -> dict[str, torch.Tensor]:
+    """A minibatch whose old log-probabilities put the ratios on both sides of any clip range."""
+    g = torch.Generator().manual_seed(seed)
+    if isinstance(space, spaces.Dict):
+        mask = torch.rand(ROWS, actions, generator=g) < 0.6
+        mask[torch.arange(ROWS), torch.randint(actions, (ROWS,), generator=g)] = True  # one legal at least
+        legal = mask.float() / mask.float().sum(1, keepdim=True)
+        chosen = torch.multinomial(legal, 1, generator=g).squeeze(1)
+        obs = {"observation": torch.rand(ROWS, 6, generator=g) * 2 - 1, "action_mask": mask.to(torch.int8)}
+    else:
+        chosen = torch.randint(actions, (ROWS,), generator=g)
+        obs = torch.randn(ROWS, *space.shape, generator=g)
+    return {
+        "obs": obs,
+        "actions": chosen,
+        "log_probs": -torch.rand(ROWS, generator=g) * 2.0,
+        "advantages": torch.randn(ROWS, generator=g) * 3.0,
+        "returns": torch.rand(ROWS, generator=g) * 2 - 1,
+        "values": torch.rand(ROWS, generator=g) * 1.6 - 0.8,
+    }
+
+
+def policy_for(space: spaces.Space, **config) -> torch.nn.Module:
+    torch.manual_seed(1)
+    # A larger head init than the default 0.01, so the logits (and the entropy's gradient) are not tiny.
+    return build_policy(space, spaces.Discrete(4), PolicyConfig(encoder="mlp", head_init_std=1.0, **config))
+
+
+def as_numpy(batch: dict) -> dict:
+    return {k: as_numpy(v) if isinstance(v, dict) else v.numpy() for k, v in batch.items()}
+
+
+def gradients(algo: PPO, batch: dict, clip: float | None, analytic: bool) -> tuple[dict[str, float], list[torch.Tensor]]:
+    for p in algo.gradient.parameters:
+        p.grad = None
+    if analytic:  # it reads numpy minibatches
+        terms = algo.analytic.losses(as_numpy(batch), clip)
+        algo.analytic.backward()
+    else:
+        terms = algo._losses(batch, clip)
+        algo._combine(terms).backward()
+    return {k: float(v.detach() if torch.is_tensor(v) else v) for k, v in terms.items()}, [p.grad.clone() for p in algo.gradient.parameters]
+
+
+NETWORKS = [
+    (VECTOR_OBS, {}),
+    (VECTOR_OBS, {"separate_critic": True}),
+    (VECTOR_OBS, {"activation": "relu", "hidden_sizes": (16, 8, 8)}),
+    (VECTOR_OBS, {"hidden_sizes": ()}),
+    (MASKED_OBS, {"separate_critic": True}),
+    (MASKED_OBS, {"activation": "relu"}),
+]
+LOSSES = [
+    {},
+    {"clip_param": None, "normalize_advantage": False},
+    {"entropy_coef": 0.05, "actor_loss_coef": 0.7, "value_loss_coef": 2.0},
+    {"value_loss": "huber", "value_clip": 0.1},
+    {"value_loss": "quartic", "clip_param": 0.05},
+    {"value_loss": "bce", "value_clip": 0.2, "entropy_coef": 0.01},
+    {"value_loss": "mse", "value_clip": 0.05, "value_loss_coef": 1.0, "actor_loss_coef": 1.0},
+]
+
+
+@pytest.mark.parametrize("space,network", NETWORKS)
+@pytest.mark.parametrize("loss", LOSSES)
+def test_analytic_gradient_equals_autograd(space: spaces.Space, network: dict, loss: dict) -> None:
+    config = OnPolicyConfig(**loss)
+    algo = PPO(policy_for(space, **network), config, total_updates=10, device=torch.device("cpu"))
+    assert algo.analytic is not None
+    batch = random_batch(space, 4, seed=len(str(network)) + len(str(loss)))
+    clip = config.clip_param
+    ours, ours_grads = gradients(algo, batch, clip, analytic=True)
+    reference, reference_grads = gradients(algo, batch, clip, analytic=False)
+    for key in reference:
+        assert ours[key] == pytest.approx(reference[key], rel=1e-5, abs=1e-6), key
+    for mine, theirs in zip(ours_grads, reference_grads):
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-6)
+
+
+def test_the_clipped_surrogate_gradient_follows_the_branch_autograd_takes() -> None:
+    # Ratios inside and on both sides of the range, with advantages of both signs and zero.
+    log_ratio = torch.tensor([-0.5, -0.2, -0.05, 0.0, 0.05, 0.2, 0.5] * 3)
+    advantages = torch.tensor([1.0] * 7 + [-1.0] * 7 + [0.0] * 7)
+    old = torch.zeros_like(log_ratio)
+    new = log_ratio.clone().requires_grad_(True)
+    loss, kl, fraction = clipped_surrogate(new, old, advantages, 0.1)
+    loss.backward()
+    ours = clipped_surrogate_grad(log_ratio.numpy(), old.numpy(), advantages.numpy(), 0.1)
+    assert ours[0] == pytest.approx(float(loss.detach()))
+    assert ours[1] == pytest.approx(float(kl)) and ours[2] == pytest.approx(float(fraction))
+    torch.testing.assert_close(torch.from_numpy(ours[3]), new.grad)
+
+
+@pytest.mark.parametrize("kind", ["mse", "huber", "bce", "quartic"])
+@pytest.mark.parametrize("clip", [None, 0.1])
+def test_value_loss_gradient_equals_autograd(kind: str, clip: float | None) -> None:
+    g = torch.Generator().manual_seed(3)
+    raw = (torch.randn(200, generator=g) * 1.5).requires_grad_(True)
+    returns, old = torch.rand(200, generator=g) * 2 - 1, torch.rand(200, generator=g) * 1.8 - 0.9
+    loss = value_loss(raw, returns, kind, old, clip)
+    loss.backward()
+    ours, grad = value_loss_grad(raw.detach().numpy(), returns.numpy(), kind, old.numpy(), clip)
+    assert ours == pytest.approx(float(loss.detach()), rel=1e-6)
+    torch.testing.assert_close(torch.from_numpy(grad), raw.grad)
+
+
+def test_categorical_terms_match_the_distribution_and_its_gradient() -> None:
+    g = torch.Generator().manual_seed(4)
+    logits = torch.randn(50, 6, generator=g).requires_grad_(True)
+    mask = torch.rand(50, 6, generator=g) < 0.7
+    mask[:, 2] = True
+    actions = torch.full((50,), 2)
+    dist = Categorical(logits, mask)
+    weights = torch.randn(50, generator=g)
+    ((weights * dist.log_prob(actions)).sum() - 0.3 * dist.entropy().mean()).backward()
+    terms = CategoricalTerms(logits.detach().numpy(), mask.numpy(), actions.numpy())
+    torch.testing.assert_close(torch.from_numpy(terms.log_probs), dist.log_prob(actions).detach())
+    torch.testing.assert_close(torch.from_numpy(terms.entropy), dist.entropy().detach())
+    grad = torch.from_numpy(terms.logits_grad(weights.numpy(), 0.3))
+    torch.testing.assert_close(grad, logits.grad)
+    assert torch.all(grad[~mask] == 0)
+
+
+def rollout_from(batch: dict, steps: int, envs: int) -> Rollout:
+    g = np.random.default_rng(5)
+    obs = batch["obs"].numpy().reshape(steps, envs, -1)
+    return Rollout(
+        obs=obs,
+        actions=batch["actions"].numpy().reshape(steps, envs),
+        log_probs=batch["log_probs"].numpy().reshape(steps, envs),
+        values=batch["values"].numpy().reshape(steps, envs),
+        rewards=g.normal(size=(steps, envs)).astype(np.float32),
+        dones=(g.random((steps, envs)) < 0.1).astype(np.float32),
+        episode_starts=np.zeros((steps, envs), bool),
+        states=None,
+        last_values=np.zeros(envs, np.float32),
+    )
+
+
+@pytest.mark.parametrize("loss", [{"num_epoch": 3, "num_minibatch": 4}, {"optimizer": "rmsprop", "clip_param": None, "num_epoch": 1, "num_minibatch": 1}])
+def test_whole_updates_end_at_the_same_parameters_as_with_autograd(loss: dict) -> None:
+    config = OnPolicyConfig(**loss)
+    runs = []
+    for analytic in (True, False):
+        algo = PPO(policy_for(VECTOR_OBS, separate_critic=True), config, 5, torch.device("cpu"), analytic=analytic)
+        assert (algo.analytic is not None) == analytic
+        metrics = [algo.update(rollout_from(random_batch(VECTOR_OBS, 4, seed), 12, 8)) for seed in range(3)]
+        runs.append((metrics, [p.detach().clone() for p in algo.policy.parameters()]))
+    (ours, our_params), (reference, reference_params) = runs
+    for mine, theirs in zip(our_params, reference_params):
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-5)
+    for key in ("train/policy_gradient_loss", "train/value_loss", "train/approx_kl", "grad/norm_total", "grad/norm_trunk"):
+        assert ours[-1][key] == pytest.approx(reference[-1][key], rel=1e-3, abs=1e-6), key
+
+
+def test_autograd_keeps_every_policy_the_hand_derived_path_does_not_cover() -> None:
+    board = spaces.Box(0, 1, (3, 5, 5), np.float32)
+    cases = [
+        build_policy(board, spaces.Discrete(25), PolicyConfig()),  # board ResNet
+        build_policy(VECTOR_OBS, spaces.Discrete(3), PolicyConfig(recurrent="gru")),
+        build_policy(VECTOR_OBS, spaces.Box(-1, 1, (2,), np.float32), PolicyConfig()),
+        build_policy(VECTOR_OBS, spaces.MultiDiscrete([2, 3]), PolicyConfig()),
+    ]
+    for policy in cases:
+        assert PPO(policy, OnPolicyConfig(), 1, torch.device("cpu")).analytic is None
+    frozen = policy_for(VECTOR_OBS)
+    frozen.actor.encoder.layers[0].weight.requires_grad_(False)
+    assert PPO(frozen, OnPolicyConfig(), 1, torch.device("cpu")).analytic is None
+    assert PPO(policy_for(VECTOR_OBS), dataclasses.replace(OnPolicyConfig()), 1, torch.device("cpu")).analytic is not None
