@@ -11,8 +11,8 @@ norms run unchanged. It is used only where it is exact; everything else keeps au
 
 The gradients equal autograd's to float rounding (``tests/test_analytic_gradient.py`` checks
 both trunk layouts, both activations, masks and every loss option against autograd). The forward
-values may differ from ``torch.tanh``'s in the last bits: outside autograd the trunk uses the
-cheaper tanh of :mod:`rlagent.nets.activations` (<= 2e-7).
+values may differ from ``torch.tanh``'s in the last bits (<= 2e-7): the trunk computes tanh from
+a sigmoid, which is cheaper on CPU (see ``_linear_tanh``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rlagent.nets.encoders import ACTIVATIONS
 from rlagent.nets.mlp_layout import MLPLayout
 
 
@@ -33,6 +32,22 @@ def _relu_backward(grad: Tensor, output: Tensor) -> Tensor:
 
 
 _BACKWARD = {"tanh": _tanh_backward, "relu": _relu_backward}
+_ONE = torch.ones(())
+
+
+def _linear_tanh(x: Tensor, layer: nn.Linear) -> Tensor:
+    """tanh(x W^T + b) as 2 sigmoid(2 (x W^T + b)) - 1 in three passes: the product scaled by 2
+    (exact in floating point), sigmoid in place, then 2 s - 1 as one lerp towards 1 with weight
+    -1. About 0.7x the time of the product then ``torch.tanh`` on CPU (torch 2.13, a 256x64
+    output); within 2e-7 of ``torch.tanh``."""
+    return torch.addmm(layer.bias, x, layer.weight.t(), beta=2.0, alpha=2.0).sigmoid_().lerp_(_ONE, -1.0)
+
+
+def _linear_relu(x: Tensor, layer: nn.Linear) -> Tensor:
+    return torch.addmm(layer.bias, x, layer.weight.t()).relu_()
+
+
+_LAYERS = {"tanh": _linear_tanh, "relu": _linear_relu}
 
 
 class MLPBackprop:
@@ -45,7 +60,7 @@ class MLPBackprop:
 
     def __init__(self, layout: MLPLayout) -> None:
         self.layout = layout
-        self.activation = ACTIVATIONS[layout.activation]
+        self.layer = _LAYERS[layout.activation]
         self.activation_backward = _BACKWARD[layout.activation]
         self._actor: list[Tensor] | None = None
         self._critic: list[Tensor] | None = None
@@ -95,7 +110,7 @@ class MLPBackprop:
         """[input, h_1, ..., h_L]: every layer's output, which its backward reads."""
         outputs = [x]
         for layer in layers:
-            outputs.append(self.activation(torch.addmm(layer.bias, outputs[-1], layer.weight.t())))
+            outputs.append(self.layer(outputs[-1], layer))
         return outputs
 
     def _trunk_backward(self, layers: tuple[nn.Linear, ...], outputs: list[Tensor], grad: Tensor) -> None:
