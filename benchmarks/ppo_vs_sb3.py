@@ -41,8 +41,13 @@ How it measures, the same way for both libraries:
   the random opponent (100 as the first player, 100 as the second) with a 95% Wilson interval.
 
 How to read it: the ratio line is ours / SB3 of the median steps/s. Beside each figure stands the
-target from the issue (>= 2x SB3 on "tuned", >= 3x on "rollout-heavy"; stays solved no later than
-SB3's median; final eval 500 on every seed) and whether this run met it. Timings depend on the
+target from the issue (>= 2x SB3 on "tuned", >= 3x on "rollout-heavy"; on "tuned", where the issue
+gives SB3's anchor of about 20k steps and 500 on 3 of 3 seeds: stays solved no later than SB3's
+median and final eval 500 on every seed) and whether this run met it. On "rollout-heavy" (SB3's
+default constant lr 3e-4, under which neither library reliably holds 500 within 100k steps) the
+learning figures are printed side by side, without a target. The step at which a run "stays
+solved" moves by 5k-10k between seeds: with 3 seeds, either library's median can come out a
+grid step (5k) ahead; ``--seeds 10`` gives a steadier comparison. Timings depend on the
 machine and on what else runs on it: run it on an idle machine and compare ratios, not absolute
 figures. The script prints; it never asserts.
 
@@ -100,6 +105,7 @@ class Setting:
     clip_linear: bool
     ent_coef: float
     target_ratio: float | None = None
+    learning_targets: bool = False  # "stays solved" and "final 500 on every seed" are targets here
 
     def describe(self) -> str:
         lr = f"lr {self.learning_rate:g}{' linear to 0' if self.lr_linear else ''}"
@@ -145,7 +151,7 @@ class Setting:
         )
 
 
-TUNED = Setting("tuned", 8, 32, 20, 256, 1e-3, True, 0.8, 0.98, 0.2, True, 0.0, target_ratio=2.0)
+TUNED = Setting("tuned", 8, 32, 20, 256, 1e-3, True, 0.8, 0.98, 0.2, True, 0.0, target_ratio=2.0, learning_targets=True)
 ROLLOUT_HEAVY = Setting("rollout-heavy", 8, 256, 4, 256, 3e-4, False, 0.95, 0.99, 0.2, False, 0.0, target_ratio=3.0)
 HEX = Setting("hex", 8, 128, 4, 256, 3e-4, False, 0.95, 0.99, 0.2, False, 0.01)
 
@@ -403,14 +409,14 @@ def print_cartpole(setting: Setting, steps: int, ours: list[RunStats], sb3: list
     perfect = sum(r.final >= 500 for r in ours)
     target = setting.target_ratio or 0.0
     print(f"ratio ours/SB3 of median steps/s: {ratio:.2f}x   target >= {target:g}x: {met(ratio >= target)}")
-    print(
-        f"stays solved from (median): ours {fmt_step(ours_solved)} vs SB3 {fmt_step(sb3_solved)}   "
-        f"target no later than SB3: {met(ours_solved <= sb3_solved and ours_solved != math.inf)}"
-    )
-    print(
-        f"final eval 500: ours on {perfect} of {len(ours)} seeds (SB3 on {sum(r.final >= 500 for r in sb3)})   "
-        f"target every seed: {met(perfect == len(ours))}"
-    )
+    solved_line = f"stays solved from (median): ours {fmt_step(ours_solved)} vs SB3 {fmt_step(sb3_solved)}"
+    final_line = f"final eval 500: ours on {perfect} of {len(ours)} seeds (SB3 on {sum(r.final >= 500 for r in sb3)})"
+    if setting.learning_targets:
+        print(f"{solved_line}   target no later than SB3: {met(ours_solved <= sb3_solved and ours_solved != math.inf)}")
+        print(f"{final_line}   target every seed: {met(perfect == len(ours))}")
+    else:  # the issue anchors its learning targets on the tuned setting: here a comparison only
+        print(f"{solved_line}   (no learning target on this setting: compare)")
+        print(f"{final_line}   (no learning target on this setting: compare)")
     if curves:
         print("evaluation curves (env steps: mean return of 10 deterministic episodes):")
         for r in (*ours, *sb3):
