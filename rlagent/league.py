@@ -366,7 +366,7 @@ def _play_all(pairings: Sequence[_Pairing], matches_path: Path, workers: int, pr
     """Play the pairings and append each one's games to the table as soon as it is finished."""
     total = sum(len(p.a_first) for p in pairings)
     done = 0
-    with Progress(total, desc="league games", enabled=progress) as bar:
+    with Progress(total, desc="league games", enabled=progress, unit="games") as bar:
         bar.update(0)
         for results in _results(pairings, workers):
             append_matches(matches_path, results)

@@ -101,7 +101,7 @@ def run_sweep(
     temporary = tempfile.TemporaryDirectory(prefix="rlagent-sweep-") if logdir is None else None
     root = temporary.name if temporary is not None else str(logdir)
     results: list[CellResult | None] = [None] * len(cells)
-    bar = Progress(len(cells), desc="cells", enabled=progress)
+    bar = Progress(len(cells), desc="cells", enabled=progress, unit="cells")
     try:
         if workers <= 1:
             for i, cell in enumerate(cells):

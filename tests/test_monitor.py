@@ -1,3 +1,4 @@
+import itertools
 import io
 import json
 import math
@@ -194,3 +195,12 @@ def test_progress_write_keeps_messages_when_disabled(capsys):
     bar.write("saved checkpoint step_10.pt")
     bar.close()
     assert capsys.readouterr().err == "saved checkpoint step_10.pt\n"
+
+
+def test_progress_names_its_unit_and_shows_slow_rates_with_decimals(capsys, monkeypatch):
+    clock = itertools.chain([0.0], itertools.repeat(4.0))  # started at 0, every later reading at 4 s
+    monkeypatch.setattr("rlagent.monitor.progress.time.monotonic", lambda: next(clock))
+    with Progress(10, desc="league games", enabled=True, unit="games") as bar:
+        bar.update(3)  # 3 games in 4 s
+    err = capsys.readouterr().err
+    assert "0.75 games/s" in err and "steps/s" not in err

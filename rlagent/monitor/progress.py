@@ -42,6 +42,13 @@ def _format_value(value: Any) -> str:
     return f"{value:.4g}"
 
 
+def _format_rate(rate: float) -> str:
+    """Thousands separated when large, with decimals when small (a league plays a few games a second)."""
+    if rate >= 100:
+        return f"{rate:,.0f}"
+    return f"{rate:.1f}" if rate >= 1 else f"{rate:.2f}"
+
+
 def _format_duration(seconds: float) -> str:
     seconds = int(max(seconds, 0))
     hours, rest = divmod(seconds, 3600)
@@ -56,7 +63,8 @@ class Progress:
     by default) is a terminal and ``CI`` is unset. Redraws are limited to one per
     ``min_interval`` seconds so that calling :meth:`update` every step costs next
     to nothing. ``initial`` is the step a resumed run starts from, so the rate
-    counts only the work done by this process.
+    counts only the work done by this process. ``unit`` names what is counted
+    (``steps``, ``games``, ``cells``) in the rate.
     """
 
     def __init__(
@@ -68,9 +76,11 @@ class Progress:
         initial: int = 0,
         min_interval: float = 0.1,
         file: TextIO | None = None,
+        unit: str = "steps",
     ) -> None:
         self.total = int(total)
         self.desc = desc
+        self.unit = unit
         self._file = file
         stream = self._stream()
         self.enabled = (_is_terminal(stream) and not _in_ci()) if enabled is None else bool(enabled)
@@ -119,7 +129,7 @@ class Progress:
             head += f" ({min(self._done / self.total, 1.0):.0%})"
         parts.append(f"{self.desc}: {head}" if self.desc else head)
         rate = (self._done - self._initial) / elapsed if elapsed > 0 else 0.0
-        parts.append(f"{rate:,.0f} steps/s")
+        parts.append(f"{_format_rate(rate)} {self.unit}/s")
         if self._fields:
             parts.append(" ".join(f"{key}={_format_value(value)}" for key, value in self._fields.items()))
         timing = _format_duration(elapsed)
