@@ -93,6 +93,15 @@ def test_ppo_beats_random_on_3x3_hex(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a2c_with_an_mlp_learns_3x3_hex_through_the_hand_derived_gradient(tmp_path: Path) -> None:
+    # An MLP policy with masks takes rlagent.algos.analytic_loss, not autograd: it must learn too.
+    trainer = train("a2c", "hex", 40_000, tmp_path, "env.size=3", "env.agent_color=random", "a2c.entropy_coef=0.01", "policy.encoder=mlp")
+    assert trainer.algo.analytic is not None
+    returns = evaluate(trainer, 400, agent_color="random")
+    assert (returns > 0).mean() > 0.9
+
+
+@pytest.mark.slow
 def test_a2c_beats_random_on_3x3_hex(tmp_path: Path) -> None:
     trainer = train("a2c", "hex", 40_000, tmp_path, "env.size=3", "env.agent_color=random", "a2c.entropy_coef=0.01")
     returns = evaluate(trainer, 400, agent_color="random")
