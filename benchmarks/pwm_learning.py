@@ -47,7 +47,7 @@ NETWORK = ("policy.recurrent=gru", "policy.recurrent_hidden=64", "policy.hidden_
 def cells(seeds: int, episodes: int) -> list[Cell]:
     grid = []
     for length in LENGTHS:
-        env = (f"env.task=pwm5", f"env.epoch_len={length}", f"run.num_envs={NUM_ENVS}", *NETWORK)
+        env = ("env.task=pwm5", f"env.epoch_len={length}", f"run.num_envs={NUM_ENVS}", *NETWORK)
         steps = episodes * length
         for weight in WEIGHTS:
             for seed in range(seeds):

@@ -25,9 +25,7 @@ Why it is built the way it is:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import math
 import multiprocessing
 import os
 import re
@@ -50,6 +48,7 @@ from rlagent.checkpoint import list_checkpoints
 from rlagent.cli import OneLineErrorParser, run_command
 from rlagent.elo import Ratings, fit_ratings
 from rlagent.errors import ConfigError, RlagentError
+from rlagent.league_report import TableRow, format_table, league_table, plot_ratings, snapshot_step, write_ratings, write_tensorboard
 from rlagent.match_table import GameResult, append_matches, read_matches
 from rlagent.matches import Player, game_factory, play_boards
 from rlagent.monitor.progress import Progress
@@ -74,11 +73,9 @@ LEAGUE_DIR = "league"
 MATCHES_FILE = "matches.csv"
 RATINGS_FILE = "ratings.csv"
 PLOT_FILE = "elo.png"
-RATING_COLUMNS = ("name", "step", "elo", "low", "high", "games")
 OPENING_RULES = ("random", "suite", "none")
 BASELINE_FORMS = "random, or mctsN for UCT with N simulations (e.g. mcts100, mcts400)"
 _SNAPSHOT = re.compile(r"step_(\d+)\.pt")
-_STEP_NAME = re.compile(r"step_(\d+)")
 _MCTS = re.compile(r"mcts([1-9]\d*)")
 
 
@@ -90,19 +87,6 @@ class Entrant:
     name: str
     spec: str
     step: int | None = None
-
-
-@dataclass(frozen=True)
-class TableRow:
-    """One line of the printed table and of ``ratings.csv``; ``score`` is a fraction of the games."""
-
-    name: str
-    step: int | None
-    elo: float
-    low: float
-    high: float
-    games: int
-    score: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,9 +148,9 @@ def _rate_and_store(league_dir: Path, anchor: str | None, title: str) -> Ratings
     results = read_matches(league_dir / MATCHES_FILE)
     ratings = fit_ratings([(r.first, r.second, r.score) for r in results], anchor=_choose_anchor(anchor, results))
     rows = league_table(ratings, results)
-    _write_ratings(league_dir / RATINGS_FILE, rows)
-    _plot(league_dir / PLOT_FILE, rows, ratings.anchor, title)
-    _write_tensorboard(league_dir, rows)
+    write_ratings(league_dir / RATINGS_FILE, rows)
+    plot_ratings(league_dir / PLOT_FILE, rows, ratings.anchor, title)
+    write_tensorboard(league_dir, rows)
     return ratings
 
 
@@ -216,41 +200,6 @@ def parse_baselines(baselines: str | Sequence[str]) -> list[Entrant]:
             raise ConfigError(f"unknown baseline {name!r}: valid baselines are {BASELINE_FORMS}")
         entrants.append(Entrant(name, name))
     return entrants
-
-
-def league_table(ratings: Ratings, results: Sequence[GameResult]) -> list[TableRow]:
-    """Checkpoints in training order, then the other players by rating (strongest first)."""
-    score: Counter[str] = Counter()
-    for r in results:
-        score[r.first] += r.score
-        score[r.second] += 1.0 - r.score
-    rows = [
-        TableRow(
-            name,
-            _step(name),
-            elo,
-            *ratings.intervals[name],
-            ratings.games[name],
-            score[name] / ratings.games[name] if ratings.games[name] else math.nan,
-        )
-        for name, elo in ratings.ratings.items()
-    ]
-    snapshots = sorted((row for row in rows if row.step is not None), key=lambda row: (row.step, row.name))
-    others = sorted((row for row in rows if row.step is None), key=lambda row: (-row.elo, row.name))
-    return snapshots + others
-
-
-def format_table(rows: Sequence[TableRow]) -> str:
-    """The league table as aligned text: name, step, Elo, 95% interval, games, score %."""
-    width = max([len("name")] + [len(row.name) for row in rows])
-    lines = [f"{'name':<{width}}  {'step':>10}  {'Elo':>6}  {'95% interval':>16}  {'games':>6}  {'score':>6}"]
-    for row in rows:
-        step = "-" if row.step is None else str(row.step)
-        interval = f"[{row.low:+.0f}, {row.high:+.0f}]"
-        lines.append(
-            f"{row.name:<{width}}  {step:>10}  {row.elo:>+6.0f}  {interval:>16}  {row.games:>6}  {row.score:>6.1%}"
-        )
-    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------------- planning
@@ -453,11 +402,6 @@ def _names(results: Sequence[GameResult]) -> set[str]:
     return {r.first for r in results} | {r.second for r in results}
 
 
-def _step(name: str) -> int | None:
-    match = _STEP_NAME.fullmatch(name)
-    return int(match.group(1)) if match else None
-
-
 def _choose_anchor(anchor: str | None, results: Sequence[GameResult]) -> str:
     """The named anchor, else ``random``, else the oldest snapshot that has played."""
     names = _names(results)
@@ -465,74 +409,8 @@ def _choose_anchor(anchor: str | None, results: Sequence[GameResult]) -> str:
         return anchor
     if "random" in names:
         return "random"
-    snapshots = sorted((step, name) for name in names if (step := _step(name)) is not None)
+    snapshots = sorted((step, name) for name in names if (step := snapshot_step(name)) is not None)
     return snapshots[0][1] if snapshots else min(names)
-
-
-def _write_ratings(path: Path, rows: Sequence[TableRow]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(RATING_COLUMNS)
-        for row in rows:
-            step = "" if row.step is None else row.step
-            writer.writerow([row.name, step, f"{row.elo:.4f}", f"{row.low:.4f}", f"{row.high:.4f}", row.games])
-
-
-def _plot(path: Path, rows: Sequence[TableRow], anchor: str, title: str) -> None:
-    """Elo against training step with its 95% band; baselines as labelled horizontal lines.
-
-    Drawn on an Agg canvas of its own rather than through pyplot, so calling the API from a
-    notebook or a GUI program does not change its matplotlib backend.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7.5, 4.5), layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    snapshots = [row for row in rows if row.step is not None]
-    if snapshots:
-        steps = [row.step for row in snapshots]
-        axes.fill_between(steps, [r.low for r in snapshots], [r.high for r in snapshots], alpha=0.25, label="95% interval")
-        axes.plot(steps, [r.elo for r in snapshots], marker="o", label="checkpoints")
-    for index, row in enumerate(row for row in rows if row.step is None):
-        colour = f"C{index + 1}"
-        axes.axhline(row.elo, color=colour, linestyle="--", linewidth=1)
-        axes.annotate(
-            row.name, (1.0, row.elo), xycoords=("axes fraction", "data"), xytext=(-4, 3),
-            textcoords="offset points", ha="right", va="bottom", color=colour,
-        )
-    axes.margins(x=0.04, y=0.12)  # room for the labels of the top and bottom lines
-    axes.set_xlabel("training step")
-    axes.set_ylabel(f"Elo ({anchor} = 0)")
-    axes.set_title(f"league: {title}")
-    axes.grid(alpha=0.3)
-    if snapshots:
-        axes.legend(loc="upper left")
-    figure.savefig(path, dpi=120)
-
-
-def _write_tensorboard(league_dir: Path, rows: Sequence[TableRow]) -> None:
-    """``elo/rating``, ``elo/low``, ``elo/high`` at each checkpoint's step, in a fresh event file.
-
-    The old league event files are deleted first: appending would show every earlier fit of
-    the same steps as extra points.
-    """
-    from torch.utils.tensorboard import SummaryWriter
-
-    for old in league_dir.glob("events.out.tfevents.*"):
-        old.unlink()
-    writer = SummaryWriter(log_dir=str(league_dir))
-    try:
-        for row in rows:
-            if row.step is None:
-                continue
-            writer.add_scalar("elo/rating", row.elo, row.step)
-            writer.add_scalar("elo/low", row.low, row.step)
-            writer.add_scalar("elo/high", row.high, row.step)
-    finally:
-        writer.close()
 
 
 # ------------------------------------------------------------------------------------------ CLI
