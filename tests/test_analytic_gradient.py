@@ -23,25 +23,25 @@ VECTOR_OBS = spaces.Box(-np.inf, np.inf, (5,), np.float32)
 MASKED_OBS = spaces.Dict({"observation": spaces.Box(-1.0, 1.0, (6,), np.float32), "action_mask": spaces.Box(0, 1, (4,), np.int8)})
 
 
-def random_batch(space: spaces.Space, actions: int, seed: int) -> dict[str, torch.Tensor]:
+def random_batch(space: spaces.Space, actions: int, seed: int, rows: int = ROWS) -> dict[str, torch.Tensor]:
     """A minibatch whose old log-probabilities put the ratios on both sides of any clip range."""
     g = torch.Generator().manual_seed(seed)
     if isinstance(space, spaces.Dict):
-        mask = torch.rand(ROWS, actions, generator=g) < 0.6
-        mask[torch.arange(ROWS), torch.randint(actions, (ROWS,), generator=g)] = True  # one legal at least
+        mask = torch.rand(rows, actions, generator=g) < 0.6
+        mask[torch.arange(rows), torch.randint(actions, (rows,), generator=g)] = True  # one legal at least
         legal = mask.float() / mask.float().sum(1, keepdim=True)
         chosen = torch.multinomial(legal, 1, generator=g).squeeze(1)
-        obs = {"observation": torch.rand(ROWS, 6, generator=g) * 2 - 1, "action_mask": mask.to(torch.int8)}
+        obs = {"observation": torch.rand(rows, 6, generator=g) * 2 - 1, "action_mask": mask.to(torch.int8)}
     else:
-        chosen = torch.randint(actions, (ROWS,), generator=g)
-        obs = torch.randn(ROWS, *space.shape, generator=g)
+        chosen = torch.randint(actions, (rows,), generator=g)
+        obs = torch.randn(rows, *space.shape, generator=g)
     return {
         "obs": obs,
         "actions": chosen,
-        "log_probs": -torch.rand(ROWS, generator=g) * 2.0,
-        "advantages": torch.randn(ROWS, generator=g) * 3.0,
-        "returns": torch.rand(ROWS, generator=g) * 2 - 1,
-        "values": torch.rand(ROWS, generator=g) * 1.6 - 0.8,
+        "log_probs": -torch.rand(rows, generator=g) * 2.0,
+        "advantages": torch.randn(rows, generator=g) * 3.0,
+        "returns": torch.rand(rows, generator=g) * 2 - 1,
+        "values": torch.rand(rows, generator=g) * 1.6 - 0.8,
     }
 
 
@@ -98,6 +98,20 @@ def test_analytic_gradient_equals_autograd(space: spaces.Space, network: dict, l
     reference, reference_grads = gradients(algo, batch, clip, analytic=False)
     for key in reference:
         assert ours[key] == pytest.approx(reference[key], rel=1e-5, abs=1e-6), key
+    for mine, theirs in zip(ours_grads, reference_grads):
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3])
+@pytest.mark.parametrize("space,network", [NETWORKS[1], NETWORKS[4]])
+def test_tiny_minibatches_match_autograd_too(rows: int, space: spaces.Space, network: dict) -> None:
+    # One row: the advantage is only centred (no std); two: the smallest batch with a std.
+    config = OnPolicyConfig(entropy_coef=0.01, value_clip=0.1)
+    algo = PPO(policy_for(space, **network), config, total_updates=10, device=torch.device("cpu"))
+    batch = random_batch(space, 4, seed=rows, rows=rows)
+    ours, ours_grads = gradients(algo, batch, 0.2, analytic=True)
+    reference, reference_grads = gradients(algo, batch, 0.2, analytic=False)
+    assert ours == pytest.approx(reference, rel=1e-5, abs=1e-6)
     for mine, theirs in zip(ours_grads, reference_grads):
         torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-6)
 
