@@ -206,3 +206,40 @@ def test_autograd_keeps_every_policy_the_hand_derived_path_does_not_cover() -> N
     frozen.actor.encoder.layers[0].weight.requires_grad_(False)
     assert PPO(frozen, OnPolicyConfig(), 1, torch.device("cpu")).analytic is None
     assert PPO(policy_for(VECTOR_OBS), dataclasses.replace(OnPolicyConfig()), 1, torch.device("cpu")).analytic is not None
+
+
+def test_float64_fields_and_numpy_coefficients_give_autograd_s_gradients() -> None:
+    config = OnPolicyConfig(actor_loss_coef=np.float64(0.8), value_loss_coef=np.float64(0.4), value_clip=np.float64(0.1))
+    algo = PPO(policy_for(VECTOR_OBS), config, total_updates=10, device=torch.device("cpu"))
+    batch = random_batch(VECTOR_OBS, 4, seed=9)
+    wide = {k: v.double() if k in ("log_probs", "advantages", "returns", "values") else v for k, v in batch.items()}
+    ours, ours_grads = gradients(algo, wide, 0.2, analytic=True)
+    reference, reference_grads = gradients(algo, batch, 0.2, analytic=False)
+    assert ours == pytest.approx(reference, rel=1e-5, abs=1e-6)
+    for mine, theirs in zip(ours_grads, reference_grads):
+        assert mine.dtype == torch.float32
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-6)
+
+
+def test_a_layer_frozen_or_a_hook_added_after_construction_switches_the_update_to_autograd() -> None:
+    algo = PPO(policy_for(VECTOR_OBS), OnPolicyConfig(num_epoch=2, num_minibatch=2), 5, torch.device("cpu"))
+    assert algo.analytic is not None and algo.analytic.applies()
+    algo.update(rollout_from(random_batch(VECTOR_OBS, 4, 0), 12, 8))
+    first = algo.policy.actor.encoder.layers[0].weight
+    first.requires_grad_(False)
+    assert not algo.analytic.applies()
+    before = first.detach().clone()
+    algo.update(rollout_from(random_batch(VECTOR_OBS, 4, 1), 12, 8))
+    assert torch.equal(first, before)  # autograd leaves a frozen layer alone, and so must the update
+    first.requires_grad_(True)
+    assert algo.analytic.applies()
+    seen = []
+    handle = algo.policy.value_head.linear.weight.register_hook(lambda grad: seen.append(grad.shape))
+    assert not algo.analytic.applies()
+    algo.update(rollout_from(random_batch(VECTOR_OBS, 4, 2), 12, 8))
+    assert len(seen) == 4  # the hook ran at every optimiser step (2 epochs x 2 minibatches)
+    handle.remove()
+    module_hook = algo.policy.actor.encoder.register_forward_hook(lambda *args: None)
+    assert not algo.analytic.applies()
+    module_hook.remove()
+    assert algo.analytic.applies()

@@ -8,7 +8,9 @@ outputs in numpy (:mod:`rlagent.loss_gradients`: dozens of operations on short v
 torch's per-operator cost would dominate). The minibatch is numpy arrays (``PPO`` keeps the
 rollout in numpy when this path is on); the terms come back as Python floats.
 ``benchmarks/update_step.py`` times a minibatch step both ways. ``analytic_loss`` returns None
-for any policy it does not cover exactly, and the learner then differentiates with autograd.
+for any policy it does not cover exactly, and the learner then differentiates with autograd; it
+also falls back to autograd for any update at whose start ``AnalyticLoss.applies()`` is False (a
+layer frozen, a gradient or module hook registered, the policy moved off the CPU since).
 """
 
 from __future__ import annotations
@@ -30,13 +32,29 @@ class AnalyticLoss:
 
     def __init__(self, policy: torch.nn.Module, net: MLPBackprop, config: OnPolicyConfig) -> None:
         self.policy, self.net, self.config = policy, net, config
+        self.parameters = net.parameters()
         self._pending: tuple[CategoricalTerms, np.ndarray, np.ndarray] | None = None
+
+    def applies(self) -> bool:
+        """Whether the hand-derived gradient is still exactly what autograd would compute: the
+        policy on the CPU, every layer trainable, no hooks that autograd would run (gradient hooks
+        on a parameter, forward or backward hooks on a module). The learner asks once per update,
+        so freezing a layer, moving the policy or hooking it mid-run switches it to autograd."""
+        if self.policy.device.type != "cpu":
+            return False
+        for p in self.parameters:
+            if not p.requires_grad or p._backward_hooks or getattr(p, "_post_accumulate_grad_hooks", None):
+                return False
+        return not any(
+            m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or getattr(m, "_backward_pre_hooks", None)
+            for m in self.policy.modules()
+        ) and not _global_module_hooks()
 
     @torch.no_grad()
     def losses(self, batch: dict[str, Any], clip: float | None) -> dict[str, float]:
         """The loss terms of a minibatch of numpy arrays (``obs``, ``actions``, ``log_probs``,
         ``advantages``, ``returns``, ``values``), as Python floats; ``backward`` then sets the gradients."""
-        with np.errstate(all="ignore"):  # a diverging run is reported by the learner's NaN check, once
+        with np.errstate(all="ignore"):  # a diverging run is reported by the learner's NaN check
             return self._losses(batch, clip)
 
     def _losses(self, batch: dict[str, Any], clip: float | None) -> dict[str, float]:
@@ -44,11 +62,14 @@ class AnalyticLoss:
         x, mask = self.policy.inputs.split(batch["obs"], self.policy.device, flat=True)
         logits, values = (t.numpy() for t in self.net.forward(x))
         categorical = CategoricalTerms(logits, None if mask is None else mask.numpy(), batch["actions"])
-        advantages = batch["advantages"]
+        # float32 throughout, as the network's: a float64 field would make float64 gradients.
+        advantages, old_log_probs, returns, old_values = (
+            np.asarray(batch[key], dtype=np.float32) for key in ("advantages", "log_probs", "returns", "values")
+        )
         if cfg.normalize_advantage:
             advantages = normalize(advantages)
-        pg, kl, clip_fraction, grad_log_probs = clipped_surrogate_grad(categorical.log_probs, batch["log_probs"], advantages, clip)
-        value, grad_values = value_loss_grad(values, batch["returns"], cfg.value_loss, batch["values"], cfg.value_clip)
+        pg, kl, clip_fraction, grad_log_probs = clipped_surrogate_grad(categorical.log_probs, old_log_probs, advantages, _number(clip))
+        value, grad_values = value_loss_grad(values, returns, cfg.value_loss, old_values, _number(cfg.value_clip))
         self._pending = (categorical, grad_log_probs, grad_values)
         return {"pg": pg, "value": value, "entropy": float(categorical.entropy.mean()), "kl": kl, "clip": clip_fraction}
 
@@ -61,11 +82,24 @@ class AnalyticLoss:
         categorical, grad_log_probs, grad_values = self._pending
         self._pending = None
         if cfg.actor_loss_coef != 1.0:
-            grad_log_probs = grad_log_probs * cfg.actor_loss_coef
+            grad_log_probs = grad_log_probs * float(cfg.actor_loss_coef)  # a Python float keeps float32
         if cfg.value_loss_coef != 1.0:
-            grad_values = grad_values * cfg.value_loss_coef
-        grad_logits = categorical.logits_grad(grad_log_probs, cfg.entropy_coef)
+            grad_values = grad_values * float(cfg.value_loss_coef)
+        grad_logits = categorical.logits_grad(grad_log_probs, float(cfg.entropy_coef))
         self.net.backward(torch.from_numpy(grad_logits), torch.from_numpy(grad_values))
+
+
+def _number(value: float | None) -> float | None:
+    """A Python float (numpy scalars would promote float32 arrays to float64), or None."""
+    return None if value is None else float(value)
+
+
+def _global_module_hooks() -> bool:
+    """Hooks registered for every module (``torch.nn.modules.module.register_module_forward_hook``...)."""
+    from torch.nn.modules import module
+
+    names = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks", "_global_backward_pre_hooks")
+    return any(getattr(module, name, None) for name in names)
 
 
 def analytic_loss(policy: torch.nn.Module, config: OnPolicyConfig, trainable: list[torch.nn.Parameter]) -> AnalyticLoss | None:
@@ -77,4 +111,5 @@ def analytic_loss(policy: torch.nn.Module, config: OnPolicyConfig, trainable: li
     net = MLPBackprop(layout)
     if {id(p) for p in net.parameters()} != {id(p) for p in trainable}:
         return None  # frozen layers, or parameters outside the layers: autograd knows what to do
-    return AnalyticLoss(policy, net, config)
+    loss = AnalyticLoss(policy, net, config)
+    return loss if loss.applies() else None
