@@ -133,7 +133,7 @@ def ppo_pieces(trainer: Trainer, number: int, repeats: int) -> None:
     clip = algo.clip_param()
     analytic = algo.analytic
     assert analytic is not None, "the benchmark's policy is a plain MLP: the analytic gradient should serve it"
-    arrays = algo._minibatches(algo._tensors(rollout), rollout.num_steps, rollout.num_envs)[0]  # numpy, for the analytic path
+    arrays = algo._minibatches(algo._tensors(rollout, as_numpy=True), rollout.num_steps, rollout.num_envs)[0]  # for the analytic path
     batch = {k: torch.as_tensor(v) for k, v in arrays.items()}  # tensors, for autograd
     cfg = algo.config
     print(f"PPO pieces, minibatch of {len(batch['returns'])}; autograd (PPO._losses + loss.backward) unless marked analytic")

@@ -141,8 +141,7 @@ class TrialTask(ABC):
         self.trivial = np.asarray(self.condition_trivial(), dtype=bool).reshape(self.num_conditions)
         self._build_tables(names.index(response_period))
 
-        self.rng = BatchedRandom(self.batch_size, seed=0 if seed is None else seed)
-        self._seeded = seed is not None
+        self.rng = BatchedRandom(self.batch_size, seed)  # seed None: from the OS
         self._all = np.arange(self.batch_size)
         self.t = np.full(self.batch_size, self.epoch_len, dtype=np.int64)  # over until reset()
         self.condition = np.zeros(self.batch_size, dtype=np.int64)
@@ -211,13 +210,9 @@ class TrialTask(ABC):
     # --- seeding, reset, observation -------------------------------------------------------------
     def seed(self, seed: int | None) -> None:
         """Restart the streams from ``seed`` (slot ``i`` gets ``seed + i``); ``None`` keeps them
-        going, except on a never-seeded task, which then takes a seed from the OS."""
+        going (a task built without a seed draws its streams' seed from the OS)."""
         if seed is not None:
             self.rng.seed(seed)
-            self._seeded = True
-        elif not self._seeded:
-            self.rng = BatchedRandom(self.batch_size)
-            self._seeded = True
 
     def _slots(self, slots: np.ndarray | None) -> np.ndarray:
         return self._all if slots is None else np.asarray(slots, dtype=np.int64).reshape(-1)

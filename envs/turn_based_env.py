@@ -70,20 +70,16 @@ class Match:
         self.opponent = check_opponent(opponent)
         self.agent_color_setting = check_agent_color(agent_color)
         self.agent_color = np.zeros(game.batch_size, dtype=np.int8)
-        self.rng = BatchedRandom(game.batch_size, seed=0)
-        self.seeded = False
+        self.rng = BatchedRandom(game.batch_size)  # OS-seeded until a reset gives a seed
 
     @property
     def num_envs(self) -> int:
         return self.game.batch_size
 
     def seed(self, seed: int | None) -> None:
+        """Gymnasium's ``reset(seed=...)``: a seed restarts the streams (board ``i`` from ``seed + i``), None keeps them going."""
         if seed is not None:
             self.rng.seed(seed)
-            self.seeded = True
-        elif not self.seeded:
-            self.rng = BatchedRandom(self.num_envs)
-            self.seeded = True
 
     def start_games(self, boards: np.ndarray, opening: bool = True) -> np.ndarray:
         """New games on ``boards``: clear and pick colours. Returns the boards where the opponent

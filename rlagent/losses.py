@@ -6,10 +6,17 @@ the rollout or episode length and change which actor/critic weighting is right.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 VALUE_LOSSES = ("mse", "huber", "bce", "quartic")
+
+
+def on_return_scale(values: np.ndarray, kind: str) -> np.ndarray:
+    """Value-head outputs on the scale of the returns: ``tanh`` for a ``bce`` head (whose raw
+    output is half the win-probability logit), unchanged otherwise. What the collector stores."""
+    return np.tanh(values) if kind == "bce" else values
 
 
 def normalize(advantages: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:

@@ -18,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from rlagent.checkpoint import (
     space_signature,
 )
 from rlagent.config import Config
+from rlagent.losses import on_return_scale
 from rlagent.errors import CheckpointError, ConfigError
 from rlagent.make_env import make_env, resolve_env_id
 from rlagent.monitor.logger import RunLogger
@@ -142,7 +144,8 @@ class Trainer:
             if not resume:
                 self.pool.add_snapshot(self.policy, 0)  # before the first games, so step_0 plays in them
         self.collector = Collector(
-            self.env, self.policy, num_steps, config.algorithm.discount_factor, cfg.seed, self.algo.value_transform,
+            self.env, self.policy, num_steps, config.algorithm.discount_factor, cfg.seed,
+            partial(on_return_scale, kind=config.algorithm.value_loss),
             # Monte-Carlo returns are the rewards alone: no critic estimate at a time limit.
             bootstrap_truncated=not monte_carlo,
             reset_state_per_trial=getattr(config.algorithm, "state_reset", "episode") == "trial",

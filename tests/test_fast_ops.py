@@ -144,6 +144,13 @@ def _run(optimizer: torch.optim.Optimizer, params: list[torch.Tensor], steps: ra
         optimizer.step()
 
 
+def _adam_pair() -> tuple[torch.optim.Optimizer, list[torch.Tensor], FusedAdam, list[torch.Tensor]]:
+    """torch's fused Adam and ours at lr 1e-3, each on its own copy of the same parameters."""
+    reference_params = _params()
+    params = _clone(reference_params)
+    return torch.optim.Adam(reference_params, lr=1e-3, fused=True), reference_params, FusedAdam(params, lr=1e-3), params
+
+
 def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
     return all(torch.equal(x, y) for x, y in zip(a, b))
 
@@ -236,10 +243,7 @@ def _saved(obj: object) -> io.BytesIO:
 
 
 def test_step_hooks_run_and_results_stay_the_same() -> None:
-    reference_params = _params()
-    params = _clone(reference_params)
-    reference = torch.optim.Adam(reference_params, lr=1e-3, fused=True)
-    ours = FusedAdam(params, lr=1e-3)
+    reference, reference_params, ours, params = _adam_pair()
     calls = {"pre": 0, "post": 0}
     ours.register_step_pre_hook(lambda *_: calls.__setitem__("pre", calls["pre"] + 1))
     handle = ours.register_step_post_hook(lambda *_: calls.__setitem__("post", calls["post"] + 1))
@@ -252,16 +256,14 @@ def test_step_hooks_run_and_results_stay_the_same() -> None:
 
 
 def test_a_profiler_sees_the_step_and_results_stay_the_same() -> None:
-    reference_params = _params()
-    params = _clone(reference_params)
-    reference = torch.optim.Adam(reference_params, lr=1e-3, fused=True)
-    ours = FusedAdam(params, lr=1e-3)
+    reference, reference_params, ours, params = _adam_pair()
     _run(reference, reference_params, range(10))
     _run(ours, params, range(5))
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
         _run(ours, params, range(5, 10))
     assert _same(params, reference_params)
     assert sum(event.name == "Optimizer.step#FusedAdam.step" for event in profiler.events()) == 5
+
 
 def test_closure_is_evaluated_and_its_loss_returned() -> None:
     param = torch.tensor([1.0, -2.0], requires_grad=True)
@@ -279,10 +281,7 @@ def test_closure_is_evaluated_and_its_loss_returned() -> None:
 
 def test_without_a_usable_kernel_it_is_torch_adam(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rlagent.optim, "fused_kernel_works", lambda device, dtype: False)
-    reference_params = _params()
-    params = _clone(reference_params)
-    reference = torch.optim.Adam(reference_params, lr=1e-3, fused=True)
-    ours = FusedAdam(params, lr=1e-3)
+    reference, reference_params, ours, params = _adam_pair()
     _run(reference, reference_params, range(30))
     _run(ours, params, range(30))
     assert ours._plan == [] and _same(params, reference_params)

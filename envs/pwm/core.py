@@ -31,7 +31,7 @@ import string
 
 import numpy as np
 
-from envs.trial_task import Period, TrialTask, check_float, check_int
+from envs.trial_task import Period, TrialTask, check_int
 
 FIRST_GREATER, FIRST_SMALLER = 1, 2
 MIN_STIMULI, MAX_STIMULI = 2, 20
@@ -121,7 +121,6 @@ class PWMCore(TrialTask):
         epoch_len = check_int("epoch_len", epoch_len, 1)
         if delay is not None:
             delay = check_int("delay", delay, 0)
-        check_float("obs_noise", obs_noise, 0.0)
         self.first, self.second = adjacent_pairs(self.num_stimuli)
         self.stimulus_channels = max(MIN_CHANNELS, self.num_stimuli)
         self.has_cue = preset == "romo"

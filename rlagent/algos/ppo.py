@@ -76,7 +76,6 @@ class PPO:
         self.optimizer_steps = 0
         self.recurrent = policy.initial_state(1) is not None
         self.analytic = analytic_loss(policy, config, self.gradient.parameters) if analytic else None
-        self._numpy_batches = False  # this update's minibatches are numpy arrays (the analytic path)
 
     # --- schedules -------------------------------------------------------------------------------
     def _progress_left(self) -> float:
@@ -93,10 +92,6 @@ class PPO:
         return clip * self._progress_left()
 
     # --- the update ------------------------------------------------------------------------------
-    def value_transform(self, values: np.ndarray) -> np.ndarray:
-        """Head outputs to the return scale, for the collector (tanh for a bce head)."""
-        return np.tanh(values) if self.config.value_loss == "bce" else values
-
     def update(self, rollout: Rollout) -> dict[str, float]:
         cfg = self.config
         start = time.perf_counter()
@@ -106,14 +101,13 @@ class PPO:
         self.gradient.set_learning_rate(lr)
         # Asked every update: a layer frozen, a hook added or the policy moved since means autograd.
         analytic = self.analytic if self.analytic is not None and self.analytic.applies() else None
-        self._numpy_batches = analytic is not None
 
         # Per optimiser step: the TERMS (tensors on the device with autograd, read once at the end:
         # no sync per minibatch; floats from the analytic path) and each parameter's squared gradient norm.
         term_rows: list[Any] = []
         squares: list[torch.Tensor] = []
         stop_epoch, stop_minibatch = float(cfg.num_epoch), -1
-        tensors = self._tensors(rollout)
+        tensors = self._tensors(rollout, as_numpy=analytic is not None)  # the analytic path reads numpy
         for epoch in range(cfg.num_epoch):
             # A fresh split every epoch, as in PPO: reusing one split would show the network the
             # same groups of samples again and again.
@@ -125,9 +119,9 @@ class PPO:
                     stop_minibatch = position
                     break
                 loss = self._combine(terms)
-                if not _finite(loss):
+                if not math.isfinite(_scalar(loss)):
                     raise TrainingError(
-                        f"the loss became {float(loss.detach() if isinstance(loss, torch.Tensor) else loss)} at update {self.updates_done + 1} (epoch {epoch + 1}); "
+                        f"the loss became {_scalar(loss)} at update {self.updates_done + 1} (epoch {epoch + 1}); "
                         "lower the learning rate or check the rewards; the last good checkpoint is kept"
                     )
                 if analytic is None:
@@ -197,10 +191,10 @@ class PPO:
             loss = loss - cfg.entropy_coef * terms["entropy"]
         return loss
 
-    def _tensors(self, rollout: Rollout) -> dict[str, Any]:
+    def _tensors(self, rollout: Rollout, as_numpy: bool = False) -> dict[str, Any]:
         """The rollout as tensors on the device, once per update: (T, N, ...) for recurrent
-        policies, which train on whole sequences, else flattened to (T*N, ...); numpy arrays
-        for the analytic path."""
+        policies, which train on whole sequences, else flattened to (T*N, ...); ``as_numpy``
+        (feed-forward only) keeps the flattened numpy arrays."""
         fields = {
             "obs": rollout.obs,
             "actions": rollout.actions,
@@ -220,7 +214,7 @@ class PPO:
         if rollout.valid is not None:  # NEXT_STEP reset steps are no transitions: drop them
             keep = np.flatnonzero(rollout.valid.reshape(-1))
             flat = {k: _rows(v, keep) for k, v in flat.items()}
-        if self._numpy_batches:  # the analytic path reads numpy minibatches
+        if as_numpy:
             return flat
         return {k: _to_tensor(v, self.device) for k, v in flat.items()}
 
@@ -243,7 +237,7 @@ class PPO:
         if minibatch >= size:  # one minibatch of everything: its gradient does not depend on the order
             return [tensors]
         permutation = torch.randperm(size, generator=self.generator)
-        permutation = permutation.numpy() if self._numpy_batches else permutation.to(self.device)
+        permutation = permutation.numpy() if isinstance(tensors["returns"], np.ndarray) else permutation.to(self.device)
         return [{k: _rows(v, permutation[i : i + minibatch]) for k, v in tensors.items()} for i in range(0, size, minibatch)]
 
     def _losses(self, batch: dict[str, Any], clip: float | None) -> dict[str, torch.Tensor]:
@@ -285,8 +279,9 @@ class PPO:
         self.optimizer_steps = state["optimizer_steps"]
 
 
-def _finite(loss: Any) -> bool:
-    return bool(torch.isfinite(loss.detach())) if isinstance(loss, torch.Tensor) else math.isfinite(loss)
+def _scalar(loss: Any) -> float:
+    """The loss as a float: a tensor's value (one sync, as the finiteness check needs) or a float's."""
+    return float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
 
 
 def _rows_columns(array: Any, envs: torch.Tensor) -> Any:

@@ -51,10 +51,6 @@ class Reinforce:
             return self.config.learning_rate * max(0.0, 1.0 - self.updates_done / self.total_updates)
         return self.config.learning_rate
 
-    def value_transform(self, values: np.ndarray) -> np.ndarray:
-        """Head outputs to the return scale, for the collector (tanh for a bce head)."""
-        return np.tanh(values) if self.config.value_loss == "bce" else values
-
     def update(self, rollout: Rollout) -> dict[str, float]:
         cfg = self.config
         start = time.perf_counter()
