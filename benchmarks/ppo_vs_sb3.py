@@ -75,7 +75,7 @@ from torch import nn
 
 import envs  # noqa: F401  (registers rlagent/Hex-v0)
 from rlagent.config import resolve
-from rlagent.evaluate import wilson_interval
+from rlagent.games.elo import wilson_interval
 from rlagent.make_env import make_env
 from rlagent.run import Trainer
 

@@ -10,7 +10,7 @@ against ``ACTIVATIONS["tanh"]``, ``torch.optim.Adam(fused=True)`` against ``make
 The PPO lines time the update's own pieces on a real rollout. The three ``full step`` lines run the
 same minibatch step with autograd and torch's pieces (``torch.tanh`` in the encoders,
 ``torch.optim.Adam(fused=True)``), with autograd and rlagent's pieces, and with the hand-derived
-gradient PPO uses for such MLP policies (:mod:`rlagent.algos.analytic_loss`), their timing rounds
+gradient PPO uses for such MLP policies (:mod:`rlagent.fast.analytic_loss`), their timing rounds
 alternating: the before/after on one noisy machine. ``update / optimizer step`` is ``PPO.update``'s
 CPU time divided by its optimiser steps (GAE, tensors and minibatch split included), with autograd
 and with the analytic gradient. The script prints; it never asserts.

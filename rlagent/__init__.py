@@ -1,7 +1,81 @@
 """rlagent: fast reinforcement learning for board games and cognitive tasks.
 
-Entry points: ``python -m rlagent.train`` (train), ``python -m rlagent.evaluate`` (win rates).
-The environments live in the sibling package ``envs``.
+Commands: ``python -m rlagent.train`` (train), ``.evaluate`` (win rates, accuracy), ``.league`` (Elo
+of a run's checkpoints), ``.play`` (play an agent in the terminal), ``.analyze`` (what an agent
+thinks of a position). The environments live in the sibling package ``envs``.
+
+The names below are the public API: import them from here (``from rlagent import PolicyPlayer``),
+not from the modules that define them, which may move. They load on first use, so
+``import rlagent`` stays cheap.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+# name -> the module that defines it
+_PUBLIC = {
+    # training
+    "Config": "rlagent.config",
+    "resolve": "rlagent.config",
+    "Trainer": "rlagent.run",
+    "LEARNERS": "rlagent.algos",
+    "PPO": "rlagent.algos.ppo",
+    "OnPolicyConfig": "rlagent.algos.ppo",
+    "Reinforce": "rlagent.algos.reinforce",
+    "ReinforceConfig": "rlagent.algos.reinforce",
+    "PolicyConfig": "rlagent.nets.policy",
+    "build_policy": "rlagent.nets.policy",
+    # trained agents
+    "Agent": "rlagent.agent",
+    "load_agent": "rlagent.agent",
+    "play_episodes": "rlagent.agent",
+    # players, matches, self-play, ratings
+    "RandomPlayer": "rlagent.games.players",
+    "MCTSPlayer": "rlagent.games.players",
+    "PolicyPlayer": "rlagent.games.players",
+    "HumanPlayer": "rlagent.games.players",
+    "make_player": "rlagent.games.players",
+    "play_games": "rlagent.games.matches",
+    "OpponentPool": "rlagent.games.selfplay",
+    "SelfPlayConfig": "rlagent.config",
+    "bradley_terry": "rlagent.games.elo",
+    "fit_ratings": "rlagent.games.elo",
+    "wilson_interval": "rlagent.games.elo",
+    "run_league": "rlagent.games.league",
+    # environments
+    "make_env": "rlagent.make_env",
+    "hex_env": "envs.hex",
+    "hex_vector_env": "envs.hex",
+    "hex_pettingzoo_env": "envs.hex",
+    "HexCore": "envs.hex",
+    "pwm_env": "envs.pwm",
+    "pwm_vector_env": "envs.pwm",
+    "TurnBasedGame": "envs.base",
+    "TrialTask": "envs.base",
+    # errors
+    "RlagentError": "rlagent.errors",
+    "ConfigError": "rlagent.errors",
+    "CheckpointError": "rlagent.errors",
+    "TrainingError": "rlagent.errors",
+}
+
+__all__ = sorted(_PUBLIC)
+
+_RENAMED = {"hex_pettingzoo_env": "pettingzoo_env"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rlagent' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), _RENAMED.get(name, name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])

@@ -17,179 +17,11 @@ as the board is drawn), whichever colour moves.
 from __future__ import annotations
 
 import argparse
-import sys
-from dataclasses import dataclass
 
-import numpy as np
-
-from rlagent.errors import ConfigError, RlagentError
-from rlagent.cli import OneLineErrorParser, run_command
-from rlagent.play import board_settings, load_hex_agent, policy_board_size
-from rlagent.players import PolicyPlayer
-
-STONES = {".": 0, "x": 1, "o": 2}
-SYMBOLS = ".XO"
-VALID_CHARACTERS = "x or X (first player's stone), o or O (second player's stone), . (empty cell)"
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """One position and what the policy makes of it, all in the absolute frame.
-
-    ``probabilities`` (n, n) sums with ``swap_probability`` to 1 and is 0 on occupied cells;
-    ``swap_probability`` is None where the swap is not legal. ``value`` is the critic's estimate of
-    the return of the player to move: +1 = the mover wins, -1 = it loses (the return is discounted,
-    so positions far from the end read closer to 0).
-    """
-
-    board: np.ndarray
-    to_move: int
-    probabilities: np.ndarray
-    swap_probability: float | None
-    value: float
-
-    def top_moves(self, k: int = 5) -> list[tuple[str, float]]:
-        """The ``k`` likeliest legal moves as (name, probability), ``swap`` among them where legal."""
-        from envs.hex.core import cell_name
-
-        n = self.board.shape[0]
-        moves = [(cell_name(int(cell), n), float(p)) for cell, p in enumerate(self.probabilities.flat) if self.board.flat[cell] == 0]
-        if self.swap_probability is not None:
-            moves.append(("swap", self.swap_probability))
-        return sorted(moves, key=lambda move: -move[1])[:k]
-
-
-def parse_board(text: str, size: int) -> np.ndarray:
-    """Board text (see the module docstring) to an int8 (size, size) board: 0 empty, 1 X, 2 O."""
-    rows = "".join(text.split()).split("/")
-    while len(rows) > size and not rows[-1]:
-        rows.pop()  # a closing "//" on a full board adds nothing
-    if len(rows) > size:
-        raise ConfigError(f"the board text has {len(rows)} rows but the agent plays {size}x{size} boards: write at most {size} rows")
-    board = np.zeros((size, size), dtype=np.int8)
-    for r, row in enumerate(rows):
-        if len(row) > size:
-            raise ConfigError(f"row {r + 1} of the board text has {len(row)} cells but the board is {size} wide")
-        for c, char in enumerate(row):
-            if char.lower() not in STONES:
-                raise ConfigError(f"bad character {char!r} in row {r + 1} of the board text: use {VALID_CHARACTERS}")
-            board[r, c] = STONES[char.lower()]
-    return board
-
-
-def players_to_move(board: np.ndarray, swap: bool) -> tuple[int, ...]:
-    """Who can be to move given the stone counts, the likelier reading first."""
-    xs, os = int((board == 1).sum()), int((board == 2).sum())
-    if xs == os:
-        return (0, 1) if swap else (0,)  # with swap, O may be to move after X swapped and replied
-    if xs == os + 1:
-        return (1,)
-    if swap and os == xs + 1:
-        return (0,)  # X swapped its stone away and moves again
-    after_swap = "; with the swap rule o may also have one more (X to move after a swap)" if swap else ""
-    raise ConfigError(
-        f"inconsistent stone counts: {xs} x and {os} o; X moves first, so x has as many stones as o (X to move) "
-        f"or one more (O to move){after_swap}"
-    )
-
-
-def choose_to_move(board: np.ndarray, to_move: str | int | None, swap: bool) -> int:
-    """The player to move: ``to_move`` (x/o or 0/1) if given and possible, else the counts' reading."""
-    possible = players_to_move(board, swap)
-    if to_move is None:
-        return possible[0]
-    player = {"x": 0, "o": 1}.get(str(to_move).lower(), to_move)
-    if player not in (0, 1):
-        raise ConfigError(f"to_move must be x or o, got {to_move!r}")
-    if player not in possible:
-        xs, os = int((board == 1).sum()), int((board == 2).sum())
-        raise ConfigError(f"{SYMBOLS[player + 1]} cannot be to move with {xs} x and {os} o on the board: {SYMBOLS[possible[0] + 1]} is")
-    return int(player)
-
-
-def analyze(
-    player: PolicyPlayer, board_text: str, to_move: str | int | None = None, *, swap: bool = False, value_loss: str = "mse"
-) -> Analysis:
-    """What ``player``'s policy makes of the position ``board_text`` (see the module docstring).
-
-    The size is the network's. ``swap``: the game has the swap rule (then the second player's first
-    move may swap). ``value_loss``: the run's ``ppo.value_loss``; a ``bce`` head outputs a logit that
-    only its ``tanh`` puts on the return scale, so it must be given to read the value right.
-    """
-    from envs.hex.core import planes_from_boards
-
-    n = policy_board_size(player.policy)
-    board = parse_board(board_text, n)
-    if not (board == 0).any():
-        raise ConfigError("the board is full: there is no move to analyze")
-    mover = choose_to_move(board, to_move, swap)
-    swap_legal = swap and mover == 1 and int((board == 1).sum()) == 1 and not (board == 2).any()
-    planes = planes_from_boards(board[None], np.array([mover]), np.array([swap_legal]))
-    mask = np.zeros((1, n * n + 1), dtype=np.int8)
-    mask[0, : n * n] = (planes[0, 0] + planes[0, 1] == 0).reshape(-1)
-    mask[0, n * n] = swap_legal
-    dist, value = player.distribution(planes, mask)
-    probs = dist.probs[0].double().cpu().numpy()
-    cells = probs[: n * n].reshape(n, n)
-    raw = float(value[0])
-    return Analysis(
-        board=board,
-        to_move=mover,
-        probabilities=cells.T.copy() if mover == 1 else cells,
-        swap_probability=float(probs[n * n]) if swap_legal else None,
-        value=float(np.tanh(raw)) if value_loss == "bce" else raw,
-    )
-
-
-def heat_map(analysis: Analysis) -> str:
-    """The move probabilities in percent on the hex rhombus (each row half a cell right of the one
-    above, as :func:`envs.hex.render.board_to_text` draws it); occupied cells show their stone."""
-    board = analysis.board
-    n = board.shape[0]
-    w = len(str(n))
-    base = w + 2
-
-    def field(r: int, c: int) -> str:
-        if board[r, c]:
-            return SYMBOLS[board[r, c]]
-        return f"{100 * analysis.probabilities[r, c]:.0f}"
-
-    def line(items: list[tuple[int, str]]) -> str:
-        chars = [" "] * (base + 6 * n + w + 2)
-        for x, text in items:
-            chars[x : x + len(text)] = text
-        return "".join(chars).rstrip()
-
-    # Cell (r, c) is right-aligned in the 3 characters from column base + 2r + 4c.
-    letters = [chr(ord("a") + c) for c in range(n)]
-    lines = [line([(base + 2 + 4 * c, letters[c]) for c in range(n)])]
-    for r in range(n):
-        x = base + 2 * r
-        items = [(x - 1 - w, str(r + 1).rjust(w)), (x + 4 * n + 1, str(r + 1))]
-        items += [(x + 4 * c, field(r, c).rjust(3)) for c in range(n)]
-        lines.append(line(items))
-    lines.append(line([(base + 2 * (n - 1) + 2 + 4 * c, letters[c]) for c in range(n)]))
-    return "\n".join(lines)
-
-
-def report(analysis: Analysis, top: int = 5) -> str:
-    """Everything the CLI prints about one analysis."""
-    from envs.hex.render import board_to_text
-
-    mover = SYMBOLS[analysis.to_move + 1]
-    moves = "  ".join(f"{i}. {name} {100 * p:.1f}%" for i, (name, p) in enumerate(analysis.top_moves(top), 1))
-    lines = [
-        board_to_text(analysis.board, to_move=analysis.to_move),
-        "",
-        f"move probabilities in % ({mover} to move):",
-        heat_map(analysis),
-        "",
-        f"top moves: {moves}",
-    ]
-    if analysis.swap_probability is not None:
-        lines.append(f"swap: {100 * analysis.swap_probability:.1f}%")
-    lines.append(f"value: {analysis.value:+.3f} for {mover}, the player to move (+1 = {mover} wins, -1 = {mover} loses)")
-    return "\n".join(lines)
+from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
+from rlagent.games.analysis import analyze, report
+from rlagent.games.hex_agent import board_settings, load_hex_agent
+from rlagent.games.players import PolicyPlayer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -203,18 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        agent = load_hex_agent(args.run)
-        _, swap = board_settings(agent, None)
-        player = PolicyPlayer(agent.policy, name=agent.path.stem)
-        result = analyze(player, args.board, args.to_move, swap=swap, value_loss=agent.config.algorithm.value_loss)
-        print(f"{agent.path} ({agent.config.algo}, {agent.config.algorithm.value_loss} value head)")
-        print(report(result, args.top))
-    except RlagentError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    agent = load_hex_agent(args.run)
+    _, swap = board_settings(agent, None)
+    player = PolicyPlayer(agent.policy, name=agent.path.stem)
+    result = analyze(player, args.board, args.to_move, swap=swap, value_loss=agent.config.algorithm.value_loss)
+    print(f"{agent.path} ({agent.config.algo}, {agent.config.algorithm.value_loss} value head)")
+    print(report(result, args.top))
     return 0
 
 

@@ -25,8 +25,10 @@ from typing import Any, Mapping
 
 import yaml
 
+from rlagent.algos import LEARNERS
 from rlagent.errors import ConfigError
 from rlagent.nets.policy import PolicyConfig
+from rlagent.validation import ALGORITHM_SECTION, choice, positive
 
 # Names practitioners know from other libraries, mapped to ours.
 ALIASES = {
@@ -64,109 +66,13 @@ class RunConfig:
     log_every: int = 1
     progress: bool = True
 
-    def validate(self) -> None:
-        _positive(self, "total_steps", "num_envs", "checkpoint_every", "keep_checkpoints", "log_every")
-        _choice(self, "device", ("auto", "cpu", "cuda"))
+    def __post_init__(self) -> None:
+        positive(self, "run", "total_steps", "num_envs", "checkpoint_every", "keep_checkpoints", "log_every")
+        choice(self, "run", "device", ("auto", "cpu", "cuda"))
         if self.seed < 0:
             raise ConfigError(f"run.seed must be a non-negative integer, got {self.seed}")
         if self.threads < 0:
             raise ConfigError(f"run.threads must be 0 (torch's default) or a positive integer, got {self.threads}")
-
-
-@dataclass(frozen=True)
-class OnPolicyConfig:
-    """PPO's hyperparameters; A2C is the same update with its own defaults (see ``ALGO_DEFAULTS``).
-
-    ``kl_target``: the update stops, before the optimiser step of the minibatch, once the
-    approximate KL between the rollout policy and the current one exceeds
-    ``kl_stop_factor * kl_target`` (1.5 like Stable-Baselines3). ``value_loss``: ``mse``,
-    ``huber``, ``bce`` (a win-probability head: returns must lie in [-1, 1]; the value is
-    ``tanh`` of the head's output) or ``quartic`` (mse + 0.25 * mean(err^4), which punishes
-    confident mistakes harder).
-    """
-
-    learning_rate: float = 3e-4
-    lr_schedule: str = "constant"
-    num_steps: int = 128
-    num_epoch: int = 4
-    num_minibatch: int = 4
-    minibatch_size: int | None = None
-    discount_factor: float = 0.99
-    gae_lambda: float = 0.95
-    clip_param: float | None = 0.2
-    clip_schedule: str = "constant"
-    value_clip: float | None = None
-    actor_loss_coef: float = 1.0
-    value_loss_coef: float = 0.5
-    entropy_coef: float = 0.0
-    max_grad_norm: float | None = 0.5
-    kl_target: float | None = None
-    kl_stop_factor: float = 1.5
-    normalize_advantage: bool = True
-    value_loss: str = "mse"
-    optimizer: str = "adam"
-    adam_eps: float = 1e-5
-
-    def validate(self) -> None:
-        section = "algorithm"
-        _positive(self, "learning_rate", "num_steps", "num_epoch", "num_minibatch", "kl_stop_factor", "adam_eps")
-        _positive(self, "minibatch_size", "clip_param", "value_clip", "max_grad_norm", "kl_target", optional=True)
-        _non_negative(self, "actor_loss_coef", "value_loss_coef", "entropy_coef")
-        for name in ("discount_factor", "gae_lambda"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ConfigError(f"{section}.{name} must be between 0 and 1, got {value}")
-        _choice(self, "lr_schedule", ("constant", "linear"))
-        _choice(self, "clip_schedule", ("constant", "linear"))
-        _choice(self, "value_loss", ("mse", "huber", "bce", "quartic"))
-        _choice(self, "optimizer", ("adam", "rmsprop"))
-
-
-@dataclass(frozen=True)
-class ReinforceConfig:
-    """REINFORCE with a learned critic: one gradient step per rollout on Monte-Carlo returns.
-
-    The advantage ``G - V`` is detached, and the policy and value losses are both means over the
-    rollout's real steps, so the right ``value_loss_coef`` (the critic weight) does not change with
-    the episode length. ``cut_returns``: returns stop at the end of each trial of a trial task
-    (``info["trial_end"]``), so a trial is credited with its own reward only; otherwise they run
-    to the episode's end. ``normalize_returns``: standardise the returns of each rollout (for
-    the advantage and the critic's target alike). ``state_reset``: a recurrent policy starts from a
-    zero state each ``episode`` or each ``trial``. ``num_steps``: steps per rollout; 0 takes one
-    whole episode of a fixed-length env (its ``episode_length``), the pure Monte-Carlo case.
-    ``legacy_loss``: the form a published loss-weight study used, kept to reproduce it: the
-    advantage NOT detached (the policy term also trains the critic) and the policy loss summed
-    over time while the value loss is averaged. Do not train with it otherwise.
-    """
-
-    learning_rate: float = 3e-3
-    lr_schedule: str = "constant"
-    num_steps: int = 0
-    discount_factor: float = 1.0
-    actor_loss_coef: float = 1.0
-    value_loss_coef: float = 1.0
-    entropy_coef: float = 0.01
-    max_grad_norm: float | None = None
-    cut_returns: bool = True
-    normalize_returns: bool = False
-    state_reset: str = "episode"
-    legacy_loss: bool = False
-    value_loss: str = "mse"
-    optimizer: str = "adam"
-    adam_eps: float = 1e-8
-
-    def validate(self) -> None:
-        _positive(self, "learning_rate", "adam_eps")
-        _positive(self, "max_grad_norm", optional=True)
-        _non_negative(self, "actor_loss_coef", "value_loss_coef", "entropy_coef")
-        if self.num_steps < 0:
-            raise ConfigError(f"algorithm.num_steps must be 0 (one whole episode) or positive, got {self.num_steps}")
-        if not 0.0 <= self.discount_factor <= 1.0:
-            raise ConfigError(f"algorithm.discount_factor must be between 0 and 1, got {self.discount_factor}")
-        _choice(self, "lr_schedule", ("constant", "linear"))
-        _choice(self, "state_reset", ("episode", "trial"))
-        _choice(self, "value_loss", ("mse", "huber", "bce", "quartic"))
-        _choice(self, "optimizer", ("adam", "rmsprop"))
 
 
 @dataclass(frozen=True)
@@ -197,7 +103,7 @@ class SelfPlayConfig:
     eval_every: int = 10
     eval_games: int = 16
 
-    def validate(self) -> None:
+    def __post_init__(self) -> None:
         for name in ("snapshot_every", "max_snapshots", "eval_games"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"selfplay.{name} must be a positive integer, got {getattr(self, name)}")
@@ -219,24 +125,7 @@ class SelfPlayConfig:
                 raise ConfigError(f"unknown selfplay baseline {name!r}: valid baselines are random and mctsN (e.g. mcts100)")
 
 
-ALGORITHMS = ("ppo", "a2c", "reinforce")
-ALGO_CONFIGS: dict[str, type] = {"ppo": OnPolicyConfig, "a2c": OnPolicyConfig, "reinforce": ReinforceConfig}
-ALGO_DEFAULTS: dict[str, dict[str, Any]] = {
-    "ppo": {},
-    # The usual A2C: one pass over short rollouts, no clipping, RMSprop. With one epoch and one
-    # minibatch the clipped-ratio objective's gradient is exactly the policy gradient.
-    "a2c": {
-        "learning_rate": 7e-4,
-        "num_steps": 5,
-        "num_epoch": 1,
-        "num_minibatch": 1,
-        "clip_param": None,
-        "gae_lambda": 1.0,
-        "normalize_advantage": False,
-        "optimizer": "rmsprop",
-    },
-    "reinforce": {},
-}
+ALGORITHMS = tuple(LEARNERS)
 
 
 @dataclass(frozen=True)
@@ -247,9 +136,18 @@ class Config:
     env: str
     run: RunConfig = field(default_factory=RunConfig)
     env_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    algorithm: OnPolicyConfig | ReinforceConfig = field(default_factory=OnPolicyConfig)
+    algorithm: Any = None  # the learner's own section: LEARNERS[algo].config
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
+
+    def __post_init__(self) -> None:
+        if self.algo not in LEARNERS:
+            raise ConfigError(f"unknown algorithm {self.algo!r}: valid algorithms are {', '.join(ALGORITHMS)}")
+        spec = LEARNERS[self.algo]
+        if self.algorithm is None:
+            object.__setattr__(self, "algorithm", spec.config(**spec.defaults))
+        elif not isinstance(self.algorithm, spec.config):
+            raise ConfigError(f"{self.algo} takes a {spec.config.__name__} as its algorithm section, got {type(self.algorithm).__name__}")
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved configuration in the layout of a config file (what ``config.json`` holds)."""
@@ -313,9 +211,10 @@ def resolve(
 ) -> Config:
     """Build the run's configuration: defaults < algorithm defaults < preset < ``base`` (a resumed
     run's saved config) < file < ``--set`` < ``extra`` (the CLI's dedicated flags)."""
-    if algo not in ALGORITHMS:
+    if algo not in LEARNERS:
         raise ConfigError(f"unknown algorithm {algo!r}: valid algorithms are {', '.join(ALGORITHMS)}")
-    layers: list[tuple[str, Mapping[str, Any]]] = [("defaults of " + algo, {algo: ALGO_DEFAULTS[algo]})]
+    spec = LEARNERS[algo]
+    layers: list[tuple[str, Mapping[str, Any]]] = [("defaults of " + algo, {algo: dict(spec.defaults)})]
     preset = preset_path(env, algo)
     if preset is not None and base is None:
         layers.append((str(preset), load_file(preset)))
@@ -337,24 +236,21 @@ def resolve(
         env=env,
         run=_build(RunConfig, sections["run"], "run"),
         env_kwargs=dict(sections["env_kwargs"]),
-        algorithm=_build(ALGO_CONFIGS[algo], sections["algorithm"], algo),
+        algorithm=_build(spec.config, sections["algorithm"], algo),
         policy=_build(PolicyConfig, sections["policy"], "policy"),
         selfplay=_build(SelfPlayConfig, sections["selfplay"], "selfplay"),
     )
-    config.run.validate()
-    try:
-        config.algorithm.validate()
-    except ConfigError as error:
-        raise ConfigError(str(error).replace("algorithm.", f"{algo}.", 1)) from None
-    config.policy.validate()
-    config.selfplay.validate()
     return config
 
 
 def field_help() -> list[tuple[str, str, Any]]:
     """(section.key, type, default) for every hyperparameter, for ``--help``."""
     rows = []
-    sections = (("run", RunConfig), ("ppo/a2c", OnPolicyConfig), ("reinforce", ReinforceConfig), ("policy", PolicyConfig), ("selfplay", SelfPlayConfig))
+    by_class: dict[type, list[str]] = {}
+    for name, spec in LEARNERS.items():
+        by_class.setdefault(spec.config, []).append(name)
+    learners = tuple(("/".join(names), cls) for cls, names in by_class.items())
+    sections = (("run", RunConfig), *learners, ("policy", PolicyConfig), ("selfplay", SelfPlayConfig))
     for section, cls in sections:
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
@@ -415,7 +311,10 @@ def _build(cls: type, values: dict[str, Any], section: str) -> Any:
         if key not in hints:
             raise ConfigError(f"unknown key {section}.{key}: valid keys are {', '.join(names)}")
         kwargs[key] = _coerce(value, hints[key], f"{section}.{key}")
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError as error:  # a learner's section names itself generically; say which one
+        raise ConfigError(str(error).replace(f"{ALGORITHM_SECTION}.", f"{section}.", 1)) from None
 
 
 def _coerce(value: Any, hint: Any, name: str) -> Any:
@@ -464,27 +363,3 @@ def _type_name(hint: Any) -> str:
     if origin is tuple:
         return f"list[{_type_name(args[0])}]"
     return "null" if hint is type(None) else getattr(hint, "__name__", str(hint))
-
-
-def _positive(obj: Any, *names: str, optional: bool = False) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        if value is None and optional:
-            continue
-        if value is None or value <= 0:
-            section = "run" if isinstance(obj, RunConfig) else "algorithm"
-            suffix = " or null" if optional else ""
-            raise ConfigError(f"{section}.{name} must be positive{suffix}, got {value}")
-
-
-def _non_negative(obj: Any, *names: str) -> None:
-    for name in names:
-        if getattr(obj, name) < 0:
-            raise ConfigError(f"algorithm.{name} must be zero or positive, got {getattr(obj, name)}")
-
-
-def _choice(obj: Any, name: str, choices: tuple[str, ...]) -> None:
-    value = getattr(obj, name)
-    if value not in choices:
-        section = "run" if isinstance(obj, RunConfig) else "algorithm"
-        raise ConfigError(f"{section}.{name} must be one of {', '.join(choices)}, got {value!r}")

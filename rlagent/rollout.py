@@ -13,7 +13,7 @@ Two vector autoreset modes are handled, explicitly:
   learners leave it out of every loss and statistic.
 
 One policy call per step for the whole batch (in numpy for small MLP policies, see
-:mod:`rlagent.nets.numpy_actor`); arrays are written in place, never appended to Python lists.
+:mod:`rlagent.fast.numpy_actor`); arrays are written in place, never appended to Python lists.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 
 from rlagent.errors import ConfigError
 from rlagent.monitor.trials import TrialStats, step_field
-from rlagent.nets.numpy_actor import numpy_actor
+from rlagent.fast.numpy_actor import numpy_actor
 
 Obs = Any  # an array, or a dict of arrays for Dict observation spaces
 

@@ -25,8 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlagent.algos.ppo import PPO
-from rlagent.algos.reinforce import Reinforce
+from rlagent.algos import LEARNERS
 from rlagent.checkpoint import (
     capture_rng_state,
     check_compatible,
@@ -47,7 +46,7 @@ from rlagent.monitor.logger import RunLogger
 from rlagent.monitor.progress import Progress
 from rlagent.nets import build_policy
 from rlagent.rollout import Collector
-from rlagent.selfplay import POOL_DIR, OpponentPool, rate_learner, selfplay_game_factory
+from rlagent.games.selfplay import POOL_DIR, OpponentPool, rate_learner, selfplay_game_factory
 
 
 def select_device(name: str) -> torch.device:
@@ -74,6 +73,20 @@ def new_run_dir(config: Config) -> Path:
         suffix += 1
         path = base.with_name(f"{base.name}-{suffix}")
     return path
+
+
+def saved_run_config(run_dir: Path, algo: str, env: str) -> dict[str, Any]:
+    """The resolved settings a run saved (its ``config.json``), checked to be a run of ``algo`` on ``env``."""
+    saved_path = Path(run_dir) / "config.json"
+    if not saved_path.is_file():
+        raise ConfigError(f"{run_dir} is not a run directory (no config.json): pass the folder a run wrote under logs/")
+    saved = json.loads(saved_path.read_text())
+    if saved.get("algo") != algo or saved.get("env") != env:
+        raise ConfigError(
+            f"{run_dir} is a {saved.get('algo')} run on {saved.get('env')}; resume it with "
+            f"`python -m rlagent.train {saved.get('algo')} --env {saved.get('env')} --resume {run_dir}`"
+        )
+    return saved
 
 
 class _GracefulInterrupt:
@@ -130,14 +143,12 @@ class Trainer:
             env_kwargs["opponent"] = self.pool
         self.env = make_env(config.env, cfg.num_envs, env_kwargs)
         self.policy = build_policy(self.env.single_observation_space, self.env.single_action_space, config.policy).to(self.device)
-        num_steps = self._rollout_length()
+        spec = LEARNERS[config.algo]
+        needs = spec.collection(config.algorithm)
+        num_steps = self._rollout_length(needs.num_steps)
         self.steps_per_update = num_steps * cfg.num_envs
         self.total_updates = -(-cfg.total_steps // self.steps_per_update)
-        monte_carlo = config.algo == "reinforce"
-        if monte_carlo:
-            self.algo = Reinforce(self.policy, config.algorithm, self.total_updates, self.device, seed=cfg.seed)
-        else:
-            self.algo = PPO(self.policy, config.algorithm, self.total_updates, self.device, seed=cfg.seed)
+        self.algo = spec.build(self.policy, config.algorithm, self.total_updates, self.device, seed=cfg.seed)
         self.signature = space_signature(self.env.single_observation_space, self.env.single_action_space)
         if self.pool is not None:
             self.pool.metadata = {"config": config.to_dict(), "spaces": self.signature}
@@ -147,17 +158,16 @@ class Trainer:
             self.env, self.policy, num_steps, config.algorithm.discount_factor, cfg.seed,
             partial(on_return_scale, kind=config.algorithm.value_loss),
             # Monte-Carlo returns are the rewards alone: no critic estimate at a time limit.
-            bootstrap_truncated=not monte_carlo,
-            reset_state_per_trial=getattr(config.algorithm, "state_reset", "episode") == "trial",
+            bootstrap_truncated=config.algo != "reinforce",
+            reset_state_per_trial=needs.reset_state_per_trial,
         )
         self.steps = 0
         self.resumed_from: Path | None = None
         if resume:
             self._restore()
 
-    def _rollout_length(self) -> int:
+    def _rollout_length(self, steps: int) -> int:
         """Steps per env per rollout; 0 (REINFORCE's default) means one whole fixed-length episode."""
-        steps = self.config.algorithm.num_steps
         if steps:
             return steps
         length = getattr(self.env, "episode_length", None)

@@ -22,7 +22,15 @@ from typing import Any
 
 import numpy as np
 
+import torch
+
+from rlagent.agent import Agent, play_episodes
+from rlagent.config import resolve
+from rlagent.errors import RlagentError
+from rlagent.monitor.logger import read_metrics
 from rlagent.monitor.progress import Progress
+from rlagent.monitor.trials import TrialStats
+from rlagent.run import Trainer
 
 
 @dataclass(frozen=True)
@@ -57,23 +65,13 @@ class CellResult:
 def greedy_trial_accuracy(policy: Any, config: Any, episodes: int, seed: int) -> dict[str, float]:
     """``trial/*`` accuracies of the most likely action on ``episodes`` fresh episodes of a trial
     task (empty for other envs)."""
-    from rlagent.evaluate import Agent, play_games
-    from rlagent.monitor.trials import TrialStats
-
     stats = TrialStats(window=10**9)
-    play_games(Agent(policy, config, Path(".")), episodes, None, None, seed, deterministic=True, trial_stats=stats)
+    play_episodes(Agent(policy, config, Path(".")), episodes, None, None, seed, deterministic=True, trial_stats=stats)
     return stats.summary()
 
 
 def run_cell(cell: Cell, logdir: str, curve_keys: Sequence[str], eval_episodes: int) -> CellResult:
     """Train one cell to its budget; never raises (a failed cell reports its one-line error)."""
-    import torch
-
-    from rlagent.config import resolve
-    from rlagent.errors import RlagentError
-    from rlagent.monitor.logger import read_metrics
-    from rlagent.run import Trainer
-
     torch.set_num_threads(1)
     overrides = ["run.progress=false", "run.threads=1", *cell.overrides]
     try:

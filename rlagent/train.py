@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from rlagent.cli import OneLineErrorParser, run_command
+from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
 from rlagent.config import ALGORITHMS, field_help, resolve
-from rlagent.errors import RlagentError
+from rlagent.run import Trainer, saved_run_config
 
 
 def _hyperparameter_table() -> str:
@@ -52,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -60,31 +60,17 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in (("total_steps", args.total_steps), ("seed", args.seed), ("device", args.device), ("logdir", args.logdir))
         if value is not None
     }
-    try:
-        from rlagent.run import Trainer
-
-        if args.resume:
-            run_dir = Path(args.resume)
-            saved_path = run_dir / "config.json"
-            if not saved_path.is_file():
-                raise RlagentError(f"{run_dir} is not a run directory (no config.json): pass the folder a run wrote under logs/")
-            saved = json.loads(saved_path.read_text())
-            if saved.get("algo") != args.algo or saved.get("env") != args.env:
-                raise RlagentError(
-                    f"{run_dir} is a {saved.get('algo')} run on {saved.get('env')}; resume it with "
-                    f"`python -m rlagent.train {saved.get('algo')} --env {saved.get('env')} --resume {run_dir}`"
-                )
-            config = resolve(args.algo, args.env, args.config, args.overrides, extra, base=saved)
-            trainer = Trainer(config, run_dir=run_dir, resume=True)
-        else:
-            config = resolve(args.algo, args.env, args.config, args.overrides, extra)
-            trainer = Trainer(config)
-        print(json.dumps(config.to_dict(), indent=2, default=str))
-        print(f"run directory: {trainer.run_dir}" + (f" (resumed at step {trainer.steps})" if args.resume else ""))
-        result = trainer.train()
-    except RlagentError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    if args.resume:
+        run_dir = Path(args.resume)
+        saved = saved_run_config(run_dir, args.algo, args.env)
+        config = resolve(args.algo, args.env, args.config, args.overrides, extra, base=saved)
+        trainer = Trainer(config, run_dir=run_dir, resume=True)
+    else:
+        config = resolve(args.algo, args.env, args.config, args.overrides, extra)
+        trainer = Trainer(config)
+    print(json.dumps(config.to_dict(), indent=2, default=str))
+    print(f"run directory: {trainer.run_dir}" + (f" (resumed at step {trainer.steps})" if args.resume else ""))
+    result = trainer.train()
     summary = {k: round(v, 4) for k, v in result.metrics.items() if k in ("rollout/ep_rew_mean", "rollout/win_rate", "rollout/ep_len_mean")}
     state = "interrupted" if result.interrupted else "finished"
     print(f"{state} after {result.steps} steps ({result.updates} updates): {summary}; run directory {result.run_dir}")

@@ -1,4 +1,4 @@
-"""The hand-derived PPO/A2C gradient (rlagent.algos.analytic_loss) equals autograd's, term by term
+"""The hand-derived PPO/A2C gradient (rlagent.fast.analytic_loss) equals autograd's, term by term
 and through whole updates, and is used exactly where it applies."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import torch
 from gymnasium import spaces
 
 from rlagent.algos.ppo import PPO
-from rlagent.config import OnPolicyConfig
-from rlagent.loss_gradients import CategoricalTerms, clipped_surrogate_grad, value_loss_grad
+from rlagent.algos.ppo import OnPolicyConfig
+from rlagent.fast.loss_gradients import CategoricalTerms, clipped_surrogate_grad, value_loss_grad
 from rlagent.losses import clipped_surrogate, value_loss
 from rlagent.nets import PolicyConfig, build_policy
 from rlagent.nets.distributions import Categorical

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rlagent.config import ALGO_DEFAULTS, resolve
+from rlagent.algos.ppo import A2C_DEFAULTS
+from rlagent.config import resolve
 from rlagent.errors import ConfigError
 from rlagent.train import main
 
@@ -25,7 +26,7 @@ def test_precedence_defaults_preset_file_set_flags(tmp_path: Path) -> None:
 def test_algorithm_defaults_differ_for_a2c() -> None:
     config = resolve("a2c", "Pendulum-v1")
     assert config.algorithm.num_epoch == 1 and config.algorithm.clip_param is None
-    assert config.algorithm.optimizer == "rmsprop" and config.algorithm.num_steps == ALGO_DEFAULTS["a2c"]["num_steps"]
+    assert config.algorithm.optimizer == "rmsprop" and config.algorithm.num_steps == A2C_DEFAULTS["num_steps"]
 
 
 def test_aliases_and_env_kwargs() -> None:

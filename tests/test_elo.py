@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlagent.elo import (
+from rlagent.games.elo import (
     bradley_terry,
     colour_balanced_pairings,
     elo_difference_from_win_rate,

@@ -16,7 +16,7 @@ import envs  # noqa: F401
 from rlagent.config import resolve
 from rlagent.make_env import make_env
 from rlagent.nets import PolicyConfig, build_policy
-from rlagent.nets.numpy_actor import numpy_actor
+from rlagent.fast.numpy_actor import numpy_actor
 from rlagent.rollout import Collector
 
 

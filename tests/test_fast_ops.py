@@ -1,4 +1,4 @@
-"""The fast paths of the update step: ``rlagent.nets.activations.tanh`` and ``rlagent.optim.FusedAdam``.
+"""The fast paths of the update step: ``rlagent.fast.activations.tanh`` and ``rlagent.fast.fused_adam.FusedAdam``.
 
 Each must be what it replaces: tanh to float rounding (values and gradients), FusedAdam bit for
 bit against ``torch.optim.Adam(fused=True)``, including across a saved and reloaded state.
@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-import rlagent.optim
+import rlagent.fast.fused_adam
 from rlagent.algos.optimizing import make_optimizer
 from rlagent.config import resolve
-from rlagent.nets.activations import MIN_ELEMENTS, tanh
+from rlagent.fast.activations import MIN_ELEMENTS, tanh
 from rlagent.nets.encoders import ACTIVATIONS, MLPEncoder
-from rlagent.optim import FusedAdam, fused_kernel_works
+from rlagent.fast.fused_adam import FusedAdam, fused_kernel_works
 
 FLOAT32_MAX = torch.finfo(torch.float32).max
 
@@ -280,7 +280,7 @@ def test_closure_is_evaluated_and_its_loss_returned() -> None:
 
 
 def test_without_a_usable_kernel_it_is_torch_adam(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rlagent.optim, "fused_kernel_works", lambda device, dtype: False)
+    monkeypatch.setattr(rlagent.fast.fused_adam, "fused_kernel_works", lambda device, dtype: False)
     reference, reference_params, ours, params = _adam_pair()
     _run(reference, reference_params, range(30))
     _run(ours, params, range(30))

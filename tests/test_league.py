@@ -15,19 +15,19 @@ import pytest
 from envs.hex.core import HexCore, transpose_actions
 from rlagent.config import resolve
 from rlagent.errors import ConfigError
-from rlagent.league import (
+from rlagent.games.league import (
     GameResult,
     append_matches,
     find_entrants,
     format_table,
     league_table,
-    main,
     parse_baselines,
     read_matches,
     run_league,
 )
-from rlagent.matches import play_boards, play_match
-from rlagent.players import RandomPlayer
+from rlagent.league import main
+from rlagent.games.matches import play_boards, play_match
+from rlagent.games.players import RandomPlayer
 from rlagent.run import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,7 +271,7 @@ def test_the_anchor_is_named_or_the_oldest_checkpoint(run: Path) -> None:
 
 def test_table_lists_checkpoints_by_step_then_baselines_by_rating() -> None:
     results = [GameResult("step_20", "random", 1.0, None, "none"), GameResult("random", "step_3", 0.0, None, "none")] * 3
-    from rlagent.elo import fit_ratings
+    from rlagent.games.elo import fit_ratings
 
     ratings = fit_ratings([(r.first, r.second, r.score) for r in results])
     rows = league_table(ratings, results)

@@ -11,7 +11,7 @@ import pytest
 import envs  # noqa: F401
 from rlagent.config import resolve
 from rlagent.errors import ConfigError
-from rlagent.players import PolicyPlayer, RandomPlayer
+from rlagent.games.players import PolicyPlayer, RandomPlayer
 from rlagent.run import Trainer
 
 

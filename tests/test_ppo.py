@@ -94,7 +94,7 @@ def test_ppo_beats_random_on_3x3_hex(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a2c_with_an_mlp_learns_3x3_hex_through_the_hand_derived_gradient(tmp_path: Path) -> None:
-    # An MLP policy with masks takes rlagent.algos.analytic_loss, not autograd: it must learn too.
+    # An MLP policy with masks takes rlagent.fast.analytic_loss, not autograd: it must learn too.
     trainer = train("a2c", "hex", 40_000, tmp_path, "env.size=3", "env.agent_color=random", "a2c.entropy_coef=0.01", "policy.encoder=mlp")
     assert trainer.algo.analytic is not None
     returns = evaluate(trainer, 400, agent_color="random")

@@ -16,7 +16,7 @@ from rlagent.config import SelfPlayConfig, resolve
 from rlagent.errors import ConfigError
 from rlagent.make_env import make_env
 from rlagent.run import Trainer
-from rlagent.selfplay import Member, OpponentPool
+from rlagent.games.selfplay import Member, OpponentPool
 from rlagent.train import main as train_main
 
 
@@ -124,7 +124,7 @@ def test_cli_self_play_run_builds_a_pool_and_rates_the_learner(tmp_path: Path, c
     assert lines[0] == "first,second,score" and len(lines) == 1 + 16 * (2 + 3 + 4)  # 16 games per member
 
     # ... and the league rates every snapshot and checkpoint of that run against the baseline.
-    from rlagent.league import run_league
+    from rlagent.games.league import run_league
 
     ratings = run_league(run_dir, games=8, baselines=("random",), progress=False)
     assert set(ratings.ratings) == {"random", "step_0", "step_256", "step_512", "step_768"}
@@ -133,7 +133,7 @@ def test_cli_self_play_run_builds_a_pool_and_rates_the_learner(tmp_path: Path, c
 
 
 def test_snapshots_load_like_checkpoints(tmp_path: Path) -> None:
-    from rlagent.evaluate import load_agent
+    from rlagent.agent import load_agent
 
     trainer = Trainer(resolve("ppo", "hex", overrides=selfplay_settings(tmp_path), extra={"total_steps": 16 * 8 * 2}))
     trainer.train()
@@ -205,7 +205,7 @@ def test_bad_selfplay_settings_name_the_field(override: str, message: str) -> No
 def test_self_play_from_scratch_beats_random_on_5x5(tmp_path: Path) -> None:
     """The learner trains against its own past selves (and random, one member in several) and
     must end up beating the random player with both colours."""
-    from rlagent.evaluate import load_agent, play_games
+    from rlagent.agent import load_agent, play_episodes as play_games
 
     trainer = Trainer(resolve("ppo", "hex", overrides=[
         "env.size=5", "env.agent_color=random", "selfplay.enabled=true", "selfplay.snapshot_every=4",

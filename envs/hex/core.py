@@ -23,15 +23,10 @@ import numpy as np
 
 from envs.base import RUNNING, TurnBasedGame
 from envs.hex import rules
+from envs.hex.render import board_to_rgb, board_to_text
+from envs.hex.size import MAX_SIZE, MIN_SIZE, check_size  # noqa: F401  (re-exported for the adapters)
 
-MIN_SIZE, MAX_SIZE = 2, 19
 PLANES = ("mover's stones", "opponent's stones", "swap is legal now")
-
-
-def check_size(size: object) -> int:
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not MIN_SIZE <= size <= MAX_SIZE:
-        raise ValueError(f"Hex size must be an integer from {MIN_SIZE} to {MAX_SIZE}, got {size!r}")
-    return int(size)
 
 
 def transpose_actions(actions: np.ndarray, size: int) -> np.ndarray:
@@ -211,13 +206,9 @@ class HexCore(TurnBasedGame):
 
     # --- views for people ------------------------------------------------------------------------
     def render_ansi(self, board: int = 0) -> str:
-        from envs.hex.render import board_to_text
-
         return board_to_text(self.board[board], to_move=int(self.to_move[board]), winner=int(self.winner[board]))
 
     def render_rgb(self, board: int = 0) -> np.ndarray:
-        from envs.hex.render import board_to_rgb
-
         return board_to_rgb(self.board[board], winner=int(self.winner[board]))
 
 

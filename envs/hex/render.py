@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from envs.hex.core import check_size
+from envs.hex.size import check_size
 
 STONE_CHARS = ".XO"
 PLAYER_NAMES = ("X", "O")

@@ -12,12 +12,12 @@ from typing import Any
 
 import torch
 
+from rlagent.fast.fused_adam import FusedAdam
+
 
 def make_optimizer(parameters: list[torch.nn.Parameter], config: Any) -> torch.optim.Optimizer:
-    """Adam (fused, with its per-step Python overhead removed: :mod:`rlagent.optim`) or RMSprop,
+    """Adam (fused, with its per-step Python overhead removed: :mod:`rlagent.fast.fused_adam`) or RMSprop,
     from a learner config's ``optimizer``, ``learning_rate`` and ``adam_eps``."""
-    from rlagent.optim import FusedAdam
-
     if config.optimizer == "rmsprop":
         return torch.optim.RMSprop(parameters, lr=config.learning_rate, alpha=0.99, eps=config.adam_eps)
     try:
@@ -60,7 +60,7 @@ class GradientStep:
 
     def apply(self) -> torch.Tensor:
         """Clip and step on the gradients already in ``.grad`` (set by ``step``'s backward, or by
-        a learner that computes them itself: :mod:`rlagent.algos.analytic_loss`); returns what ``step`` does."""
+        a learner that computes them itself: :mod:`rlagent.fast.analytic_loss`); returns what ``step`` does."""
         squares = self.clip_gradients()
         self.optimizer.step()
         return squares

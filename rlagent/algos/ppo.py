@@ -1,7 +1,7 @@
 """PPO (clipped surrogate, KL early stopping, actor/critic loss coefficients) and A2C.
 
 A2C is this update with A2C's configuration (one epoch, one minibatch, no clipping, RMSprop; see
-``rlagent.config.ALGO_DEFAULTS``): at the single gradient step the ratio is 1 and the clipped
+``A2C_DEFAULTS``): at the single gradient step the ratio is 1 and the clipped
 objective's gradient is exactly the policy gradient, so one implementation serves both.
 
 KL early stopping checks the approximate KL on every minibatch *before* its optimiser step and
@@ -10,7 +10,7 @@ factor 1.5). The metrics say at which epoch and minibatch it stopped and how man
 really ran, so a run that early-stops every update is visible as such.
 
 For plain MLP policies (the usual choice for vector observations) the minibatch gradient is
-derived by hand instead of by autograd (:mod:`rlagent.algos.analytic_loss`): the same loss and the
+derived by hand instead of by autograd (:mod:`rlagent.fast.analytic_loss`): the same loss and the
 same gradients to float rounding, at about two thirds of the time per optimiser step on CPU.
 """
 
@@ -18,19 +18,78 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from rlagent.algos.analytic_loss import analytic_loss
+from rlagent.fast.analytic_loss import analytic_loss
 from rlagent.algos.optimizing import GradientStep
-from rlagent.config import OnPolicyConfig
+from rlagent.algos.common import SCHEDULES, scheduled, validate_learner_fields
+from rlagent.algos.learner import CollectionNeeds, LearnerSpec
 from rlagent.errors import TrainingError
 from rlagent.losses import clipped_surrogate, normalize, value_loss
 from rlagent.returns import explained_variance, gae
 from rlagent.monitor.trials import critic_bias_at_trial_starts
 from rlagent.rollout import Rollout
+from rlagent.validation import ALGORITHM_SECTION, choice, positive, unit_interval
+
+
+@dataclass(frozen=True)
+class OnPolicyConfig:
+    """PPO's hyperparameters; A2C is the same update with its own defaults (see ``A2C_DEFAULTS``).
+
+    ``kl_target``: the update stops, before the optimiser step of the minibatch, once the
+    approximate KL between the rollout policy and the current one exceeds
+    ``kl_stop_factor * kl_target`` (1.5 like Stable-Baselines3). ``value_loss``: ``mse``,
+    ``huber``, ``bce`` (a win-probability head: returns must lie in [-1, 1]; the value is
+    ``tanh`` of the head's output) or ``quartic`` (mse + 0.25 * mean(err^4), which punishes
+    confident mistakes harder).
+    """
+
+    learning_rate: float = 3e-4
+    lr_schedule: str = "constant"
+    num_steps: int = 128
+    num_epoch: int = 4
+    num_minibatch: int = 4
+    minibatch_size: int | None = None
+    discount_factor: float = 0.99
+    gae_lambda: float = 0.95
+    clip_param: float | None = 0.2
+    clip_schedule: str = "constant"
+    value_clip: float | None = None
+    actor_loss_coef: float = 1.0
+    value_loss_coef: float = 0.5
+    entropy_coef: float = 0.0
+    max_grad_norm: float | None = 0.5
+    kl_target: float | None = None
+    kl_stop_factor: float = 1.5
+    normalize_advantage: bool = True
+    value_loss: str = "mse"
+    optimizer: str = "adam"
+    adam_eps: float = 1e-5
+
+    def __post_init__(self) -> None:
+        validate_learner_fields(self)
+        section = ALGORITHM_SECTION
+        positive(self, section, "num_steps", "num_epoch", "num_minibatch", "kl_stop_factor")
+        positive(self, section, "minibatch_size", "clip_param", "value_clip", "kl_target", optional=True)
+        unit_interval(self, section, "gae_lambda")
+        choice(self, section, "clip_schedule", SCHEDULES)
+
+
+
+A2C_DEFAULTS: dict[str, Any] = {
+    "learning_rate": 7e-4,
+    "num_steps": 5,
+    "num_epoch": 1,
+    "num_minibatch": 1,
+    "clip_param": None,
+    "gae_lambda": 1.0,
+    "normalize_advantage": False,
+    "optimizer": "rmsprop",
+}
 
 
 def _to_tensor(array: Any, device: torch.device) -> Any:
@@ -66,7 +125,7 @@ class PPO:
         analytic: bool = True,
     ) -> None:
         """``analytic``: for plain MLP policies, compute the loss's gradient by hand
-        (:mod:`rlagent.algos.analytic_loss`: a minibatch step in about two thirds of the time; the same gradients to float
+        (:mod:`rlagent.fast.analytic_loss`: a minibatch step in about two thirds of the time; the same gradients to float
         rounding). False, or any other policy: autograd."""
         self.policy, self.config, self.device = policy, config, device
         self.generator = torch.Generator().manual_seed(seed)  # minibatch shuffling, saved with checkpoints
@@ -78,18 +137,12 @@ class PPO:
         self.analytic = analytic_loss(policy, config, self.gradient.parameters) if analytic else None
 
     # --- schedules -------------------------------------------------------------------------------
-    def _progress_left(self) -> float:
-        return max(0.0, 1.0 - self.updates_done / self.total_updates)
-
     def learning_rate(self) -> float:
-        scale = self._progress_left() if self.config.lr_schedule == "linear" else 1.0
-        return self.config.learning_rate * scale
+        return scheduled(self.config.learning_rate, self.config.lr_schedule, self.updates_done, self.total_updates)
 
     def clip_param(self) -> float | None:
         clip = self.config.clip_param
-        if clip is None or self.config.clip_schedule == "constant":
-            return clip
-        return clip * self._progress_left()
+        return None if clip is None else scheduled(clip, self.config.clip_schedule, self.updates_done, self.total_updates)
 
     # --- the update ------------------------------------------------------------------------------
     def update(self, rollout: Rollout) -> dict[str, float]:
@@ -289,3 +342,11 @@ def _rows_columns(array: Any, envs: torch.Tensor) -> Any:
     if isinstance(array, dict):
         return {k: v[:, envs] for k, v in array.items()}
     return array[:, envs]
+
+
+def _collection(config: OnPolicyConfig) -> CollectionNeeds:
+    return CollectionNeeds(num_steps=config.num_steps)
+
+
+PPO_SPEC = LearnerSpec("ppo", "PPO: clipped surrogate, KL early stopping, actor/critic loss coefficients", PPO, OnPolicyConfig, _collection)
+A2C_SPEC = LearnerSpec("a2c", "A2C: PPO's update with one epoch, one minibatch, no clipping, RMSprop", PPO, OnPolicyConfig, _collection, A2C_DEFAULTS)

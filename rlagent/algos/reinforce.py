@@ -20,18 +20,61 @@ loss summed over time. It is a documented option for reproducing that study, not
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from rlagent.algos.optimizing import GradientStep
-from rlagent.config import ReinforceConfig
-from rlagent.errors import TrainingError
+from rlagent.algos.common import scheduled, validate_learner_fields
+from rlagent.algos.learner import CollectionNeeds, LearnerSpec
+from rlagent.errors import ConfigError, TrainingError
 from rlagent.losses import value_loss
 from rlagent.returns import discounted_returns, explained_variance
 from rlagent.monitor.trials import critic_bias_at_trial_starts
 from rlagent.rollout import Rollout
+from rlagent.validation import ALGORITHM_SECTION, choice
+
+
+@dataclass(frozen=True)
+class ReinforceConfig:
+    """REINFORCE with a learned critic: one gradient step per rollout on Monte-Carlo returns.
+
+    The advantage ``G - V`` is detached, and the policy and value losses are both means over the
+    rollout's real steps, so the right ``value_loss_coef`` (the critic weight) does not change with
+    the episode length. ``cut_returns``: returns stop at the end of each trial of a trial task
+    (``info["trial_end"]``), so a trial is credited with its own reward only; otherwise they run
+    to the episode's end. ``normalize_returns``: standardise the returns of each rollout (for
+    the advantage and the critic's target alike). ``state_reset``: a recurrent policy starts from a
+    zero state each ``episode`` or each ``trial``. ``num_steps``: steps per rollout; 0 takes one
+    whole episode of a fixed-length env (its ``episode_length``), the pure Monte-Carlo case.
+    ``legacy_loss``: the form a published loss-weight study used, kept to reproduce it: the
+    advantage NOT detached (the policy term also trains the critic) and the policy loss summed
+    over time while the value loss is averaged. Do not train with it otherwise.
+    """
+
+    learning_rate: float = 3e-3
+    lr_schedule: str = "constant"
+    num_steps: int = 0
+    discount_factor: float = 1.0
+    actor_loss_coef: float = 1.0
+    value_loss_coef: float = 1.0
+    entropy_coef: float = 0.01
+    max_grad_norm: float | None = None
+    cut_returns: bool = True
+    normalize_returns: bool = False
+    state_reset: str = "episode"
+    legacy_loss: bool = False
+    value_loss: str = "mse"
+    optimizer: str = "adam"
+    adam_eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        validate_learner_fields(self)
+        if self.num_steps < 0:
+            raise ConfigError(f"{ALGORITHM_SECTION}.num_steps must be 0 (one whole episode) or positive, got {self.num_steps}")
+        choice(self, ALGORITHM_SECTION, "state_reset", ("episode", "trial"))
 
 
 class Reinforce:
@@ -47,9 +90,7 @@ class Reinforce:
         self.recurrent = policy.initial_state(1) is not None
 
     def learning_rate(self) -> float:
-        if self.config.lr_schedule == "linear":
-            return self.config.learning_rate * max(0.0, 1.0 - self.updates_done / self.total_updates)
-        return self.config.learning_rate
+        return scheduled(self.config.learning_rate, self.config.lr_schedule, self.updates_done, self.total_updates)
 
     def update(self, rollout: Rollout) -> dict[str, float]:
         cfg = self.config
@@ -140,3 +181,12 @@ class Reinforce:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.gradient.optimizer.load_state_dict(state["optimizer"])
         self.updates_done = state["updates_done"]
+
+
+def _collection(config: ReinforceConfig) -> CollectionNeeds:
+    return CollectionNeeds(num_steps=config.num_steps, reset_state_per_trial=config.state_reset == "trial")
+
+
+REINFORCE_SPEC = LearnerSpec(
+    "reinforce", "REINFORCE with a learned critic: Monte-Carlo returns, one step per rollout", Reinforce, ReinforceConfig, _collection
+)

@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rlagent.nets.activations import tanh
+from rlagent.fast.activations import tanh
 
 # The MLP activations by name. "tanh" is torch.tanh's function and gradient, cheaper on large
-# forward-only CPU batches (rlagent.nets.activations says where and why only there).
+# forward-only CPU batches (rlagent.fast.activations says where and why only there).
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"tanh": tanh, "relu": torch.relu}
 BOARD_KINDS = ("resnet", "cnn")
 NORMS = ("none", "layer")

@@ -71,6 +71,9 @@ class PolicyConfig:
     head_init_std: float = 0.01
     value_init_std: float = 1.0
 
+    def __post_init__(self) -> None:
+        self.validate()
+
     def validate(self) -> None:
         """Raise ``ConfigError`` with one line naming the first bad field and what is valid."""
         _choice("encoder", self.encoder, ENCODERS)

@@ -5,7 +5,7 @@ The loss terms are some 45 operations on vectors of a few hundred numbers: as to
 (with or without autograd) they cost 5-7 us each on one CPU thread, as numpy operations about 1.
 Each function here returns the same value as its counterpart in :mod:`rlagent.losses` and the
 gradient of that value with respect to the network's outputs (the logits and the value head's
-raw output); :mod:`rlagent.nets.mlp_backprop` carries those gradients back through the network.
+raw output); :mod:`rlagent.fast.mlp_backprop` carries those gradients back through the network.
 Where autograd's rules pick a side at a tie (``torch.minimum``/``maximum`` split the gradient in
 half, ``clamp`` passes it at its bounds), these do the same, so the gradients agree with
 autograd's to float rounding; ``tests/test_analytic_gradient.py`` checks every term against

@@ -32,11 +32,13 @@ import numpy as np
 import torch
 
 from envs.base import TurnBasedGame
+from rlagent.agent import load_agent
 from rlagent.checkpoint import save_checkpoint
 from rlagent.config import SelfPlayConfig
-from rlagent.elo import fit_ratings
-from rlagent.matches import play_games
-from rlagent.players import PolicyPlayer, make_player
+from rlagent.games.elo import fit_ratings
+from rlagent.errors import ConfigError
+from rlagent.games.matches import game_factory, play_games
+from rlagent.games.players import PolicyPlayer, make_player
 
 POOL_DIR = "pool"
 
@@ -141,8 +143,6 @@ class OpponentPool:
         )
 
     def _load_network(self, member: Member) -> torch.nn.Module:
-        from rlagent.evaluate import load_agent
-
         return load_agent(self.directory / f"{member.name}.pt").policy.requires_grad_(False)
 
     def _drop_unused_players(self) -> None:
@@ -246,9 +246,6 @@ def rate_learner(
 
 def selfplay_game_factory(config: Any) -> Callable[[int], TurnBasedGame]:
     """The run's game rules for rating matches; a one-line error for an env that has no opponent."""
-    from rlagent.errors import ConfigError
-    from rlagent.matches import game_factory
-
     try:
         return game_factory(config.env, dict(config.env_kwargs))
     except ConfigError:

@@ -1,8 +1,8 @@
 """Which policies are "plain MLP actor-critics", and their layers in order.
 
 Two fast paths serve exactly these policies and nothing else: the rollout's numpy forward
-(:mod:`rlagent.nets.numpy_actor`) and the learner's hand-derived backward pass
-(:mod:`rlagent.nets.mlp_backprop`). Both are only correct for this one architecture (MLP trunks
+(:mod:`rlagent.fast.numpy_actor`) and the learner's hand-derived backward pass
+(:mod:`rlagent.fast.mlp_backprop`). Both are only correct for this one architecture (MLP trunks
 without a recurrent core, a ``Discrete`` action head, a linear value head, float32 on CPU), so the
 test of whether a policy qualifies lives here, once.
 """
@@ -16,6 +16,7 @@ from torch import nn
 
 from rlagent.nets.encoders import ACTIVATIONS, MLPEncoder
 from rlagent.nets.heads import CategoricalHead
+from rlagent.nets.policy import ActorCritic
 
 SUPPORTED_ACTIVATIONS = ("tanh", "relu")
 
@@ -44,8 +45,6 @@ def activation_name(encoder: MLPEncoder) -> str | None:
 
 def mlp_layout(policy: torch.nn.Module) -> MLPLayout | None:
     """The layout of ``policy``, or None when it is anything but a plain MLP actor-critic."""
-    from rlagent.nets.policy import ActorCritic
-
     if not isinstance(policy, ActorCritic) or policy.device.type != "cpu" or policy.is_recurrent:
         return None
     if not isinstance(policy.policy_head, CategoricalHead):

@@ -8,7 +8,7 @@ has there. A game of ``n * n`` cells therefore costs about ``n * n`` calls in to
 number of games and however they are split between the colour orders.
 
 Scores are from the first mover's side (1 win, 0.5 draw, 0 loss), the convention of
-:func:`rlagent.elo.fit_ratings`.
+:func:`rlagent.games.elo.fit_ratings`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 
 from envs.base import DRAW, RUNNING, TurnBasedGame
 from rlagent.errors import ConfigError
+from rlagent.make_env import make_env
 
 Player = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -138,8 +139,6 @@ def game_factory(env_name: str, env_kwargs: dict[str, Any] | None = None) -> Cal
     Made through the env's own vector entry point, so any :class:`TurnBasedGame` registered as
     an env works, with the same keyword arguments a run was trained with.
     """
-    from rlagent.make_env import make_env
-
     kwargs = {k: v for k, v in (env_kwargs or {}).items() if k not in ("opponent", "agent_color", "render_mode")}
 
     def make(batch: int) -> TurnBasedGame:

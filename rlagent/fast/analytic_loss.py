@@ -2,9 +2,9 @@
 
 The same loss terms as ``PPO._losses`` (clipped surrogate, value loss of any kind with optional
 clipping, entropy, the KL and clip-fraction diagnostics), computed without autograd: the network
-runs forward and backward in torch (:class:`rlagent.nets.mlp_backprop.MLPBackprop`: the products
+runs forward and backward in torch (:class:`rlagent.fast.mlp_backprop.MLPBackprop`: the products
 and activations, where the arithmetic is), the loss terms and their gradients in the network's
-outputs in numpy (:mod:`rlagent.loss_gradients`: dozens of operations on short vectors, where
+outputs in numpy (:mod:`rlagent.fast.loss_gradients`: dozens of operations on short vectors, where
 torch's per-operator cost would dominate). The minibatch is numpy arrays (``PPO`` keeps the
 rollout in numpy when this path is on); the terms come back as Python floats.
 ``benchmarks/update_step.py`` times a minibatch step both ways. ``analytic_loss`` returns None
@@ -20,17 +20,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlagent.config import OnPolicyConfig
-from rlagent.loss_gradients import CategoricalTerms, clipped_surrogate_grad, normalize, value_loss_grad
-from rlagent.nets.mlp_backprop import MLPBackprop
-from rlagent.nets.mlp_layout import mlp_layout
+from rlagent.fast.loss_gradients import CategoricalTerms, clipped_surrogate_grad, normalize, value_loss_grad
+from rlagent.fast.mlp_backprop import MLPBackprop
+from rlagent.fast.mlp_layout import mlp_layout
 
 
 class AnalyticLoss:
     """``losses(batch, clip) -> terms``, then ``backward()`` to fill the parameters' gradients
     with those of ``actor_coef * pg + value_coef * value - entropy_coef * entropy``."""
 
-    def __init__(self, policy: torch.nn.Module, net: MLPBackprop, config: OnPolicyConfig) -> None:
+    def __init__(self, policy: torch.nn.Module, net: MLPBackprop, config: Any) -> None:
         self.policy, self.net, self.config = policy, net, config
         self.parameters = net.parameters()
         self._pending: tuple[CategoricalTerms, np.ndarray, np.ndarray] | None = None
@@ -102,7 +101,7 @@ def _global_module_hooks() -> bool:
     return any(getattr(module, name, None) for name in names)
 
 
-def analytic_loss(policy: torch.nn.Module, config: OnPolicyConfig, trainable: list[torch.nn.Parameter]) -> AnalyticLoss | None:
+def analytic_loss(policy: torch.nn.Module, config: Any, trainable: list[torch.nn.Parameter]) -> AnalyticLoss | None:
     """The hand-derived loss for ``policy``, or None where autograd must do it: any policy but a
     plain MLP actor-critic, or one whose ``trainable`` parameters are not exactly its layers'."""
     layout = mlp_layout(policy)

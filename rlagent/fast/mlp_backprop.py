@@ -5,7 +5,7 @@ costs about 1.7 ms on one CPU thread through autograd, of which the arithmetic (
 products, four tanh) is a fraction; the rest is building and walking the graph, some 240
 operator calls. The backward pass of a stack of linear layers is short to write down: per layer,
 two products and a sum. This module does exactly that for the policies
-:func:`rlagent.nets.mlp_layout.mlp_layout` accepts, storing each parameter's gradient in ``.grad``
+:func:`rlagent.fast.mlp_layout.mlp_layout` accepts, storing each parameter's gradient in ``.grad``
 as ``loss.backward()`` would, so the optimiser, the gradient clipping and the per-part gradient
 norms run unchanged. It is used only where it is exact; everything else keeps autograd.
 
@@ -20,8 +20,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rlagent.nets.activations import tanh_of_doubled_
-from rlagent.nets.mlp_layout import MLPLayout
+from rlagent.fast.activations import tanh_of_doubled_
+from rlagent.fast.mlp_layout import MLPLayout
 
 
 def _tanh_backward(grad: Tensor, output: Tensor) -> Tensor:
@@ -37,7 +37,7 @@ _BACKWARD = {"tanh": _tanh_backward, "relu": _relu_backward}
 
 def _linear_tanh(x: Tensor, layer: nn.Linear) -> Tensor:
     """tanh(x W^T + b) in two passes after the product: the product comes out doubled (scaling by
-    2 is exact in floating point) and :func:`~rlagent.nets.activations.tanh_of_doubled_` finishes
+    2 is exact in floating point) and :func:`~rlagent.fast.activations.tanh_of_doubled_` finishes
     it in place. About 0.7x the time of the product then ``torch.tanh`` on CPU (torch 2.13, a
     256x64 output); within 2e-7 of ``torch.tanh``."""
     return tanh_of_doubled_(torch.addmm(layer.bias, x, layer.weight.t(), beta=2.0, alpha=2.0))

@@ -290,3 +290,14 @@ def _gradient_and_information(
     information[:size, size] = information[size, :size] = weight.sum(axis=1) - weight.sum(axis=0)
     information[size, size] = weight.sum() + prior_games * p_advantage * (1.0 - p_advantage)
     return gradient, information
+
+
+def wilson_interval(wins: float, games: int, z: float = 1.96) -> tuple[float, float]:
+    """95% interval for a win rate: unlike the normal approximation it stays inside [0, 1] and is
+    honest at 0% or 100%, exactly where a strong agent's results sit."""
+    if games == 0:
+        return 0.0, 1.0
+    p = wins / games
+    centre = (p + z * z / (2 * games)) / (1 + z * z / games)
+    half = z * math.sqrt(p * (1 - p) / games + z * z / (4 * games * games)) / (1 + z * z / games)
+    return max(0.0, centre - half), min(1.0, centre + half)

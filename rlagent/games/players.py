@@ -14,7 +14,10 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from envs.hex.core import cell_name, parse_cell, planes_from_boards, transpose_actions
 from envs.hex.mcts import MCTSPlayer  # the fixed-strength reference, beside the other players
+from envs.hex.render import PLAYER_NAMES, board_to_text
+from rlagent.agent import load_agent
 from rlagent.errors import ConfigError
 from rlagent.nets.distributions import Categorical
 
@@ -51,8 +54,6 @@ class PolicyPlayer:
     @classmethod
     def load(cls, path: str | Path, greedy: bool = True, temperature: float = 1.0, seed: int = 0) -> PolicyPlayer:
         """From a run directory (its latest checkpoint) or a checkpoint file."""
-        from rlagent.evaluate import load_agent
-
         agent = load_agent(path)
         return cls(agent.policy, greedy, temperature, seed, name=agent.path.stem)
 
@@ -76,8 +77,6 @@ class PolicyPlayer:
         ``boards``: int8 (B, n, n), 0 empty, 1 first player's stones, 2 second player's; ``to_move``:
         0 or 1 per board. Finished or full boards have no legal move and are refused.
         """
-        from envs.hex.core import planes_from_boards, transpose_actions
-
         boards = np.asarray(boards, dtype=np.int8)
         to_move = np.asarray(to_move).reshape(-1)
         planes = planes_from_boards(boards, to_move)
@@ -155,8 +154,6 @@ class HumanPlayer:
         self.color, self.input_fn, self.print_fn, self.show_board = int(color), input_fn, print_fn, show_board
 
     def __call__(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
-        from envs.hex.render import PLAYER_NAMES, board_to_text
-
         observation, action_mask = np.asarray(observation), np.asarray(action_mask) != 0
         if observation.ndim != 4 or observation.shape[0] != 1 or action_mask.shape[0] != 1:
             raise ValueError(f"a human plays one position at a time, got a batch of observations shaped {observation.shape}")
@@ -183,9 +180,6 @@ class HumanPlayer:
 
     def parse_move(self, text: str, board: np.ndarray, legal: np.ndarray) -> int:
         """A typed move to an action in this player's frame; ``ValueError`` says why it is refused."""
-        from envs.hex.core import cell_name, parse_cell, transpose_actions
-        from envs.hex.render import PLAYER_NAMES
-
         n = board.shape[0]
         word = text.strip().lower()
         if word in self.QUIT_WORDS:

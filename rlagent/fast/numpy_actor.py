@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from rlagent.nets.inputs import MASK_KEY
-from rlagent.nets.mlp_layout import MLPLayout, mlp_layout
+from rlagent.fast.mlp_layout import MLPLayout, mlp_layout
 
 _NUMPY_ACTIVATIONS = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0, out=x)}
 _FLOAT32_MIN = np.finfo(np.float32).min

@@ -4,7 +4,7 @@ On CPU, ``torch.tanh`` is slow next to its neighbours (torch 2.13, float32, AVX2
 256x64 tensor: tanh ~55 us, sigmoid ~16 us, relu ~3 us). Without autograd, ``tanh`` here computes
 tanh(x) = 2 sigmoid(2x) - 1 in place on one new tensor: three cheap passes, about 0.55x the
 time on a 256x64 tensor (:func:`tanh_of_doubled_`, which the hand-derived MLP pass of
-:mod:`rlagent.nets.mlp_backprop` also uses). It is within 2e-7 of ``torch.tanh`` for every
+:mod:`rlagent.fast.mlp_backprop` also uses). It is within 2e-7 of ``torch.tanh`` for every
 float32 (exactly +-1 at +-inf, NaN for NaN; tanh(-0.0) comes out as +0.0). Below ~4,096 elements the extra op calls cost
 more than they save (a rollout step of a few envs), so those keep ``torch.tanh``; so do other
 dtypes and devices.

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlagent.elo import Ratings
-from rlagent.match_table import GameResult
+from rlagent.games.elo import Ratings
+from rlagent.games.match_table import GameResult
 
 RATING_COLUMNS = ("name", "step", "elo", "low", "high", "games")
 _STEP_NAME = re.compile(r"step_(\d+)")

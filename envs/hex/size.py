@@ -1,0 +1,13 @@
+"""The board sizes Hex is played on here, checked once for the core, the renderer and the adapters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+MIN_SIZE, MAX_SIZE = 2, 19
+
+
+def check_size(size: object) -> int:
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not MIN_SIZE <= size <= MAX_SIZE:
+        raise ValueError(f"Hex size must be an integer from {MIN_SIZE} to {MAX_SIZE}, got {size!r}")
+    return int(size)

@@ -1,0 +1,405 @@
+"""The Elo league: plans, plays and rates a run's checkpoints against each other and baselines.
+
+The command is ``python -m rlagent.league`` (:mod:`rlagent.league`); this module is the library it
+calls. It rates every checkpoint and self-play pool snapshot of a run, together with fixed baselines
+(``random``, ``mctsN``), on one Bradley–Terry Elo scale, so that progress is measured against
+players that do not change while the learner does.
+
+Why it is built the way it is:
+
+* Every pair of entrants plays ``games`` games, half with each colour (Hex has a large first-move
+  advantage, so one-sided schedules would mix colour and strength).
+* Greedy policies are deterministic: two of them would play the same game every time, and 40
+  games would carry the information of one. So by default each game starts from a uniformly
+  random legal first move (``--openings random``), drawn from the league seed and the pair, the
+  same opening for both colour orders; ``suite`` plays every first move once per colour order
+  (no opening noise at all); ``none`` plays from the empty board.
+* Every game is appended to ``league/matches.csv`` as soon as its match ends (flushed), and the
+  ratings are fitted from the whole table, never updated game by game. An interrupted league
+  keeps what it played, and re-running it plays only the games each ordered pair still lacks,
+  so a league can grow (``--games 100`` after ``--games 40``) or follow a run as it trains.
+* The results are stored where they are read: ``league/ratings.csv``, ``league/elo.png`` (Elo
+  against training step) and TensorBoard scalars ``elo/rating``, ``elo/low``, ``elo/high`` at each
+  checkpoint's step in ``league/`` (rewritten whole each time, so re-runs do not add points).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from envs.base import TurnBasedGame
+from envs.hex.core import HexCore
+from rlagent.checkpoint import list_checkpoints
+from rlagent.agent import load_agent
+from rlagent.games.elo import Ratings, fit_ratings
+from rlagent.errors import ConfigError, RlagentError
+from rlagent.games.league_report import TableRow, format_table, league_table, plot_ratings, snapshot_step, write_ratings, write_tensorboard
+from rlagent.games.match_table import GameResult, append_matches, read_matches
+from rlagent.games.matches import Player, game_factory, play_boards
+from rlagent.games.players import PolicyPlayer, make_player
+from rlagent.monitor.progress import Progress
+
+__all__ = [
+    "OPENING_RULES",
+    "Entrant",
+    "GameResult",
+    "TableRow",
+    "find_entrants",
+    "format_table",
+    "league_table",
+    "parse_baselines",
+    "play_pairing",
+    "read_matches",
+    "append_matches",
+    "run_league",
+]
+
+LEAGUE_DIR = "league"
+MATCHES_FILE = "matches.csv"
+RATINGS_FILE = "ratings.csv"
+PLOT_FILE = "elo.png"
+OPENING_RULES = ("random", "suite", "none")
+BASELINE_FORMS = "random, or mctsN for UCT with N simulations (e.g. mcts100, mcts400)"
+_SNAPSHOT = re.compile(r"step_(\d+)\.pt")
+_MCTS = re.compile(r"mcts([1-9]\d*)")
+
+
+@dataclass(frozen=True)
+class Entrant:
+    """A league player: a snapshot of the run (``step`` set, ``spec`` its file) or a baseline
+    (``step`` None, ``spec`` its name). Plain strings, so a worker process can rebuild it."""
+
+    name: str
+    spec: str
+    step: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class _Pairing:
+    """The missing games of one pair of entrants, played as one batch (possibly in a worker)."""
+
+    a: Entrant
+    b: Entrant
+    a_first: np.ndarray
+    openings: np.ndarray | None
+    rule: str
+    seed: int
+    env: str
+    env_kwargs: str  # JSON, so that it hashes for the per-process cache of game factories
+
+
+# ------------------------------------------------------------------------------------------ API
+
+
+def run_league(
+    run_dir: str | Path,
+    games: int = 40,
+    baselines: str | Sequence[str] = ("random", "mcts100"),
+    workers: int = 0,
+    *,
+    anchor: str | None = None,
+    openings: str = "random",
+    seed: int = 0,
+    progress: bool | None = None,
+) -> Ratings:
+    """Play the games the league of ``run_dir`` still lacks, then rate everyone and store it.
+
+    ``workers`` > 0 plays pairings in that many spawned processes (0: in this one); the results
+    do not depend on it. ``anchor`` is fixed at 0 Elo; by default ``random`` when it has played,
+    else the oldest checkpoint. ``progress`` as in :class:`~rlagent.monitor.progress.Progress`.
+    Returns the ratings fitted over every game in ``league/matches.csv``.
+    """
+    run_dir = Path(run_dir)
+    _check_settings(games, workers, openings, seed)
+    env, env_kwargs = read_run_env(run_dir)
+    entrants = find_entrants(run_dir) + parse_baselines(baselines)
+    if len(entrants) < 2:
+        raise ConfigError(f"a league needs at least two entrants, {run_dir} gives only {entrants[0].name}: add a baseline such as random")
+    kwargs_json = json.dumps(env_kwargs, sort_keys=True)
+    probe = _factory(env, kwargs_json)(1)
+    _check_baselines_fit(entrants, probe, env)
+    league_dir = run_dir / LEAGUE_DIR
+    matches_path = league_dir / MATCHES_FILE
+    results = read_matches(matches_path)
+    if anchor is not None and anchor not in {e.name for e in entrants} | _names(results):
+        raise ConfigError(f"anchor {anchor!r} is not in this league; choose one of {', '.join(e.name for e in entrants)}")
+    pairings = _plan(entrants, results, games, openings, _first_moves(probe), seed, env, kwargs_json)
+    _play_all(pairings, matches_path, workers, progress)
+    return _rate_and_store(league_dir, anchor, run_dir.name)
+
+
+def _rate_and_store(league_dir: Path, anchor: str | None, title: str) -> Ratings:
+    """Fit the whole match table and write it out in every form the league promises."""
+    results = read_matches(league_dir / MATCHES_FILE)
+    ratings = fit_ratings([(r.first, r.second, r.score) for r in results], anchor=_choose_anchor(anchor, results))
+    rows = league_table(ratings, results)
+    write_ratings(league_dir / RATINGS_FILE, rows)
+    plot_ratings(league_dir / PLOT_FILE, rows, ratings.anchor, title)
+    write_tensorboard(league_dir, rows)
+    return ratings
+
+
+def read_run_env(run_dir: Path) -> tuple[str, dict[str, Any]]:
+    """The env name and keyword arguments a run was trained with, from its ``config.json``."""
+    if not run_dir.is_dir():
+        raise ConfigError(f"{run_dir} is not a directory: pass a run directory made by python -m rlagent.train")
+    config_path = run_dir / "config.json"
+    if not config_path.is_file():
+        raise ConfigError(f"{run_dir} is not a run directory (it has no config.json): pass one made by python -m rlagent.train")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        return str(config["env"]), dict(config.get("env_kwargs") or {})
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"{config_path} is unreadable or has no env ({type(error).__name__}: {error})") from None
+
+
+def find_entrants(run_dir: str | Path) -> list[Entrant]:
+    """Every checkpoint and pool snapshot of a run, oldest first, one per step.
+
+    A pool snapshot and a checkpoint of the same step hold the same learner, so the checkpoint
+    stands for both.
+    """
+    run_dir = Path(run_dir)
+    found: dict[int, Path] = {}
+    pool = run_dir / "pool"
+    if pool.is_dir():
+        for entry in pool.iterdir():
+            match = _SNAPSHOT.fullmatch(entry.name)
+            if match and entry.is_file():
+                found[int(match.group(1))] = entry
+    found.update(dict(list_checkpoints(run_dir)))
+    if not found:
+        raise ConfigError(f"{run_dir} has no checkpoints/step_*.pt or pool/step_*.pt to rate: train the run first")
+    return [Entrant(f"step_{step}", str(path), step) for step, path in sorted(found.items())]
+
+
+def parse_baselines(baselines: str | Sequence[str]) -> list[Entrant]:
+    """Baselines from ``"random,mcts100"`` or a sequence of names; duplicates dropped, order kept."""
+    names = baselines.split(",") if isinstance(baselines, str) else list(baselines)
+    entrants: list[Entrant] = []
+    for raw in names:
+        name = str(raw).strip()
+        if not name or any(e.name == name for e in entrants):
+            continue
+        if name != "random" and not _MCTS.fullmatch(name):
+            raise ConfigError(f"unknown baseline {name!r}: valid baselines are {BASELINE_FORMS}")
+        entrants.append(Entrant(name, name))
+    return entrants
+
+
+# ------------------------------------------------------------------------------------- planning
+
+
+def _check_settings(games: object, workers: object, openings: object, seed: object) -> None:
+    if isinstance(games, bool) or not isinstance(games, int) or games <= 0 or games % 2:
+        raise ConfigError(f"games must be a positive even number (each pair plays both colours equally often), got {games!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ConfigError(f"workers must be 0 (play here) or a number of processes, got {workers!r}")
+    if openings not in OPENING_RULES:
+        raise ConfigError(f"unknown openings {openings!r}: valid are {', '.join(OPENING_RULES)}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+def _check_baselines_fit(entrants: Sequence[Entrant], probe: TurnBasedGame, env: str) -> None:
+    """MCTS reads Hex boards; on another game it would fail mid-league, so refuse it up front."""
+    mcts = [e.name for e in entrants if e.step is None and _MCTS.fullmatch(e.name)]
+    if mcts and not isinstance(probe, HexCore):
+        raise ConfigError(f"baseline {mcts[0]} plays Hex only, but this run's env is {env}: use --baselines random")
+
+
+def _first_moves(probe: TurnBasedGame) -> np.ndarray:
+    """The legal first moves of the game (every cell, for Hex): what openings are drawn from."""
+    probe.reset()
+    return np.flatnonzero(probe.legal_mask(np.array([0]))[0])
+
+
+def _plan(
+    entrants: Sequence[Entrant],
+    results: Sequence[GameResult],
+    games: int,
+    rule: str,
+    first_moves: np.ndarray,
+    seed: int,
+    env: str,
+    env_kwargs: str,
+) -> list[_Pairing]:
+    """The games every pair still lacks under ``rule``, as one pairing each (complete pairs left out).
+
+    Only games played under the same opening rule count: a suite and random openings are
+    different schedules, and switching rules is a request for the other one.
+    """
+    counts = Counter((r.first, r.second) for r in results if r.opening_rule == rule)
+    covered = {(r.first, r.second, r.opening) for r in results if r.opening_rule == rule}
+    pairings = []
+    for i, a in enumerate(entrants):
+        for b in entrants[i + 1 :]:
+            a_openings = _missing_openings(a.name, b.name, counts, covered, games, rule, first_moves, seed)
+            b_openings = _missing_openings(b.name, a.name, counts, covered, games, rule, first_moves, seed)
+            if not a_openings and not b_openings:
+                continue
+            played = (counts[(a.name, b.name)], counts[(b.name, a.name)])
+            pairings.append(
+                _Pairing(
+                    a,
+                    b,
+                    np.arange(len(a_openings) + len(b_openings)) < len(a_openings),
+                    None if rule == "none" else np.asarray(a_openings + b_openings, dtype=np.int64),
+                    rule,
+                    _derive_seed(seed, "players", a.name, b.name, *played),
+                    env,
+                    env_kwargs,
+                )
+            )
+    return pairings
+
+
+def _missing_openings(
+    first: str,
+    second: str,
+    counts: Counter[tuple[str, str]],
+    covered: set[tuple[str, str, int | None]],
+    games: int,
+    rule: str,
+    first_moves: np.ndarray,
+    seed: int,
+) -> list[Any]:
+    """The openings of the games ``first`` (moving first) still has to play against ``second``.
+
+    Random opening number ``k`` depends only on the seed, the unordered pair and ``k``: a league
+    that grows draws the same openings as one played at full size at once, and both colour
+    orders of a pair share them (a paired design: the opening's own bias cancels out).
+    """
+    if rule == "suite":
+        return [int(move) for move in first_moves if (first, second, int(move)) not in covered]
+    have = counts[(first, second)]
+    if rule == "none":
+        return [None] * max(games // 2 - have, 0)
+    low, high = sorted((first, second))
+    return [
+        int(first_moves[np.random.default_rng(_seed_words(seed, "opening", low, high, k)).integers(first_moves.size)])
+        for k in range(have, games // 2)
+    ]
+
+
+def _seed_words(*parts: int | str) -> list[int]:
+    """Entropy for a numpy SeedSequence; names enter through CRC-32, which is stable across runs."""
+    return [part if isinstance(part, int) else zlib.crc32(part.encode("utf-8")) for part in parts]
+
+
+def _derive_seed(*parts: int | str) -> int:
+    return int(np.random.SeedSequence(_seed_words(*parts)).generate_state(1)[0])
+
+
+# -------------------------------------------------------------------------------------- playing
+
+
+def _play_all(pairings: Sequence[_Pairing], matches_path: Path, workers: int, progress: bool | None) -> None:
+    """Play the pairings and append each one's games to the table as soon as it is finished."""
+    total = sum(len(p.a_first) for p in pairings)
+    done = 0
+    with Progress(total, desc="league games", enabled=progress, unit="games") as bar:
+        bar.update(0)
+        for results in _results(pairings, workers):
+            append_matches(matches_path, results)
+            done += len(results)
+            bar.update(done)
+
+
+def _results(pairings: Sequence[_Pairing], workers: int) -> Iterator[list[GameResult]]:
+    """Each pairing's games, in this process or in ``workers`` spawned ones (in completion order).
+
+    Spawn, not fork: forking a process that holds torch and numba threads can deadlock.
+    """
+    if workers == 0:
+        for pairing in pairings:
+            yield play_pairing(pairing)
+        return
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=min(workers, max(len(pairings), 1)), mp_context=context, initializer=_init_worker)
+    try:
+        futures = [pool.submit(play_pairing, pairing) for pairing in pairings]
+        for future in as_completed(futures):
+            yield future.result()
+    except BrokenProcessPool as error:
+        raise RlagentError(f"a league worker process died ({error}); rerun to play the games still missing") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _init_worker() -> None:
+    """One torch thread per worker: K workers on K cores, not K times the cores in threads."""
+    torch.set_num_threads(1)
+
+
+def play_pairing(pairing: _Pairing) -> list[GameResult]:
+    """Play one pairing's games in one batch and return them as match-table rows.
+
+    The players are built here, from their specs and the pairing's seed, so that the result is
+    the same in any process and in any order of pairings.
+    """
+    game = _factory(pairing.env, pairing.env_kwargs)(len(pairing.a_first))
+    seed_a, seed_b = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(pairing.seed).spawn(2))
+    a, b = _build_player(pairing.a, seed_a), _build_player(pairing.b, seed_b)
+    scores = play_boards(game, a, b, pairing.a_first, pairing.openings)
+    results = []
+    for i, a_opens in enumerate(pairing.a_first):
+        first, second = (pairing.a.name, pairing.b.name) if a_opens else (pairing.b.name, pairing.a.name)
+        opening = None if pairing.openings is None else int(pairing.openings[i])
+        results.append(GameResult(first, second, float(scores[i]), opening, pairing.rule))
+    return results
+
+
+def _build_player(entrant: Entrant, seed: int) -> Player:
+    if entrant.step is not None:
+        stat = os.stat(entrant.spec)
+        return PolicyPlayer(_load_policy(entrant.spec, stat.st_mtime_ns, stat.st_size), greedy=True, name=entrant.name)
+    return make_player(entrant.name, seed)  # parse_baselines admitted only random and mctsN
+
+
+@lru_cache(maxsize=64)
+def _load_policy(path: str, mtime_ns: int, size: int) -> torch.nn.Module:
+    """Each snapshot is loaded once per process (greedy play keeps no state in the policy).
+
+    The file's time and size are part of the key, so a file rewritten at the same path (a run
+    restarted in the same directory) is loaded afresh.
+    """
+    return load_agent(path).policy
+
+
+@lru_cache(maxsize=8)
+def _factory(env: str, env_kwargs: str) -> Any:
+    return game_factory(env, json.loads(env_kwargs))
+
+
+# -------------------------------------------------------------------------------------- storing
+
+
+def _names(results: Sequence[GameResult]) -> set[str]:
+    return {r.first for r in results} | {r.second for r in results}
+
+
+def _choose_anchor(anchor: str | None, results: Sequence[GameResult]) -> str:
+    """The named anchor, else ``random``, else the oldest snapshot that has played."""
+    names = _names(results)
+    if anchor is not None:
+        return anchor
+    if "random" in names:
+        return "random"
+    snapshots = sorted((step, name) for name in names if (step := snapshot_step(name)) is not None)
+    return snapshots[0][1] if snapshots else min(names)
