@@ -109,12 +109,31 @@ class EpisodeStats:
         return metrics
 
     def state_dict(self) -> dict[str, Any]:
-        return {"returns": list(self.returns), "lengths": list(self.lengths), "episodes": self.episodes}
+        """The finished episodes and the ones still running (a resumed run finishes those with
+        the returns and lengths they had reached, as an uninterrupted run does)."""
+        return {
+            "returns": list(self.returns),
+            "lengths": list(self.lengths),
+            "episodes": self.episodes,
+            "running_return": self.running_return.copy(),
+            "running_length": self.running_length.copy(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.returns.clear()
+        self.lengths.clear()
         self.returns.extend(state["returns"])
         self.lengths.extend(state["lengths"])
         self.episodes = state["episodes"]
+        # Checkpoints from before the running episodes were saved lack them: those count from 0.
+        if "running_return" in state:
+            self.running_return = np.array(state["running_return"], dtype=np.float64)
+            self.running_length = np.array(state["running_length"], dtype=np.int64)
+
+    def restart_episodes(self) -> None:
+        """Forget the running episodes: the env was reset instead of restored."""
+        self.running_return = np.zeros_like(self.running_return)
+        self.running_length = np.zeros_like(self.running_length)
 
 
 class Collector:
@@ -282,6 +301,7 @@ class Collector:
         self.stats.load_state_dict(state["stats"])
         self.trial_stats.load_state_dict(state["trial_stats"])
         if state.get("env") is None:
+            self.stats.restart_episodes()
             return False
         self.env = pickle.loads(state["env"])
         self.obs, self.episode_start, self.state = state["obs"], state["episode_start"], state["state"]

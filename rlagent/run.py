@@ -244,7 +244,9 @@ class Trainer:
                     logger.log(self.steps, metrics)
                 progress.update(self.steps, **self._progress_fields(metrics))
                 if self.algo.updates_done % cfg.checkpoint_every == 0 and not stop.requested:
+                    logger.flush()  # rows up to a checkpoint are on disk before it: a resume keeps them
                     self.save()
+            logger.flush()
             path = self.save()
             if stop.requested:
                 progress.write(f"interrupted: saved {path}; continue with --resume {self.run_dir}")

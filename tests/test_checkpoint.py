@@ -306,3 +306,53 @@ def test_rng_state_round_trip_through_a_checkpoint(tmp_path):
 def test_bad_rng_state_is_a_checkpoint_error():
     with pytest.raises(CheckpointError, match="RNG state"):
         restore_rng_state({"python": (1, 2)})
+
+
+# ---------------------------------------------------------------- episode statistics
+
+
+def _play(stats, rewards, dones):
+    for r, d in zip(rewards, dones):
+        stats.update(np.asarray(r, dtype=np.float32), np.asarray(d, dtype=bool))
+
+
+def test_episode_stats_keep_the_running_episodes_through_a_checkpoint(tmp_path):
+    from rlagent.rollout import EpisodeStats
+
+    straight = EpisodeStats(2)
+    _play(straight, [[1.0, 0.5], [1.0, 0.5], [1.0, 0.5]], [[True, False], [False, False], [False, False]])
+    path = tmp_path / "step_3.pt"
+    save_checkpoint(path, {"model": {}, "stats": straight.state_dict()})
+    resumed = EpisodeStats(2)
+    resumed.load_state_dict(load_checkpoint(path)["stats"])
+
+    later = ([[1.0, 0.5], [2.0, 0.5]], [[True, False], [False, True]])
+    _play(straight, *later)
+    _play(resumed, *later)
+    # Env 0's second episode (3 steps) and env 1's only one (5 steps) are counted whole.
+    assert list(resumed.returns) == list(straight.returns) == [1.0, 3.0, 2.5]
+    assert list(resumed.lengths) == list(straight.lengths) == [1, 3, 5]
+    assert resumed.summary() == straight.summary()
+
+
+def test_episode_stats_of_older_checkpoints_still_load():
+    from rlagent.rollout import EpisodeStats
+
+    stats = EpisodeStats(2)
+    stats.load_state_dict({"returns": [1.0, 2.0], "lengths": [3, 4], "episodes": 7})  # no running episodes
+    assert stats.summary()["rollout/ep_rew_mean"] == 1.5 and stats.episodes == 7
+    assert stats.running_return.tolist() == [0.0, 0.0] and stats.running_length.tolist() == [0, 0]
+
+
+def test_running_episodes_restart_when_the_env_could_not_be_saved(tmp_path):
+    from rlagent.config import resolve
+    from rlagent.run import Trainer
+
+    config = resolve("ppo", "CartPole-v1", overrides=["run.progress=false", "run.num_envs=2", "ppo.num_steps=8"], extra={"total_steps": 16, "logdir": str(tmp_path)})
+    collector = Trainer(config).collector
+    collector.collect()
+    state = collector.state_dict()
+    assert state["stats"]["running_length"].any()
+    fresh = Trainer(config).collector
+    assert not fresh.load_state_dict({**state, "env": None})  # the env restarts its episodes...
+    assert not fresh.stats.running_length.any() and not fresh.stats.running_return.any()  # ...so do the stats

@@ -103,25 +103,27 @@ def test_flatten_hparams_makes_every_value_tensorboard_friendly():
     assert flat == {"a.b.c": 1, "d": "[1, 2]", "e": 0.5, "f": "None", "g": "False"}
 
 
-def test_resume_appends_and_hides_points_after_the_checkpoint(tmp_path):
+def test_resume_keeps_the_checkpoint_step_and_hides_points_after_it(tmp_path):
+    # The run logs a step, then saves its checkpoint: the checkpoint at 30 already has its row.
     with RunLogger(tmp_path) as logger:
         for step in (0, 10, 20, 30, 40):
             logger.log(step, {"rollout/ep_rew_mean": float(step)})
     with (tmp_path / "metrics.jsonl").open("a") as f:
         f.write('{"step": 50, "rollout/ep_r')  # killed mid-write
-    time_at_checkpoint = read_metrics(tmp_path)[2]["time"]
+    time_at_checkpoint = read_metrics(tmp_path)[3]["time"]
 
+    # Resumed from the checkpoint at 30: 40 (written after it) and the torn 50 are written again.
     with RunLogger(tmp_path, resume_step=30) as logger:
-        logger.log(30, {"rollout/ep_rew_mean": 300.0})
         logger.log(40, {"rollout/ep_rew_mean": 400.0})
+        logger.log(50, {"rollout/ep_rew_mean": 500.0})
 
     records = _jsonl(tmp_path)
-    assert [r["step"] for r in records] == [0, 10, 20, 30, 40]
-    assert [r["rollout/ep_rew_mean"] for r in records] == [0.0, 10.0, 20.0, 300.0, 400.0]
-    assert records[3]["time"] >= time_at_checkpoint  # run time continues, not restarts
+    assert [r["step"] for r in records] == [0, 10, 20, 30, 40, 50]
+    assert [r["rollout/ep_rew_mean"] for r in records] == [0.0, 10.0, 20.0, 30.0, 400.0, 500.0]
+    assert records[4]["time"] >= time_at_checkpoint  # run time continues, not restarts
 
     points = _events(tmp_path).Scalars("rollout/ep_rew_mean")
-    assert [(p.step, p.value) for p in points] == [(0, 0.0), (10, 10.0), (20, 20.0), (30, 300.0), (40, 400.0)]
+    assert [(p.step, p.value) for p in points] == [(0, 0.0), (10, 10.0), (20, 20.0), (30, 30.0), (40, 400.0), (50, 500.0)]
 
 
 def test_closed_logger_refuses_writes_and_closes_twice(tmp_path):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
+import time
 from pathlib import Path
 
 import gymnasium as gym
@@ -17,6 +19,7 @@ from rlagent.checkpoint import latest_checkpoint, load_checkpoint
 from rlagent.config import resolve
 from rlagent.errors import TrainingError
 from rlagent.losses import normalize
+from rlagent.monitor import read_metrics
 from rlagent.run import Trainer
 
 
@@ -181,6 +184,89 @@ def test_resume_ends_with_the_same_parameters_as_an_uninterrupted_run(tmp_path: 
     resumed.train()
     for a, b in zip(_parameters(straight), _parameters(resumed)):
         assert torch.equal(a, b)
+
+
+# Measured from the wall clock, so never equal between two runs: compared by presence only.
+_WALL_CLOCK = ("time", "time/fps", "train/update_seconds")
+
+
+def _wall_clock(tag: str) -> bool:
+    return tag.removeprefix("hparam/") in _WALL_CLOCK
+
+
+def _same_value(a: float, b: float) -> bool:
+    return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+
+
+def _tensorboard_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar as TensorBoard shows it: all event files of the run, purged points hidden."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+def _after_the_event_files_of(run_dir: Path) -> None:
+    """TensorBoard reads a run's event files in name order, and a name starts with the second it
+    was created: wait for the next second so the resumed process's file sorts after the others, as
+    it always does outside a test (two processes, seconds apart)."""
+    newest = max(int(p.name.split(".")[3]) for p in run_dir.glob("events.out.tfevents.*"))
+    while time.time() < newest + 1:
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("stop", ["ctrl_c", "crash"])
+def test_resumed_run_logs_the_same_rows_as_an_uninterrupted_run(tmp_path: Path, stop: str) -> None:
+    """Several minibatches (so the shuffling generator matters) and episodes that run across
+    updates (so do the running episode returns). ``ctrl_c``: stopped after update 3, which is saved
+    and logged. ``crash``: an exception in update 4, after update 3's row was written but the last
+    checkpoint is update 2's; the resumed run writes update 3's row again, and it must not appear twice."""
+    settings = ("run.checkpoint_every=2", "ppo.num_steps=16", "run.num_envs=4", "ppo.minibatch_size=16", "ppo.num_epoch=4")
+    steps = 16 * 4 * 6
+    straight = train("ppo", "CartPole-v1", steps, tmp_path / "a", *settings)
+
+    config = resolve("ppo", "CartPole-v1", overrides=["run.progress=false", *settings], extra={"total_steps": steps, "logdir": str(tmp_path / "b")})
+    interrupted = Trainer(config)
+    collect = interrupted.collector.collect
+    calls = {"n": 0}
+
+    def collect_then_stop():
+        calls["n"] += 1
+        if stop == "ctrl_c" and calls["n"] == 3:  # Ctrl-C in the middle of the third rollout
+            os.kill(os.getpid(), signal.SIGINT)
+        if stop == "crash" and calls["n"] == 4:
+            raise RuntimeError("the machine went away")
+        return collect()
+
+    interrupted.collector.collect = collect_then_stop
+    if stop == "ctrl_c":
+        assert interrupted.train().interrupted
+    else:
+        with pytest.raises(RuntimeError, match="went away"):
+            interrupted.train()
+    run_dir = interrupted.run_dir
+    assert [r["step"] for r in read_metrics(run_dir)] == [64, 128, 192]
+    assert int(load_checkpoint(latest_checkpoint(run_dir))["steps"]) == (192 if stop == "ctrl_c" else 128)
+
+    _after_the_event_files_of(run_dir)
+    resumed = Trainer(resolve("ppo", "CartPole-v1", base=config.to_dict()), run_dir=run_dir, resume=True)
+    resumed.train()
+
+    expected, got = read_metrics(straight.run_dir), read_metrics(run_dir)
+    assert [r["step"] for r in got] == [r["step"] for r in expected] == [64 * i for i in range(1, 7)]
+    for want, row in zip(expected, got):
+        assert row.keys() == want.keys(), row["step"]
+        differ = [k for k in want if not _wall_clock(k) and not _same_value(want[k], row[k])]
+        assert not differ, f"step {row['step']}: {[(k, want[k], row[k]) for k in differ]}"
+
+    expected_tb, got_tb = _tensorboard_scalars(straight.run_dir), _tensorboard_scalars(run_dir)
+    assert got_tb.keys() == expected_tb.keys()
+    assert "rollout/ep_rew_mean" in got_tb and "train/n_updates" in got_tb
+    for tag, want in expected_tb.items():
+        assert [s for s, _ in got_tb[tag]] == [s for s, _ in want], tag
+        if not _wall_clock(tag):
+            assert all(_same_value(a, b) for (_, a), (_, b) in zip(want, got_tb[tag])), (tag, want, got_tb[tag])
 
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_checkpoint(tmp_path: Path) -> None:

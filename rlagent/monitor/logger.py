@@ -124,11 +124,14 @@ def _scalar(tag: str, value: Any) -> float | int:
 class RunLogger:
     """Write a run's scalars to TensorBoard and ``metrics.jsonl`` in ``run_dir``.
 
-    On resume pass ``resume_step`` (the step of the checkpoint being resumed):
-    TensorBoard then hides the points the crashed process wrote after that step
-    (``purge_step``), and ``metrics.jsonl`` drops its lines from that step on
-    before appending, so both views agree and no step appears twice. ``time``
-    continues from the last kept line, so it counts training time, not downtime.
+    On resume pass ``resume_step``, the step of the checkpoint being resumed. A
+    checkpoint is saved after its step was logged, so that step's row is kept; the
+    rows a stopped or crashed process wrote *after* it are dropped, because the
+    resumed run writes those steps again: ``metrics.jsonl`` loses its lines past
+    ``resume_step`` before appending, and TensorBoard hides the points past it
+    (``purge_step=resume_step + 1``). Both views then agree with an uninterrupted
+    run, each step once. ``time`` continues from the last kept line, so it counts
+    training time, not downtime.
     """
 
     def __init__(
@@ -145,7 +148,8 @@ class RunLogger:
         self._last_step = resume_step if resume_step is not None else 0
         time_offset = self._drop_stale_lines(resume_step) if resume_step is not None else 0.0
         self._start = time.monotonic() - time_offset
-        self._writer = SummaryWriter(log_dir=str(self.run_dir), purge_step=resume_step, flush_secs=flush_secs)
+        purge_step = resume_step + 1 if resume_step is not None else None
+        self._writer = SummaryWriter(log_dir=str(self.run_dir), purge_step=purge_step, flush_secs=flush_secs)
         # Line buffering: a crash loses at most the line being written.
         self._jsonl = self.metrics_path.open("a", encoding="utf-8", buffering=1)
         self._closed = False
@@ -154,10 +158,10 @@ class RunLogger:
             self._writer.add_text("hparams", text, global_step=self._last_step)
 
     def _drop_stale_lines(self, resume_step: int) -> float:
-        """Keep only lines before ``resume_step``; return the run time they reached."""
+        """Keep only lines up to ``resume_step``; return the run time they reached."""
         if not self.metrics_path.exists():
             return 0.0
-        kept = [r for r in read_metrics(self.metrics_path) if r["step"] < resume_step]
+        kept = [r for r in read_metrics(self.metrics_path) if r["step"] <= resume_step]
         tmp = self.metrics_path.with_name(f".{METRICS_FILE}.{os.getpid()}.tmp")
         try:
             with tmp.open("w", encoding="utf-8") as f:
