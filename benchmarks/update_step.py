@@ -136,10 +136,10 @@ def ppo_pieces(trainer: Trainer, number: int, repeats: int) -> None:
     arrays = algo._minibatches(algo._tensors(rollout, as_numpy=True), rollout.num_steps, rollout.num_envs)[0]  # for the analytic path
     batch = {k: torch.as_tensor(v) for k, v in arrays.items()}  # tensors, for autograd
     cfg = algo.config
-    print(f"PPO pieces, minibatch of {len(batch['returns'])}; autograd (PPO._losses + loss.backward) unless marked analytic")
+    print(f"PPO pieces, minibatch of {len(batch['returns'])}; autograd (AutogradLoss.terms + loss.backward) unless marked analytic")
 
     def loss() -> torch.Tensor:
-        terms = algo._losses(batch, clip)
+        terms = algo.autograd.terms(batch, clip)
         return cfg.actor_loss_coef * terms["pg"] + cfg.value_loss_coef * terms["value"] - cfg.entropy_coef * terms["entropy"]
 
     def backward() -> None:

@@ -400,3 +400,10 @@ def restore_rng_state(state: Mapping[str, Any]) -> None:
                 torch.cuda.set_rng_state(torch.as_tensor(cuda_state, dtype=torch.uint8).cpu(), index)
     except (TypeError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"checkpoint RNG state cannot be restored ({_detail(exc)})") from exc
+
+
+def unpickle_env(data: bytes) -> Any:
+    """The vector env a checkpoint saved mid-episode (pickled with cloudpickle)."""
+    import pickle
+
+    return pickle.loads(data)

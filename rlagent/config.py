@@ -52,7 +52,10 @@ class RunConfig:
 
     ``threads``: torch's CPU threads. One is fastest for the small networks of RL on a laptop
     (thread start-up costs more than the work they share) and keeps runs reproducible; raise it
-    for large board networks; 0 keeps torch's own default.
+    for large board networks; 0 keeps torch's own default. ``fast``: ``auto`` takes the speed
+    paths for small MLP policies where they compute exactly what torch would (a numpy rollout
+    actor, PPO's gradient by hand: :mod:`rlagent.fast`), ``off`` uses torch alone; which ran is
+    recorded in ``config.json`` (``fast_paths``) and the ``fast/*`` scalars.
     """
 
     total_steps: int = 100_000
@@ -65,10 +68,12 @@ class RunConfig:
     keep_checkpoints: int = 3
     log_every: int = 1
     progress: bool = True
+    fast: str = "auto"
 
     def __post_init__(self) -> None:
         positive(self, "run", "total_steps", "num_envs", "checkpoint_every", "keep_checkpoints", "log_every")
         choice(self, "run", "device", ("auto", "cpu", "cuda"))
+        choice(self, "run", "fast", ("auto", "off"))
         if self.seed < 0:
             raise ConfigError(f"run.seed must be a non-negative integer, got {self.seed}")
         if self.threads < 0:
@@ -274,8 +279,8 @@ def _nest(key: str, value: Any) -> dict[str, Any]:
 
 def _merge(sections: dict[str, dict[str, Any]], layer: Mapping[str, Any], algo: str, source: str) -> None:
     for section, values in layer.items():
-        if section == "algo" or (section == "env" and not isinstance(values, Mapping)):
-            continue  # a saved config.json names the algorithm and env; the command line decides
+        if section in ("algo", "fast_paths") or (section == "env" and not isinstance(values, Mapping)):
+            continue  # a saved config.json names the algorithm and env (the command line decides) and records the speed paths
         target = _section_name(section, algo, source)
         if target == "run" and not isinstance(values, Mapping) and section in _RUN_FIELDS | set(ALIASES):
             values, section = {section: values}, "run"

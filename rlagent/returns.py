@@ -1,9 +1,9 @@
 """Advantages and returns over a (T, N) rollout.
 
-Episode ends are explicit: ``dones[t]`` says the episode ended at step ``t``, so step ``t + 1``
-belongs to a new episode and must not be bootstrapped from. A truncated episode's own future is
-already in its last reward (``rewards[t] += discount * V(final_obs)``, done by the collector from
-the true final observation), so ``dones`` covers truncation and termination alike.
+Episode ends are explicit and of two kinds. ``terminated[t]``: the episode ended at step ``t``
+for good, so nothing follows it. ``truncated[t]``: it was cut (a time limit) and its future is
+worth ``V(final observation)``, given as ``truncation_values[t]``. Either way step ``t + 1``
+belongs to a new episode and must not be bootstrapped from.
 """
 
 from __future__ import annotations
@@ -14,24 +14,31 @@ import numpy as np
 def gae(
     rewards: np.ndarray,
     values: np.ndarray,
-    dones: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
     last_values: np.ndarray,
     discount_factor: float,
     gae_lambda: float,
+    truncation_values: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generalized advantage estimation; returns ``(advantages, returns)``, both (T, N) float32.
 
-    ``last_values`` is ``V`` of the observation after the last step. With ``gae_lambda = 1`` the
-    advantage is the discounted return minus the value (A2C, REINFORCE with a critic); with 0 it is
-    the one-step TD error.
+    ``last_values`` is ``V`` of the observation after the last step; ``truncation_values`` (T, N)
+    is ``V`` of the final observation where an episode was truncated (None: no truncation to
+    bootstrap, as for Monte-Carlo targets). With ``gae_lambda = 1`` the advantage is the
+    discounted return minus the value (A2C, REINFORCE with a critic); with 0 it is the one-step TD
+    error.
     """
     steps = rewards.shape[0]
     advantages = np.zeros_like(rewards, dtype=np.float32)
     running = np.zeros(rewards.shape[1:], dtype=np.float32)
-    next_values = last_values
+    next_values = np.asarray(last_values, dtype=np.float32)
     for t in range(steps - 1, -1, -1):
-        alive = 1.0 - dones[t]
-        delta = rewards[t] + discount_factor * next_values * alive - values[t]
+        alive = (~(terminated[t] | truncated[t])).astype(np.float32)
+        future = next_values * alive
+        if truncation_values is not None:  # a truncated episode goes on as V(its final observation)
+            future = future + truncation_values[t] * (truncated[t] & ~terminated[t])
+        delta = rewards[t] + discount_factor * future - values[t]
         running = delta + discount_factor * gae_lambda * alive * running
         advantages[t] = running
         next_values = values[t]

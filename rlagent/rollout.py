@@ -1,27 +1,33 @@
-"""On-policy collection: T steps of N environments into preallocated (T, N) arrays.
+"""Collection: T steps of N environments into preallocated (T, N) arrays, every transition kept whole.
+
+The collector records what happened and nothing it would have to guess for a learner: the reward
+as the env paid it, ``terminated`` and ``truncated`` apart, and the true final observation of
+every finished episode. What to make of them (bootstrapping a truncated episode from its final
+observation, returns on a value head's scale, Monte-Carlo returns cut at trial ends) is the
+learners' business (:meth:`Rollout.truncation_values`, :mod:`rlagent.returns`), so an on-policy
+learner and an off-policy one read the same rollout.
 
 Two vector autoreset modes are handled, explicitly:
 
 - ``AutoresetMode.SAME_STEP`` (our envs; :func:`rlagent.make_env.make_env` wraps other Gymnasium
   ids so): every stored transition is real, the observation after an episode's end is the next
-  episode's first one, and a truncated episode's true final observation is in
-  ``info["final_obs"]`` to bootstrap from.
+  episode's first one, and the episode's true final observation is in ``info["final_obs"]``.
 - ``AutoresetMode.NEXT_STEP`` (Gymnasium's native numpy vector envs such as CartPole's, many
   times faster than a ``SyncVectorEnv`` of copies): the observation returned at an episode's end
-  is its true final one (bootstrapped from directly), and the env's next step only resets it,
-  ignoring the action. That reset step is stored but marked invalid in ``Rollout.valid``, and the
-  learners leave it out of every loss and statistic.
+  is its true final one, and the env's next step only resets it, ignoring the action. That reset
+  step is stored but marked invalid in ``Rollout.valid``, and the learners leave it out of every
+  loss and statistic.
 
-One policy call per step for the whole batch (in numpy for small MLP policies, see
-:mod:`rlagent.fast.numpy_actor`); arrays are written in place, never appended to Python lists.
+One policy call per step for the whole batch (the ``actor``: in numpy for small MLP policies, see
+:mod:`rlagent.fast`; both actors draw their sampling noise from the same torch generator, so the
+path taken does not change the run); arrays are written in place, never appended to Python lists.
 """
 
 from __future__ import annotations
 
-import pickle
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Protocol
 
 import cloudpickle
 import numpy as np
@@ -29,15 +35,23 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
+from rlagent.checkpoint import unpickle_env
 from rlagent.errors import ConfigError
-from rlagent.monitor.trials import TrialStats, step_field
-from rlagent.fast.numpy_actor import numpy_actor
+from rlagent.monitor.trials import step_field
 
 Obs = Any  # an array, or a dict of arrays for Dict observation spaces
 
 
 def _index(obs: Obs, rows: Any) -> Obs:
     return {k: v[rows] for k, v in obs.items()} if isinstance(obs, dict) else obs[rows]
+
+
+def _assign(buffer: Obs, index: Any, value: Obs) -> None:
+    if isinstance(buffer, dict):
+        for key, array in buffer.items():
+            array[index] = value[key]
+    else:
+        buffer[index] = value
 
 
 def _stack_final(final_obs: np.ndarray, rows: np.ndarray) -> Obs:
@@ -47,23 +61,38 @@ def _stack_final(final_obs: np.ndarray, rows: np.ndarray) -> Obs:
     return np.stack([final_obs[i] for i in rows])
 
 
+def _copy(obs: Obs) -> Obs:
+    return {k: v.copy() for k, v in obs.items()} if isinstance(obs, dict) else obs.copy()
+
+
 @dataclass
 class Rollout:
-    """A (T, N) batch of transitions; ``advantages``/``returns`` are filled by the algorithm."""
+    """A (T, N) batch of transitions as collected; ``advantages``/``returns`` are the learner's.
+
+    ``rewards`` are the env's own. ``terminated[t]``: the episode ended at step ``t`` for good (no
+    future to bootstrap); ``truncated[t]``: it was cut (a time limit) and its future is
+    ``V(final_obs[t])``. ``final_obs`` holds the true last observation of every episode that ended
+    at a step (zeros elsewhere). ``values``/``last_values`` are the value head's raw outputs;
+    ``last_state`` the recurrent state after the last step (None for feed-forward policies).
+    """
 
     obs: Obs
     actions: np.ndarray
     log_probs: np.ndarray
     values: np.ndarray
     rewards: np.ndarray
-    dones: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    final_obs: Obs
     episode_starts: np.ndarray
     states: np.ndarray | None
     last_values: np.ndarray
+    last_state: torch.Tensor | None = None
     valid: np.ndarray | None = None  # (T, N) bool, False on NEXT_STEP reset steps; None: all valid
     cuts: np.ndarray | None = None  # (T, N) bool, True where a trial (or the episode) ended; None: no trials
     advantages: np.ndarray | None = None
     returns: np.ndarray | None = None
+    scaled_values: np.ndarray | None = None  # the learner's values on the returns' scale, for monitors
 
     @property
     def num_steps(self) -> int:
@@ -72,6 +101,45 @@ class Rollout:
     @property
     def num_envs(self) -> int:
         return self.rewards.shape[1]
+
+    @property
+    def dones(self) -> np.ndarray:
+        """The episode ended at this step, either way."""
+        return self.terminated | self.truncated
+
+    @torch.no_grad()
+    def truncation_values(self, policy: torch.nn.Module) -> np.ndarray:
+        """(T, N) float32: the value head's raw ``V(final_obs)`` where an episode was truncated, 0
+        elsewhere: the future a truncated episode's last step is bootstrapped from.
+
+        One batched call over all truncated steps; a recurrent policy sees each final observation
+        with the state its episode had reached (the state after step ``t``'s action).
+        """
+        out = np.zeros(self.rewards.shape, np.float32)
+        cut = self.truncated & ~self.terminated
+        if not cut.any():
+            return out
+        steps, envs = np.nonzero(cut)
+        final = _index(self.final_obs, (steps, envs))
+        state = None
+        if self.states is not None:
+            after = np.concatenate([self.states[1:], self.last_state.cpu().numpy()[None]], axis=0)
+            state = torch.as_tensor(after[steps, envs])
+        values = policy.value(final, state, np.zeros(steps.size, dtype=bool))
+        out[steps, envs] = values.cpu().numpy()
+        return out
+
+
+class StepObserver(Protocol):
+    """A monitor that reads every step's ``info`` (e.g. :class:`rlagent.monitor.trials.TrialStats`)."""
+
+    def update(self, info: dict[str, Any], dones: np.ndarray, rewards: np.ndarray) -> None: ...
+
+
+class Actor(Protocol):
+    """The per-step policy call: ``act(obs, state, episode_start, generator) -> (actions, log_probs, values, state)``."""
+
+    def act(self, obs: Obs, state: Any, episode_start: np.ndarray, generator: torch.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]: ...
 
 
 class EpisodeStats:
@@ -144,16 +212,15 @@ class Collector:
         env: VectorEnv,
         policy: torch.nn.Module,
         num_steps: int,
-        discount_factor: float,
         seed: int,
-        value_transform: Callable[[np.ndarray], np.ndarray] | None = None,
-        bootstrap_truncated: bool = True,
+        actor: Actor | None = None,
         reset_state_per_trial: bool = False,
+        observers: tuple[StepObserver, ...] = (),
     ) -> None:
-        """``bootstrap_truncated``: add ``discount * V(final observation)`` to the reward of a
-        truncated episode's last step (off for pure Monte-Carlo returns). ``reset_state_per_trial``:
-        a recurrent policy starts each trial of a trial task (``info["trial_end"]``) from a zero
-        state, as if it were an episode."""
+        """``actor``: the per-step call (default the policy's own ``act``; :mod:`rlagent.fast`
+        chooses). ``reset_state_per_trial``: a recurrent policy starts each trial of a trial task
+        (``info["trial_end"]``) from a zero state, as if it were an episode. ``observers`` see
+        every step's ``info`` (trial accuracy and the like)."""
         mode = env.metadata.get("autoreset_mode")
         if mode not in (AutoresetMode.SAME_STEP, AutoresetMode.NEXT_STEP):
             raise ConfigError(
@@ -162,14 +229,11 @@ class Collector:
             )
         self.next_step = mode == AutoresetMode.NEXT_STEP
         self.env, self.policy = env, policy
+        self.actor = actor or policy
         self.num_steps, self.num_envs = num_steps, env.num_envs
-        self.discount_factor = discount_factor
-        self.value_transform = value_transform or (lambda v: v)
-        self.bootstrap_truncated, self.reset_state_per_trial = bootstrap_truncated, reset_state_per_trial
-        self.trial_stats = TrialStats()
-        self.generator = torch.Generator().manual_seed(seed)
-        self.rng = np.random.default_rng(seed)  # the numpy fast path's sampling noise
-        self.fast = numpy_actor(policy)
+        self.reset_state_per_trial = reset_state_per_trial
+        self.observers = tuple(observers)
+        self.generator = torch.Generator().manual_seed(seed)  # the sampling noise, whichever actor runs
         self.obs, _ = env.reset(seed=seed)
         self.episode_start = np.ones(self.num_envs, dtype=bool)
         self.resetting = np.zeros(self.num_envs, dtype=bool)  # NEXT_STEP: this step only resets the env
@@ -182,44 +246,44 @@ class Collector:
         obs = self.obs
         space = self.env.single_action_space
         action_shape = (N, *space.shape)
-        buffers: dict[str, Any] = {
-            "obs": {k: np.zeros((T, *v.shape), v.dtype) for k, v in obs.items()} if isinstance(obs, dict)
-            else np.zeros((T, *obs.shape), obs.dtype),
+
+        def like_obs() -> Obs:
+            if isinstance(obs, dict):
+                return {k: np.zeros((T, *v.shape), v.dtype) for k, v in obs.items()}
+            return np.zeros((T, *obs.shape), obs.dtype)
+
+        return {
+            "obs": like_obs(),
+            "final_obs": like_obs(),
             "actions": np.zeros((T, *action_shape), np.float32 if isinstance(space, spaces.Box) else np.int64),
             "log_probs": np.zeros((T, N), np.float32),
             "values": np.zeros((T, N), np.float32),
             "rewards": np.zeros((T, N), np.float32),
-            "dones": np.zeros((T, N), np.float32),
+            "terminated": np.zeros((T, N), bool),
+            "truncated": np.zeros((T, N), bool),
             "episode_starts": np.zeros((T, N), bool),
             "states": None if self.state is None else np.zeros((T, *self.state.shape), np.float32),
             "valid": np.ones((T, N), bool),
             "cuts": np.zeros((T, N), bool),
         }
-        return buffers
 
     @torch.no_grad()
     def collect(self) -> Rollout:
         """Step the env ``num_steps`` times with the current policy."""
         buffers = self._buffers
         trial_task = False
-        if self.fast is not None:
-            self.fast.refresh()
+        refresh = getattr(self.actor, "refresh", None)
+        if refresh is not None:
+            refresh()  # a numpy actor copies the parameters the learner just changed
+        buffers["final_obs"] = {k: np.zeros_like(v) for k, v in buffers["final_obs"].items()} if isinstance(buffers["final_obs"], dict) else np.zeros_like(buffers["final_obs"])
         for t in range(self.num_steps):
             if buffers["states"] is not None:
                 buffers["states"][t] = self.state.cpu().numpy()
-            if self.fast is not None:
-                actions, log_probs, values = self.fast.act(self.obs, self.rng)
-            else:
-                actions, log_probs, values, self.state = self.policy.act(self.obs, self.state, self.episode_start, generator=self.generator)
-            obs_buffer = buffers["obs"]
-            if isinstance(obs_buffer, dict):
-                for key, value in self.obs.items():
-                    obs_buffer[key][t] = value
-            else:
-                obs_buffer[t] = self.obs
+            actions, log_probs, values, self.state = self.actor.act(self.obs, self.state, self.episode_start, generator=self.generator)
+            _assign(buffers["obs"], t, self.obs)
             buffers["actions"][t] = actions
             buffers["log_probs"][t] = log_probs
-            buffers["values"][t] = self.value_transform(values)
+            buffers["values"][t] = values
             buffers["episode_starts"][t] = self.episode_start
             resetting = self.resetting
             buffers["valid"][t] = ~resetting
@@ -227,20 +291,23 @@ class Collector:
             self.obs, rewards, terminated, truncated, info = self.env.step(actions)
             rewards = np.asarray(rewards, dtype=np.float32)
             dones = terminated | truncated
+            if self.next_step:  # the reset step reports the finished episode's flags again: no transition
+                terminated, truncated = terminated & ~resetting, truncated & ~resetting
+                dones = dones & ~resetting
             self.stats.update(rewards, dones, ~resetting if self.next_step else None)
+            for observer in self.observers:
+                observer.update(info, dones, rewards)
             trial_end = step_field(info, "trial_end", dones)
             if trial_end is not None:
                 trial_task = True
                 buffers["cuts"][t] = trial_end | dones
-                self.trial_stats.update(info, dones, rewards)
-            cut = truncated & ~terminated
-            if cut.any() and self.bootstrap_truncated:
-                rows = np.flatnonzero(cut)
+            if dones.any():
+                rows = np.flatnonzero(dones)
                 final = _index(self.obs, rows) if self.next_step else _stack_final(info["final_obs"], rows)
-                rewards = rewards.copy()
-                rewards[cut] += self.discount_factor * self._final_values(final, rows)
+                _assign(buffers["final_obs"], (t, rows), final)
             buffers["rewards"][t] = rewards
-            buffers["dones"][t] = dones
+            buffers["terminated"][t] = terminated
+            buffers["truncated"][t] = truncated
             if self.next_step:
                 # The step after an episode's end only resets; the one after that starts anew.
                 self.episode_start, self.resetting = resetting, dones
@@ -249,33 +316,27 @@ class Collector:
             if self.reset_state_per_trial and trial_end is not None:
                 self.episode_start = self.episode_start | trial_end
 
-        last_values = self._values(self.obs, self.state, self.episode_start)
+        last_values = self.policy.value(self.obs, self.state, self.episode_start).cpu().numpy().astype(np.float32)
         return Rollout(
-            obs={k: v.copy() for k, v in buffers["obs"].items()} if isinstance(buffers["obs"], dict) else buffers["obs"].copy(),
+            obs=_copy(buffers["obs"]),
             actions=buffers["actions"].copy(),
             log_probs=buffers["log_probs"].copy(),
             values=buffers["values"].copy(),
             rewards=buffers["rewards"].copy(),
-            dones=buffers["dones"].copy(),
+            terminated=buffers["terminated"].copy(),
+            truncated=buffers["truncated"].copy(),
+            final_obs=buffers["final_obs"],  # a fresh array each rollout
             episode_starts=buffers["episode_starts"].copy(),
             states=None if buffers["states"] is None else buffers["states"].copy(),
             last_values=last_values,
+            last_state=None if self.state is None else self.state.clone(),
             valid=buffers["valid"].copy() if self.next_step else None,
             cuts=buffers["cuts"].copy() if trial_task else None,
         )
 
-    def _values(self, obs: Obs, state: torch.Tensor | None, episode_start: np.ndarray) -> np.ndarray:
-        value = self.policy.value(obs, state, episode_start)
-        return self.value_transform(value.cpu().numpy().astype(np.float32))
-
-    def _final_values(self, obs: Obs, rows: np.ndarray) -> np.ndarray:
-        """V of the true last observation of truncated episodes, with the state that saw it."""
-        state = None if self.state is None else self.state[rows]
-        return self._values(obs, state, np.zeros(rows.size, dtype=bool))
-
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue exactly: sampling RNG, episode stats, and (when the env can
-        be pickled, as ours and Gymnasium's classic envs can) the env itself mid-episode."""
+        """Everything needed to continue exactly: sampling RNG, episode stats, step observers, and
+        (when the env can be pickled, as ours and Gymnasium's classic envs can) the env itself mid-episode."""
         try:
             # cloudpickle (a Gymnasium dependency) also handles the closures SyncVectorEnv holds.
             env_bytes: bytes | None = cloudpickle.dumps(self.env)
@@ -283,10 +344,9 @@ class Collector:
             env_bytes = None
         return {
             "generator": self.generator.get_state(),
-            "rng": self.rng.bit_generator.state,
             "resetting": self.resetting,
             "stats": self.stats.state_dict(),
-            "trial_stats": self.trial_stats.state_dict(),
+            "observers": [observer.state_dict() for observer in self.observers],
             "env": env_bytes,
             "obs": self.obs,
             "episode_start": self.episode_start,
@@ -296,13 +356,14 @@ class Collector:
     def load_state_dict(self, state: dict[str, Any]) -> bool:
         """Restore; returns False when the env could not be saved and episodes restart instead."""
         self.generator.set_state(state["generator"])
-        self.rng.bit_generator.state = state["rng"]
-        self.resetting = state["resetting"]
         self.stats.load_state_dict(state["stats"])
-        self.trial_stats.load_state_dict(state["trial_stats"])
+        observers = state.get("observers", [state["trial_stats"]] if "trial_stats" in state else [])
+        for observer, saved in zip(self.observers, observers):
+            observer.load_state_dict(saved)
         if state.get("env") is None:
             self.stats.restart_episodes()
             return False
-        self.env = pickle.loads(state["env"])
+        self.resetting = state["resetting"]
+        self.env = unpickle_env(state["env"])
         self.obs, self.episode_start, self.state = state["obs"], state["episode_start"], state["state"]
         return True

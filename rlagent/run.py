@@ -18,7 +18,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +38,12 @@ from rlagent.checkpoint import (
     space_signature,
 )
 from rlagent.config import Config
-from rlagent.losses import on_return_scale
+from rlagent.fast.paths import select_fast_paths
 from rlagent.errors import CheckpointError, ConfigError
 from rlagent.make_env import make_env, resolve_env_id
 from rlagent.monitor.logger import RunLogger
 from rlagent.monitor.progress import Progress
+from rlagent.monitor.trials import TrialStats, critic_bias_at_trial_starts
 from rlagent.nets import build_policy
 from rlagent.rollout import Collector
 from rlagent.games.selfplay import POOL_DIR, OpponentPool, rate_learner, selfplay_game_factory
@@ -148,18 +148,17 @@ class Trainer:
         num_steps = self._rollout_length(needs.num_steps)
         self.steps_per_update = num_steps * cfg.num_envs
         self.total_updates = -(-cfg.total_steps // self.steps_per_update)
-        self.algo = spec.build(self.policy, config.algorithm, self.total_updates, self.device, seed=cfg.seed)
+        self.fast = select_fast_paths(self.policy, cfg.fast)
+        self.algo = spec.build(self.policy, config.algorithm, self.total_updates, self.device, seed=cfg.seed, fast=self.fast)
         self.signature = space_signature(self.env.single_observation_space, self.env.single_action_space)
         if self.pool is not None:
             self.pool.metadata = {"config": config.to_dict(), "spaces": self.signature}
             if not resume:
                 self.pool.add_snapshot(self.policy, 0)  # before the first games, so step_0 plays in them
+        self.trial_stats = TrialStats()
         self.collector = Collector(
-            self.env, self.policy, num_steps, config.algorithm.discount_factor, cfg.seed,
-            partial(on_return_scale, kind=config.algorithm.value_loss),
-            # Monte-Carlo returns are the rewards alone: no critic estimate at a time limit.
-            bootstrap_truncated=config.algo != "reinforce",
-            reset_state_per_trial=needs.reset_state_per_trial,
+            self.env, self.policy, num_steps, cfg.seed, actor=self.fast.actor,
+            reset_state_per_trial=needs.reset_state_per_trial, observers=(self.trial_stats,),
         )
         self.steps = 0
         self.resumed_from: Path | None = None
@@ -223,7 +222,10 @@ class Trainer:
     def train(self) -> RunResult:
         cfg = self.config.run
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2, default=str) + "\n")
+        # The resolved settings, and which speed paths this run takes (``fast_paths``; read back by
+        # nothing: a record for the reader, see rlagent.fast.paths).
+        record = {**self.config.to_dict(), "fast_paths": self.fast.describe()}
+        (self.run_dir / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
         logger = RunLogger(self.run_dir, hparams=self.config.to_dict(), resume_step=self.steps if self.resumed_from else None)
         progress = Progress(cfg.total_steps, desc=f"{self.config.algo} {self.config.env}", enabled=None if cfg.progress else False, initial=self.steps)
         metrics: dict[str, float] = {}
@@ -235,7 +237,11 @@ class Trainer:
                 metrics = self.algo.update(rollout)
                 self.steps += self.steps_per_update
                 metrics.update(self.collector.stats.summary())
-                metrics.update(self.collector.trial_stats.summary())
+                metrics.update(self.trial_stats.summary())
+                bias = critic_bias_at_trial_starts(rollout)
+                if bias is not None:
+                    metrics["value/critic_bias_trial_start"] = bias
+                metrics["fast/numpy_actor"] = float(self.fast.actor is not None)
                 if self.pool is not None:
                     metrics.update(self._selfplay_step())
                 elapsed = time.perf_counter() - started

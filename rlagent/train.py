@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--total-steps", type=int, help="environment steps to train for (run.total_steps)")
     parser.add_argument("--seed", type=int, help="random seed (run.seed)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where the networks run (run.device)")
+    parser.add_argument("--fast", choices=("auto", "off"), help="speed paths for small MLP policies: auto (default) or off (run.fast)")
     parser.add_argument("--logdir", help="where run directories go (run.logdir, default logs)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
     return parser
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     extra = {
         key: value
-        for key, value in (("total_steps", args.total_steps), ("seed", args.seed), ("device", args.device), ("logdir", args.logdir))
+        for key, value in (("total_steps", args.total_steps), ("seed", args.seed), ("device", args.device), ("fast", args.fast), ("logdir", args.logdir))
         if value is not None
     }
     if args.resume:

@@ -11,6 +11,7 @@ import torch
 from gymnasium import spaces
 
 from rlagent.algos.ppo import PPO
+from rlagent.fast.paths import select_fast_paths
 from rlagent.algos.ppo import OnPolicyConfig
 from rlagent.fast.loss_gradients import CategoricalTerms, clipped_surrogate_grad, value_loss_grad
 from rlagent.losses import clipped_surrogate, value_loss
@@ -62,8 +63,8 @@ def gradients(algo: PPO, batch: dict, clip: float | None, analytic: bool) -> tup
         terms = algo.analytic.losses(as_numpy(batch), clip)
         algo.analytic.backward()
     else:
-        terms = algo._losses(batch, clip)
-        algo._combine(terms).backward()
+        terms = algo.autograd.terms(batch, clip)
+        algo.autograd.total(terms).backward()
     return {k: float(v.detach() if torch.is_tensor(v) else v) for k, v in terms.items()}, [p.grad.clone() for p in algo.gradient.parameters]
 
 
@@ -169,7 +170,9 @@ def rollout_from(batch: dict, steps: int, envs: int) -> Rollout:
         log_probs=batch["log_probs"].numpy().reshape(steps, envs),
         values=batch["values"].numpy().reshape(steps, envs),
         rewards=g.normal(size=(steps, envs)).astype(np.float32),
-        dones=(g.random((steps, envs)) < 0.1).astype(np.float32),
+        terminated=g.random((steps, envs)) < 0.1,
+        truncated=np.zeros((steps, envs), bool),
+        final_obs=np.zeros_like(obs),
         episode_starts=np.zeros((steps, envs), bool),
         states=None,
         last_values=np.zeros(envs, np.float32),
@@ -181,7 +184,8 @@ def test_whole_updates_end_at_the_same_parameters_as_with_autograd(loss: dict) -
     config = OnPolicyConfig(**loss)
     runs = []
     for analytic in (True, False):
-        algo = PPO(policy_for(VECTOR_OBS, separate_critic=True), config, 5, torch.device("cpu"), analytic=analytic)
+        policy = policy_for(VECTOR_OBS, separate_critic=True)
+        algo = PPO(policy, config, 5, torch.device("cpu"), fast=select_fast_paths(policy, "auto" if analytic else "off"))
         assert (algo.analytic is not None) == analytic
         metrics = [algo.update(rollout_from(random_batch(VECTOR_OBS, 4, seed), 12, 8)) for seed in range(3)]
         runs.append((metrics, [p.detach().clone() for p in algo.policy.parameters()]))

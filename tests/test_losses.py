@@ -69,7 +69,8 @@ def test_clipped_surrogate() -> None:
 
 def test_a_bce_value_head_reports_values_on_the_return_scale(tmp_path: Path) -> None:
     """Pitfall: a head trained as a [0, 1] probability silently breaks consumers that expect
-    returns in [-1, 1]. The collector and the advantages must see tanh(raw) in (-1, 1)."""
+    returns in [-1, 1]. The collector keeps the head's raw output; the learner's advantages,
+    returns and the values the monitors read must be tanh(raw), in (-1, 1)."""
     config = resolve(
         "ppo", "hex", overrides=["run.progress=false", "env.size=3", "ppo.value_loss=bce", "ppo.num_steps=32"],
         extra={"total_steps": 32 * 8 * 4, "logdir": str(tmp_path)},
@@ -78,6 +79,7 @@ def test_a_bce_value_head_reports_values_on_the_return_scale(tmp_path: Path) -> 
     for _ in range(4):
         rollout = trainer.collector.collect()
         metrics = trainer.algo.update(rollout)
-    assert np.all(np.abs(rollout.values) < 1.0)
+    np.testing.assert_allclose(rollout.scaled_values, np.tanh(rollout.values), rtol=1e-6)
+    assert np.all(np.abs(rollout.scaled_values) < 1.0) and np.any(np.abs(rollout.values) > 0.5)
     assert np.all(np.isfinite(rollout.advantages))
     assert -1.0 < metrics["value/mean"] < 1.0 and np.isfinite(metrics["train/value_loss"])

@@ -9,9 +9,10 @@ stops the whole update once it exceeds ``kl_stop_factor * kl_target`` (Stable-Ba
 factor 1.5). The metrics say at which epoch and minibatch it stopped and how many optimiser steps
 really ran, so a run that early-stops every update is visible as such.
 
-For plain MLP policies (the usual choice for vector observations) the minibatch gradient is
-derived by hand instead of by autograd (:mod:`rlagent.fast.analytic_loss`): the same loss and the
-same gradients to float rounding, at about two thirds of the time per optimiser step on CPU.
+For plain MLP policies (the usual choice for vector observations) the minibatch gradient can be
+derived by hand instead of by autograd (:mod:`rlagent.fast.analytic_loss`, chosen by
+``run.fast``): the same loss and the same gradients to float rounding, at about two thirds of the
+time per optimiser step on CPU, behind the same interface as :class:`AutogradLoss`.
 """
 
 from __future__ import annotations
@@ -24,14 +25,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlagent.fast.analytic_loss import analytic_loss
+from rlagent.fast.paths import FastPaths, select_fast_paths
 from rlagent.algos.optimizing import GradientStep
 from rlagent.algos.common import SCHEDULES, scheduled, validate_learner_fields
 from rlagent.algos.learner import CollectionNeeds, LearnerSpec
 from rlagent.errors import TrainingError
-from rlagent.losses import clipped_surrogate, normalize, value_loss
+from rlagent.losses import clipped_surrogate, normalize, on_return_scale, value_loss
 from rlagent.returns import explained_variance, gae
-from rlagent.monitor.trials import critic_bias_at_trial_starts
 from rlagent.rollout import Rollout
 from rlagent.validation import ALGORITHM_SECTION, choice, positive, unit_interval
 
@@ -113,7 +113,12 @@ TERMS = ("pg", "value", "entropy", "kl", "clip")  # the loss terms and diagnosti
 
 
 class PPO:
-    """The update rule: ``update(rollout) -> metrics``. The run loop owns everything else."""
+    """The update rule: ``update(rollout) -> metrics``. The run loop owns everything else.
+
+    ``fast`` (:func:`rlagent.fast.paths.select_fast_paths`) says whether the minibatch gradient may
+    be computed by hand; the update itself does not know which way it is computed: it asks
+    :meth:`_minibatch_loss` once per update for an object with the :class:`AutogradLoss` interface.
+    """
 
     def __init__(
         self,
@@ -122,11 +127,10 @@ class PPO:
         total_updates: int,
         device: torch.device,
         seed: int = 0,
-        analytic: bool = True,
+        fast: FastPaths | None = None,
     ) -> None:
-        """``analytic``: for plain MLP policies, compute the loss's gradient by hand
-        (:mod:`rlagent.fast.analytic_loss`: a minibatch step in about two thirds of the time; the same gradients to float
-        rounding). False, or any other policy: autograd."""
+        """``fast``: the run's speed paths (default: ``select_fast_paths(policy, "auto")``)."""
+        fast = select_fast_paths(policy, "auto") if fast is None else fast
         self.policy, self.config, self.device = policy, config, device
         self.generator = torch.Generator().manual_seed(seed)  # minibatch shuffling, saved with checkpoints
         self.total_updates = max(1, total_updates)
@@ -134,7 +138,15 @@ class PPO:
         self.updates_done = 0
         self.optimizer_steps = 0
         self.recurrent = policy.initial_state(1) is not None
-        self.analytic = analytic_loss(policy, config, self.gradient.parameters) if analytic else None
+        self.autograd = AutogradLoss(policy, config, self.gradient, self.recurrent)
+        self.analytic = fast.minibatch_loss(policy, config, self.gradient)
+
+    def _minibatch_loss(self) -> Any:
+        """The hand-derived loss where it computes exactly autograd's gradient (asked every update:
+        a layer frozen, a hook added or the policy moved since means autograd), else autograd."""
+        if self.analytic is not None and self.analytic.applies():
+            return self.analytic
+        return self.autograd
 
     # --- schedules -------------------------------------------------------------------------------
     def learning_rate(self) -> float:
@@ -148,59 +160,54 @@ class PPO:
     def update(self, rollout: Rollout) -> dict[str, float]:
         cfg = self.config
         start = time.perf_counter()
-        advantages, returns = gae(rollout.rewards, rollout.values, rollout.dones, rollout.last_values, cfg.discount_factor, cfg.gae_lambda)
-        rollout.advantages, rollout.returns = advantages, returns
+        # Values on the returns' scale; a truncated episode continues as V(its final observation).
+        scale = cfg.value_loss
+        values = on_return_scale(rollout.values, scale)
+        advantages, returns = gae(
+            rollout.rewards, values, rollout.terminated, rollout.truncated,
+            on_return_scale(rollout.last_values, scale), cfg.discount_factor, cfg.gae_lambda,
+            truncation_values=on_return_scale(rollout.truncation_values(self.policy), scale),
+        )
+        rollout.advantages, rollout.returns, rollout.scaled_values = advantages, returns, values
         lr, clip = self.learning_rate(), self.clip_param()
         self.gradient.set_learning_rate(lr)
-        # Asked every update: a layer frozen, a hook added or the policy moved since means autograd.
-        analytic = self.analytic if self.analytic is not None and self.analytic.applies() else None
+        loss = self._minibatch_loss()
 
-        # Per optimiser step: the TERMS (tensors on the device with autograd, read once at the end:
-        # no sync per minibatch; floats from the analytic path) and each parameter's squared gradient norm.
-        term_rows: list[Any] = []
-        squares: list[torch.Tensor] = []
+        rows: list[Any] = []  # the TERMS of each optimiser step
+        squares: list[torch.Tensor] = []  # each step's squared gradient norm per parameter
         stop_epoch, stop_minibatch = float(cfg.num_epoch), -1
-        tensors = self._tensors(rollout, as_numpy=analytic is not None)  # the analytic path reads numpy
+        data = self._tensors(rollout, as_numpy=loss.wants_numpy)
         for epoch in range(cfg.num_epoch):
             # A fresh split every epoch, as in PPO: reusing one split would show the network the
             # same groups of samples again and again.
-            batches = self._minibatches(tensors, rollout.num_steps, rollout.num_envs)
+            batches = self._minibatches(data, rollout.num_steps, rollout.num_envs)
             for position, batch in enumerate(batches):
-                terms = self._losses(batch, clip) if analytic is None else analytic.losses(batch, clip)
+                terms = loss.terms(batch, clip)
+                # KL early stopping, checked before this minibatch's step (SB3's rule).
                 if cfg.kl_target is not None and float(terms["kl"]) > cfg.kl_stop_factor * cfg.kl_target:
                     stop_epoch = epoch + position / len(batches)
                     stop_minibatch = position
                     break
-                loss = self._combine(terms)
-                if not math.isfinite(_scalar(loss)):
+                total = loss.total(terms)
+                value = _as_float(total)  # one sync, as the finiteness check needs
+                if not math.isfinite(value):
                     raise TrainingError(
-                        f"the loss became {_scalar(loss)} at update {self.updates_done + 1} (epoch {epoch + 1}); "
+                        f"the loss became {value} at update {self.updates_done + 1} (epoch {epoch + 1}); "
                         "lower the learning rate or check the rewards; the last good checkpoint is kept"
                     )
-                if analytic is None:
-                    squares.append(self.gradient.step(loss))
-                    term_rows.append(torch.stack([terms[key].detach() for key in TERMS]))
-                else:
-                    analytic.backward()
-                    squares.append(self.gradient.apply())
-                    term_rows.append([terms[key] for key in TERMS])
+                squares.append(loss.step(total))
+                rows.append(loss.row(terms))
             if stop_minibatch >= 0:
                 break
 
         steps = len(squares)
         self.updates_done += 1
         self.optimizer_steps += steps
-        values, returns = rollout.values.reshape(-1), returns.reshape(-1)
+        values, returns = values.reshape(-1), returns.reshape(-1)
         if rollout.valid is not None:
             keep = rollout.valid.reshape(-1)
             values, returns, advantages = values[keep], returns[keep], advantages.reshape(-1)[keep]
-        if not term_rows:
-            means = [0.0] * len(TERMS)
-        elif analytic is None:
-            means = torch.stack(term_rows).mean(0).tolist()
-        else:
-            means = np.mean(term_rows, axis=0).tolist()
-        totals = dict(zip(TERMS, means))
+        totals = dict(zip(TERMS, loss.means(rows) if rows else [0.0] * len(TERMS)))
         pg, vl = totals["pg"], totals["value"]
         metrics = {
             "train/policy_gradient_loss": pg,
@@ -222,6 +229,7 @@ class PPO:
             "value/mean": float(values.mean()),
             "value/std": float(values.std()),
             "value/advantage_std": float(advantages.std()),
+            "fast/analytic_gradient": float(loss is self.analytic),
             "train/update_seconds": time.perf_counter() - start,
         }
         if squares:  # the mean over optimiser steps of each step's norm
@@ -229,20 +237,7 @@ class PPO:
             metrics.update({f"grad/norm_{name}": float(per_step.mean()) for name, per_step in norms})
         else:
             metrics.update({f"grad/norm_{name}": 0.0 for name in (*self.gradient.parts, "total")})
-        bias = critic_bias_at_trial_starts(rollout, rollout.returns)
-        if bias is not None:
-            metrics["value/critic_bias_trial_start"] = bias
         return metrics
-
-    def _combine(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
-        """``actor_coef * pg + value_coef * value - entropy_coef * entropy``, leaving out the
-        multiplications by 1 and the terms weighted 0 (each is an autograd node on every step)."""
-        cfg = self.config
-        loss = terms["pg"] if cfg.actor_loss_coef == 1.0 else cfg.actor_loss_coef * terms["pg"]
-        loss = loss + (terms["value"] if cfg.value_loss_coef == 1.0 else cfg.value_loss_coef * terms["value"])
-        if cfg.entropy_coef:
-            loss = loss - cfg.entropy_coef * terms["entropy"]
-        return loss
 
     def _tensors(self, rollout: Rollout, as_numpy: bool = False) -> dict[str, Any]:
         """The rollout as tensors on the device, once per update: (T, N, ...) for recurrent
@@ -252,7 +247,7 @@ class PPO:
             "obs": rollout.obs,
             "actions": rollout.actions,
             "log_probs": rollout.log_probs,
-            "values": rollout.values,
+            "values": rollout.scaled_values,
             "advantages": rollout.advantages,
             "returns": rollout.returns,
         }
@@ -293,7 +288,37 @@ class PPO:
         permutation = permutation.numpy() if isinstance(tensors["returns"], np.ndarray) else permutation.to(self.device)
         return [{k: _rows(v, permutation[i : i + minibatch]) for k, v in tensors.items()} for i in range(0, size, minibatch)]
 
-    def _losses(self, batch: dict[str, Any], clip: float | None) -> dict[str, torch.Tensor]:
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "optimizer": self.gradient.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "updates_done": self.updates_done,
+            "optimizer_steps": self.optimizer_steps,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.gradient.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.updates_done = state["updates_done"]
+        self.optimizer_steps = state["optimizer_steps"]
+
+
+class AutogradLoss:
+    """PPO's minibatch loss as the textbook writes it, differentiated by autograd.
+
+    The interface every minibatch loss of PPO has (the hand-derived one in
+    :mod:`rlagent.fast.analytic_loss` too): ``terms(batch, clip)`` gives the loss terms and
+    diagnostics, ``total(terms)`` their weighted sum, ``step(total)`` one optimiser step on it
+    (returning each parameter's squared gradient norm), ``row``/``means`` average the terms over
+    an update. Terms stay tensors on the device until ``means`` reads them, once per update.
+    """
+
+    wants_numpy = False  # it reads minibatches of tensors
+
+    def __init__(self, policy: torch.nn.Module, config: OnPolicyConfig, gradient: GradientStep, recurrent: bool) -> None:
+        self.policy, self.config, self.gradient, self.recurrent = policy, config, gradient, recurrent
+
+    def terms(self, batch: dict[str, Any], clip: float | None) -> dict[str, torch.Tensor]:
         cfg = self.config
         if self.recurrent:
             out = self.policy.forward_sequence(batch["obs"], batch["state"], batch["episode_starts"])
@@ -317,23 +342,27 @@ class PPO:
         value = value_loss(values, batch["returns"], cfg.value_loss, batch["values"], cfg.value_clip)
         return {"pg": pg, "value": value, "entropy": entropy.mean(), "kl": kl, "clip": clip_fraction}
 
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "optimizer": self.gradient.optimizer.state_dict(),
-            "generator": self.generator.get_state(),
-            "updates_done": self.updates_done,
-            "optimizer_steps": self.optimizer_steps,
-        }
+    def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``actor_coef * pg + value_coef * value - entropy_coef * entropy``, leaving out the
+        multiplications by 1 and the terms weighted 0 (each is an autograd node on every step)."""
+        cfg = self.config
+        loss = terms["pg"] if cfg.actor_loss_coef == 1.0 else cfg.actor_loss_coef * terms["pg"]
+        loss = loss + (terms["value"] if cfg.value_loss_coef == 1.0 else cfg.value_loss_coef * terms["value"])
+        if cfg.entropy_coef:
+            loss = loss - cfg.entropy_coef * terms["entropy"]
+        return loss
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.gradient.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
-        self.updates_done = state["updates_done"]
-        self.optimizer_steps = state["optimizer_steps"]
+    def step(self, total: torch.Tensor) -> torch.Tensor:
+        return self.gradient.step(total)
+
+    def row(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.stack([terms[key].detach() for key in TERMS])
+
+    def means(self, rows: list[torch.Tensor]) -> list[float]:
+        return torch.stack(rows).mean(0).tolist()
 
 
-def _scalar(loss: Any) -> float:
-    """The loss as a float: a tensor's value (one sync, as the finiteness check needs) or a float's."""
+def _as_float(loss: Any) -> float:
     return float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
 
 

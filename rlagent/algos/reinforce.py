@@ -30,9 +30,8 @@ from rlagent.algos.optimizing import GradientStep
 from rlagent.algos.common import scheduled, validate_learner_fields
 from rlagent.algos.learner import CollectionNeeds, LearnerSpec
 from rlagent.errors import ConfigError, TrainingError
-from rlagent.losses import value_loss
+from rlagent.losses import on_return_scale, value_loss
 from rlagent.returns import discounted_returns, explained_variance
-from rlagent.monitor.trials import critic_bias_at_trial_starts
 from rlagent.rollout import Rollout
 from rlagent.validation import ALGORITHM_SECTION, choice
 
@@ -81,12 +80,14 @@ class Reinforce:
     """The update rule: ``update(rollout) -> metrics``. The run loop owns everything else."""
 
     def __init__(
-        self, policy: torch.nn.Module, config: ReinforceConfig, total_updates: int, device: torch.device, seed: int = 0
+        self, policy: torch.nn.Module, config: ReinforceConfig, total_updates: int, device: torch.device, seed: int = 0, fast: Any = None
     ) -> None:
+        """``seed`` and ``fast`` are the learner interface's; one full-batch step needs neither."""
         self.policy, self.config, self.device = policy, config, device
         self.total_updates = max(1, total_updates)
         self.gradient = GradientStep(policy, config)
         self.updates_done = 0
+        self.gradient_steps = 0
         self.recurrent = policy.initial_state(1) is not None
 
     def learning_rate(self) -> float:
@@ -95,10 +96,13 @@ class Reinforce:
     def update(self, rollout: Rollout) -> dict[str, float]:
         cfg = self.config
         start = time.perf_counter()
-        ends = rollout.dones.astype(bool)
+        # Monte-Carlo returns: the rewards alone, to the episode's end (truncated or not: no critic
+        # estimate at a time limit), or the trial's; the critic fills in only where the rollout stops.
+        ends = rollout.dones
         if cfg.cut_returns and rollout.cuts is not None:
             ends = ends | rollout.cuts
-        returns = discounted_returns(rollout.rewards, ends, rollout.last_values, cfg.discount_factor)
+        returns = discounted_returns(rollout.rewards, ends, on_return_scale(rollout.last_values, cfg.value_loss), cfg.discount_factor)
+        rollout.returns, rollout.scaled_values = returns, on_return_scale(rollout.values, cfg.value_loss)
 
         out = self._forward(rollout)
         keep = None if rollout.valid is None else torch.as_tensor(rollout.valid.reshape(-1), device=self.device)
@@ -128,6 +132,7 @@ class Reinforce:
         self.gradient.set_learning_rate(lr)
         norms = self.gradient.part_norms(self.gradient.step(loss))
         self.updates_done += 1
+        self.gradient_steps += 1
         return self._metrics(rollout, returns, pg, vl, entropy, prediction.detach(), target, norms, lr, start)
 
     def _forward(self, rollout: Rollout) -> Any:
@@ -161,7 +166,7 @@ class Reinforce:
             "train/entropy_loss": -float(entropy.detach().mean()),
             "train/explained_variance": explained_variance(predicted, targets),
             "train/learning_rate": lr,
-            "train/n_updates": float(self.updates_done),
+            "train/n_updates": float(self.gradient_steps),
             # Both losses are means over this many steps (the legacy loss sums the policy term).
             "train/loss_steps": float(targets.size),
             "train/policy_value_loss_ratio": abs(cfg.actor_loss_coef * pg_value) / max(cfg.value_loss_coef * vl_value, 1e-12),
@@ -169,18 +174,16 @@ class Reinforce:
             "value/std": float(predicted.std()),
             "train/update_seconds": time.perf_counter() - start,
         }
-        bias = critic_bias_at_trial_starts(rollout, returns)
-        if bias is not None:
-            metrics["value/critic_bias_trial_start"] = bias
         metrics.update({f"grad/norm_{name}": float(norm) for name, norm in norms.items()})
         return metrics
 
     def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.gradient.optimizer.state_dict(), "updates_done": self.updates_done}
+        return {"optimizer": self.gradient.optimizer.state_dict(), "updates_done": self.updates_done, "gradient_steps": self.gradient_steps}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.gradient.optimizer.load_state_dict(state["optimizer"])
         self.updates_done = state["updates_done"]
+        self.gradient_steps = state.get("gradient_steps", self.updates_done)  # older checkpoints: one step per update
 
 
 def _collection(config: ReinforceConfig) -> CollectionNeeds:

@@ -26,13 +26,34 @@ from rlagent.fast.mlp_layout import mlp_layout
 
 
 class AnalyticLoss:
-    """``losses(batch, clip) -> terms``, then ``backward()`` to fill the parameters' gradients
-    with those of ``actor_coef * pg + value_coef * value - entropy_coef * entropy``."""
+    """PPO's minibatch loss with the interface of :class:`rlagent.algos.ppo.AutogradLoss`:
+    ``terms(batch, clip)`` (floats, from numpy minibatches), ``total(terms)``, ``step(total)``
+    (the hand-derived gradient of ``actor_coef * pg + value_coef * value - entropy_coef * entropy``
+    into ``.grad``, then the shared clipping and optimiser step), ``row``/``means``."""
 
-    def __init__(self, policy: torch.nn.Module, net: MLPBackprop, config: Any) -> None:
-        self.policy, self.net, self.config = policy, net, config
+    wants_numpy = True  # it reads minibatches of numpy arrays
+
+    def __init__(self, policy: torch.nn.Module, net: MLPBackprop, config: Any, gradient: Any = None) -> None:
+        self.policy, self.net, self.config, self.gradient = policy, net, config, gradient
         self.parameters = net.parameters()
         self._pending: tuple[CategoricalTerms, np.ndarray, np.ndarray] | None = None
+
+    def terms(self, batch: dict[str, Any], clip: float | None) -> dict[str, float]:
+        return self.losses(batch, clip)
+
+    def total(self, terms: dict[str, float]) -> float:
+        cfg = self.config
+        return cfg.actor_loss_coef * terms["pg"] + cfg.value_loss_coef * terms["value"] - cfg.entropy_coef * terms["entropy"]
+
+    def step(self, total: float) -> torch.Tensor:
+        self.backward()
+        return self.gradient.apply()
+
+    def row(self, terms: dict[str, float]) -> list[float]:
+        return [terms[key] for key in ("pg", "value", "entropy", "kl", "clip")]
+
+    def means(self, rows: list[list[float]]) -> list[float]:
+        return np.mean(rows, axis=0).tolist()
 
     def applies(self) -> bool:
         """Whether the hand-derived gradient is still exactly what autograd would compute: the
@@ -101,14 +122,16 @@ def _global_module_hooks() -> bool:
     return any(getattr(module, name, None) for name in names)
 
 
-def analytic_loss(policy: torch.nn.Module, config: Any, trainable: list[torch.nn.Parameter]) -> AnalyticLoss | None:
-    """The hand-derived loss for ``policy``, or None where autograd must do it: any policy but a
-    plain MLP actor-critic, or one whose ``trainable`` parameters are not exactly its layers'."""
+def analytic_loss(policy: torch.nn.Module, config: Any, gradient: Any) -> AnalyticLoss | None:
+    """The hand-derived loss for ``policy``, stepping with ``gradient`` (a
+    :class:`rlagent.algos.optimizing.GradientStep`), or None where autograd must do it: any policy
+    but a plain MLP actor-critic, or one whose trainable parameters are not exactly its layers'."""
+    trainable = gradient.parameters
     layout = mlp_layout(policy)
     if layout is None:
         return None
     net = MLPBackprop(layout)
     if {id(p) for p in net.parameters()} != {id(p) for p in trainable}:
         return None  # frozen layers, or parameters outside the layers: autograd knows what to do
-    loss = AnalyticLoss(policy, net, config)
+    loss = AnalyticLoss(policy, net, config, gradient)
     return loss if loss.applies() else None

@@ -31,7 +31,8 @@ def _layers(layers: tuple[torch.nn.Linear, ...]) -> list[tuple[np.ndarray, np.nd
 
 
 class NumpyActor:
-    """``act(obs, rng) -> (actions, log_probs, values)`` for a policy :func:`numpy_actor` accepted.
+    """``act(obs, state, episode_start, generator=...) -> (actions, log_probs, values, None)`` for a
+    policy :func:`numpy_actor` accepted, as ``ActorCritic.act`` computes it.
 
     The actor and critic trunks run as ONE network: the first layers side by side, the deeper ones
     block-diagonal, and the policy and value heads as one final product whose last column is the
@@ -73,7 +74,12 @@ class NumpyActor:
         mask = np.asarray(obs[MASK_KEY]) != 0 if self.has_mask and MASK_KEY in obs else None
         return x, mask
 
-    def act(self, obs: object, rng: np.random.Generator, deterministic: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def act(
+        self, obs: object, state: None = None, episode_start: object = None, deterministic: bool = False, generator: torch.Generator | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, None]:
+        """``ActorCritic.act``'s contract (feed-forward: the state stays None). The sampling noise
+        comes from ``generator`` exactly as the torch path draws it (Exp(1), one float32 per
+        logit, in one call), so both paths sample the same actions from the same stream."""
         x, mask = self._input(obs)
         for weight_t, bias in self.layers:
             x = self.activation(x @ weight_t + bias)
@@ -86,13 +92,14 @@ class NumpyActor:
         if deterministic:
             scores = log_probs
         else:  # Gumbel-max with Exp(1) noise, as the torch Categorical samples
-            scores = log_probs - np.log(rng.standard_exponential(log_probs.shape, dtype=np.float32))
+            noise = torch.empty(logits.shape, dtype=torch.float32).exponential_(generator=generator).numpy()
+            scores = log_probs - np.log(noise)
         if mask is not None:
             scores = np.where(mask, scores, -np.inf)
         actions = scores.argmax(axis=1)
         if len(self._rows) != len(actions):
             self._rows = np.arange(len(actions))
-        return actions, log_probs[self._rows, actions].astype(np.float32), values.astype(np.float32)
+        return actions, log_probs[self._rows, actions].astype(np.float32), values.astype(np.float32), None
 
 
 def _block_diagonal(a: np.ndarray, b: np.ndarray) -> np.ndarray:

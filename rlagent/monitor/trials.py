@@ -87,18 +87,20 @@ class TrialStats:
         self._size, self.trials = state["size"], state["trials"]
 
 
-def critic_bias_at_trial_starts(rollout: Any, returns: np.ndarray) -> float | None:
-    """mean(V - G) on the first step of each trial (None without trials).
+def critic_bias_at_trial_starts(rollout: Any) -> float | None:
+    """mean(V - G) on the first step of each trial (None without trials, or before a learner
+    has put its returns and values on the returns' scale into the rollout).
 
     A critic that over- or under-promises at the start of a trial is the first thing to look at
     when the value loss explodes: it is where the critic must predict the trial's whole outcome.
     """
-    if rollout.cuts is None:
+    if rollout.cuts is None or rollout.returns is None or rollout.scaled_values is None:
         return None
+    returns = rollout.returns
     first = rollout.episode_starts.copy()
     first[1:] |= rollout.cuts[:-1]
     if rollout.valid is not None:
         first &= rollout.valid
     if not first.any():
         return None
-    return float((rollout.values[first] - returns[first]).mean())
+    return float((rollout.scaled_values[first] - returns[first]).mean())

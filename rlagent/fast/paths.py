@@ -1,0 +1,53 @@
+"""The one place that decides which speed paths a run takes, and records what it took.
+
+``run.fast`` is ``auto`` (the default: every fast path that computes exactly what the plain one
+would, for this policy) or ``off`` (torch's forward and autograd everywhere). What was chosen is
+written to ``config.json`` (``fast_paths``) and logged each update (``fast/numpy_actor``,
+``fast/analytic_gradient``): a path that declines for one update (a hook registered, a layer
+frozen) shows as 0 there. Both actors draw their sampling noise from the collector's torch
+generator in the same shapes, so one seed gives the same run either way, to float rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from rlagent.errors import ConfigError
+from rlagent.fast.analytic_loss import AnalyticLoss, analytic_loss
+from rlagent.fast.numpy_actor import NumpyActor, numpy_actor
+
+FAST_MODES = ("auto", "off")
+
+
+@dataclass
+class FastPaths:
+    """What a run may use instead of torch's plain path: a rollout ``actor`` and PPO's minibatch
+    loss by hand (``analytic``), each None/False where it does not apply."""
+
+    mode: str
+    actor: NumpyActor | None
+    analytic: bool
+
+    def minibatch_loss(self, policy: torch.nn.Module, config: Any, gradient: Any) -> AnalyticLoss | None:
+        """PPO's hand-derived minibatch loss for ``policy`` (stepping with ``gradient``), or None (then autograd)."""
+        return analytic_loss(policy, config, gradient) if self.analytic else None
+
+    def describe(self) -> dict[str, str]:
+        return {
+            "mode": self.mode,
+            "actor": "numpy" if self.actor is not None else "torch",
+            "gradient": "analytic where it applies" if self.analytic else "autograd",
+        }
+
+
+def select_fast_paths(policy: torch.nn.Module, mode: str = "auto") -> FastPaths:
+    """The speed paths ``policy`` can take under ``run.fast = mode``."""
+    if mode not in FAST_MODES:
+        raise ConfigError(f"run.fast must be one of {', '.join(FAST_MODES)}, got {mode!r}")
+    if mode == "off":
+        return FastPaths(mode, None, False)
+    return FastPaths(mode, numpy_actor(policy), True)
+
