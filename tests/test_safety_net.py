@@ -20,7 +20,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 
 from rlagent.algos.ppo import PPO
 from rlagent.algos.reinforce import Reinforce
-from rlagent.config import OnPolicyConfig, ReinforceConfig, resolve
+from rlagent.algos import OnPolicyConfig, ReinforceConfig
+from rlagent.config import resolve
 from rlagent.nets import PolicyConfig, build_policy
 from rlagent.rollout import Collector, Rollout
 from rlagent.run import Trainer
@@ -60,7 +61,9 @@ def make_rollout(obs, actions, log_probs, values, rewards, dones, last_values, v
         log_probs=log_probs.astype(np.float32),
         values=values.astype(np.float32),
         rewards=rewards.astype(np.float32),
-        dones=dones.astype(np.float32),
+        terminated=dones.astype(bool),
+        truncated=np.zeros((steps, envs), bool),
+        final_obs=np.zeros_like(obs, dtype=np.float32),
         episode_starts=episode_starts,
         states=states,
         last_values=last_values.astype(np.float32),
@@ -94,13 +97,13 @@ def random_rollout(policy, seed: int, steps: int = 8, envs: int = 4, deltas=0.0,
 
 
 def collect(env: VectorEnv, policy, num_steps: int, gamma: float) -> Rollout:
-    return Collector(env, policy, num_steps, gamma, seed=0).collect()
+    return Collector(env, policy, num_steps, seed=0).collect()
 
 
-def stored_truncation_reward(rollout: Rollout, t: int, i: int) -> float:
-    """The reward the learner will see at a truncated step. Today the collector adds the bootstrap
-    to ``rewards``; once learners bootstrap, compute r + gamma * V(final obs) from the rollout here."""
-    return float(rollout.rewards[t, i])
+def stored_truncation_reward(rollout: Rollout, policy, gamma: float, t: int, i: int) -> float:
+    """The one-step target a learner sees at a truncated step: the env's reward plus the discounted
+    value of the true final observation, as the rollout gives it (``truncation_values``)."""
+    return float(rollout.rewards[t, i] + gamma * rollout.truncation_values(policy)[t, i])
 
 
 def episode_ends(rollout: Rollout) -> set[tuple[int, int]]:
@@ -218,7 +221,8 @@ def test_same_step_truncation_bootstraps_from_the_true_final_observation() -> No
     weight, bias, gamma = [2.0, 1.0, -3.0], 0.5, 0.9
     value = lambda obs: float(np.dot(weight, obs) + bias)  # noqa: E731
     env = ScriptedSameStepEnv(lengths=(3, 4), truncate=(True, False))
-    rollout = collect(env, linear_value_policy(weight, bias), num_steps=9, gamma=gamma)
+    policy = linear_value_policy(weight, bias)
+    rollout = collect(env, policy, num_steps=9, gamma=gamma)
 
     truncated = {(t, i): final for t, i, final, cut in env.ends if cut}
     terminated = {(t, i) for t, i, _, cut in env.ends if not cut}
@@ -228,11 +232,15 @@ def test_same_step_truncation_bootstraps_from_the_true_final_observation() -> No
             raw = env.rewards[t][i]
             if (t, i) in truncated:
                 expected = raw + np.float32(gamma * value(truncated[t, i]))
-                np.testing.assert_allclose(stored_truncation_reward(rollout, t, i), expected, rtol=1e-6)
+                np.testing.assert_allclose(stored_truncation_reward(rollout, policy, gamma, t, i), expected, rtol=1e-6)
             else:
                 assert rollout.rewards[t, i] == raw, (t, i)
-    # The rollout's own bookkeeping: episode ends at both kinds of end.
+    # The rollout's own bookkeeping: episode ends at both kinds of end, each kind kept apart.
     assert episode_ends(rollout) == set(truncated) | terminated
+    assert {(int(t), int(i)) for t, i in zip(*np.nonzero(rollout.truncated))} == set(truncated)
+    assert {(int(t), int(i)) for t, i in zip(*np.nonzero(rollout.terminated))} == terminated
+    for (t, i), final in truncated.items():  # the true final observation, not the next episode's first
+        np.testing.assert_array_equal(rollout.final_obs[t, i], final)
 
 
 def test_ppo_return_at_a_truncated_step_is_reward_plus_discounted_final_value() -> None:
@@ -489,8 +497,9 @@ def collector_obs(trainer: Trainer):
 
 
 def test_bce_value_head_values_are_stored_as_tanh(tmp_path: Path) -> None:
-    """Guards: a ``value_loss: bce`` head's values stored in the rollout on [0, 1] (sigmoid) or raw
-    instead of tanh on [-1, 1] (``on_return_scale``, and the Trainer passing it to the Collector)."""
+    """Guards: a ``value_loss: bce`` head's values read by the learner on [0, 1] (sigmoid) or raw
+    instead of tanh on [-1, 1] (``on_return_scale`` applied by the learner to the collector's raw
+    values and to ``last_values``)."""
     trainer = bce_trainer(tmp_path)
     policy = trainer.policy
     with torch.no_grad():  # raw values of a few units, where tanh, sigmoid and identity all differ
@@ -500,6 +509,14 @@ def test_bce_value_head_values_are_stored_as_tanh(tmp_path: Path) -> None:
     with torch.no_grad():
         raw = policy.value(rollout.obs.reshape(-1, *rollout.obs.shape[2:])).numpy().reshape(rollout.values.shape)
         raw_last = policy.value(collector_obs(trainer)).numpy()
-    np.testing.assert_allclose(rollout.values, np.tanh(raw), atol=1e-5)
-    np.testing.assert_allclose(rollout.last_values, np.tanh(raw_last), atol=1e-5)
-    assert (rollout.values < 0).any() and np.abs(rollout.values).max() <= 1.0
+    np.testing.assert_allclose(rollout.values, raw, atol=1e-5)  # the collector keeps the head's output
+    np.testing.assert_allclose(rollout.last_values, raw_last, atol=1e-5)
+    trainer.algo.update(rollout)
+    scaled = rollout.scaled_values
+    np.testing.assert_allclose(scaled, np.tanh(raw), atol=1e-5)
+    assert (scaled < 0).any() and np.abs(scaled).max() <= 1.0 and np.abs(raw).max() > 0.5
+    # The last step's return bootstraps from tanh(raw_last) where the episode goes on.
+    gamma, last = trainer.config.algorithm.discount_factor, rollout.num_steps - 1
+    alive = ~rollout.dones[last] & ~(rollout.valid is not None and ~rollout.valid[last])
+    expected = rollout.rewards[last] + gamma * np.tanh(raw_last)
+    np.testing.assert_allclose(rollout.returns[last][alive], expected[alive], atol=1e-5)
