@@ -18,7 +18,6 @@ One policy call per step for the whole batch (in numpy for small MLP policies, s
 
 from __future__ import annotations
 
-import pickle
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -29,6 +28,7 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
+from rlagent.checkpoint import unpickle_env
 from rlagent.errors import ConfigError
 from rlagent.monitor.trials import TrialStats, step_field
 from rlagent.fast.numpy_actor import numpy_actor
@@ -283,6 +283,6 @@ class Collector:
         self.trial_stats.load_state_dict(state["trial_stats"])
         if state.get("env") is None:
             return False
-        self.env = pickle.loads(state["env"])
+        self.env = unpickle_env(state["env"])  # also finds classes an older rlagent pickled under old module names
         self.obs, self.episode_start, self.state = state["obs"], state["episode_start"], state["state"]
         return True
