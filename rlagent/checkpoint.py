@@ -4,11 +4,26 @@ A run is killed at arbitrary moments (Ctrl-C, preemption, OOM), so a save must
 never leave a half-written file where the last good checkpoint was, and a load
 must turn every way a file can be broken into one :class:`CheckpointError` line
 that says which file and what to do, instead of a pickle or zip traceback.
+
+Every checkpoint (and every self-play pool snapshot, ``pool/step_<N>.pt``) carries an integer
+``format_version``; :data:`FORMAT_VERSION` is the one this code writes. The formats:
+
+1. rlagent up to commit e0598a3, before the package was reorganised. Same keys as 2, but the
+   objects pickled inside a checkpoint (the collector's env, which holds the self-play
+   :class:`~rlagent.games.selfplay.OpponentPool`, its members and baseline players) name the old
+   modules: ``rlagent.selfplay``, ``rlagent.players``, ...
+2. The modules in their present places (``rlagent.games``, ``rlagent.fast``).
+
+Older formats are read: their payload is unchanged, and :func:`unpickle_env` finds classes
+that moved under their new module (:data:`MOVED_MODULES`). A file from a newer rlagent (a
+higher version) is refused in one line that says to upgrade.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import random
 import re
 import secrets
@@ -24,6 +39,8 @@ from rlagent.errors import CheckpointError
 
 __all__ = [
     "FORMAT_VERSION",
+    "MOVED_MODULES",
+    "OLDEST_FORMAT_VERSION",
     "REQUIRED_KEYS",
     "capture_rng_state",
     "check_compatible",
@@ -37,9 +54,11 @@ __all__ = [
     "restore_rng_state",
     "save_checkpoint",
     "space_signature",
+    "unpickle_env",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # see the module docstring for what each version means
+OLDEST_FORMAT_VERSION = 1
 REQUIRED_KEYS = ("format_version", "model")
 CHECKPOINT_DIR = "checkpoints"
 _NAME = re.compile(r"step_(\d+)\.pt")
@@ -153,12 +172,75 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
             f"(expected keys {', '.join(REQUIRED_KEYS)})"
         )
     version = data["format_version"]
-    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise CheckpointError(
-            f"checkpoint {path} has format_version {version!r} but this rlagent reads 1..{FORMAT_VERSION}: "
-            "use the rlagent version that wrote it"
+            f"checkpoint {path} has format_version {version} but this rlagent reads format_version "
+            f"{OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}: it was written by a newer rlagent, upgrade rlagent to load it"
+        )
+    if not isinstance(version, int) or isinstance(version, bool) or version < OLDEST_FORMAT_VERSION:
+        raise CheckpointError(
+            f"checkpoint {path} has format_version {version!r}, which no rlagent wrote "
+            f"(this one reads {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}): it is damaged or not an rlagent checkpoint"
         )
     return data
+
+
+# ---------------------------------------------------------------- objects pickled by older formats
+
+# Format 1 -> 2: where the modules of the reorganisation went. Only names that no longer resolve
+# are looked up here, so a module that kept its name (rlagent.league is now the command) is not
+# shadowed for the classes it still defines.
+MOVED_MODULES: dict[str, str] = {
+    "rlagent.players": "rlagent.games.players",
+    "rlagent.matches": "rlagent.games.matches",
+    "rlagent.selfplay": "rlagent.games.selfplay",
+    "rlagent.elo": "rlagent.games.elo",
+    "rlagent.league_report": "rlagent.games.league_report",
+    "rlagent.match_table": "rlagent.games.match_table",
+    "rlagent.league": "rlagent.games.league",
+    "rlagent.algos.analytic_loss": "rlagent.fast.analytic_loss",
+    "rlagent.loss_gradients": "rlagent.fast.loss_gradients",
+    "rlagent.nets.mlp_backprop": "rlagent.fast.mlp_backprop",
+    "rlagent.nets.mlp_layout": "rlagent.fast.mlp_layout",
+    "rlagent.nets.numpy_actor": "rlagent.fast.numpy_actor",
+    "rlagent.optim": "rlagent.fast.fused_adam",
+    "rlagent.nets.activations": "rlagent.fast.activations",
+}
+# Single names that left a module that still exists.
+_MOVED_NAMES: dict[tuple[str, str], str] = {
+    ("rlagent.evaluate", "load_agent"): "rlagent.agent",
+    ("rlagent.config", "OnPolicyConfig"): "rlagent.algos.ppo",
+    ("rlagent.config", "ReinforceConfig"): "rlagent.algos.reinforce",
+}
+
+
+class _MovedClassUnpickler(pickle.Unpickler):
+    """A pickle reader that looks a class up under its new module when its old one lacks it."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return super().find_class(module, name)
+        except (ImportError, AttributeError):
+            moved = _MOVED_NAMES.get((module, name)) or MOVED_MODULES.get(module)
+            if moved is None:
+                raise
+            return super().find_class(moved, name)
+
+
+def unpickle_env(data: bytes) -> Any:
+    """The env a checkpoint's collector pickled (with cloudpickle), from any readable format.
+
+    Classes pickled under a module that has since moved (format 1's ``rlagent.selfplay.OpponentPool``)
+    are found in their new place. An env that still cannot be rebuilt (a class that is gone, an env
+    package that is not installed) is one CheckpointError, not an unpickling traceback.
+    """
+    try:
+        return _MovedClassUnpickler(io.BytesIO(data)).load()
+    except Exception as exc:
+        raise CheckpointError(
+            f"the saved env cannot be rebuilt ({_detail(exc)}), so this rlagent cannot resume the run: "
+            "evaluate it or rate it in the league as it is, resume it with the rlagent that wrote it, or start a new run"
+        ) from exc
 
 
 # ---------------------------------------------------------------- run directory layout
@@ -400,10 +482,3 @@ def restore_rng_state(state: Mapping[str, Any]) -> None:
                 torch.cuda.set_rng_state(torch.as_tensor(cuda_state, dtype=torch.uint8).cpu(), index)
     except (TypeError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"checkpoint RNG state cannot be restored ({_detail(exc)})") from exc
-
-
-def unpickle_env(data: bytes) -> Any:
-    """The vector env a checkpoint saved mid-episode (pickled with cloudpickle)."""
-    import pickle
-
-    return pickle.loads(data)

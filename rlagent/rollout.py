@@ -364,6 +364,6 @@ class Collector:
             self.stats.restart_episodes()
             return False
         self.resetting = state["resetting"]
-        self.env = unpickle_env(state["env"])
+        self.env = unpickle_env(state["env"])  # also finds classes an older rlagent pickled under old module names
         self.obs, self.episode_start, self.state = state["obs"], state["episode_start"], state["state"]
         return True

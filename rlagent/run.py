@@ -206,7 +206,11 @@ class Trainer:
         check_state_dict_compatible(payload["model"], self.policy, source=str(path))
         self.policy.load_state_dict(payload["model"])
         self.algo.load_state_dict(payload["algorithm"])
-        if not self.collector.load_state_dict(payload["collector"]):
+        try:
+            restored_env = self.collector.load_state_dict(payload["collector"])
+        except CheckpointError as exc:
+            raise CheckpointError(f"cannot resume from {path} (checkpoint format_version {payload['format_version']}): {exc}") from exc
+        if not restored_env:
             print(f"note: the env of {path} could not be saved; episodes restart on resume")
         self.env = self.collector.env
         if self.pool is not None:
