@@ -137,9 +137,14 @@ class StepObserver(Protocol):
 
 
 class Actor(Protocol):
-    """The per-step policy call: ``act(obs, state, episode_start, generator) -> (actions, log_probs, values, state)``."""
+    """A fast stand-in for the policy's per-step call (:mod:`rlagent.fast`): the same ``act``,
+    ``applies()`` (still exact for the policy as it is now?) and ``refresh()`` (copy its parameters)."""
 
     def act(self, obs: Obs, state: Any, episode_start: np.ndarray, generator: torch.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]: ...
+
+    def applies(self) -> bool: ...
+
+    def refresh(self) -> None: ...
 
 
 class EpisodeStats:
@@ -233,6 +238,7 @@ class Collector:
         self.num_steps, self.num_envs = num_steps, env.num_envs
         self.reset_state_per_trial = reset_state_per_trial
         self.observers = tuple(observers)
+        self.fast_actor_used = False  # whether the last rollout was stepped by a fast actor
         self.generator = torch.Generator().manual_seed(seed)  # the sampling noise, whichever actor runs
         self.obs, _ = env.reset(seed=seed)
         self.episode_start = np.ones(self.num_envs, dtype=bool)
@@ -272,14 +278,18 @@ class Collector:
         """Step the env ``num_steps`` times with the current policy."""
         buffers = self._buffers
         trial_task = False
-        refresh = getattr(self.actor, "refresh", None)
-        if refresh is not None:
-            refresh()  # a numpy actor copies the parameters the learner just changed
+        actor = self.actor
+        if actor is not self.policy:  # a fast actor: current, and only where it is still exact
+            if actor.applies():
+                actor.refresh()  # it copies the parameters the learner just changed
+            else:
+                actor = self.policy
+        self.fast_actor_used = actor is not self.policy
         buffers["final_obs"] = {k: np.zeros_like(v) for k, v in buffers["final_obs"].items()} if isinstance(buffers["final_obs"], dict) else np.zeros_like(buffers["final_obs"])
         for t in range(self.num_steps):
             if buffers["states"] is not None:
                 buffers["states"][t] = self.state.cpu().numpy()
-            actions, log_probs, values, self.state = self.actor.act(self.obs, self.state, self.episode_start, generator=self.generator)
+            actions, log_probs, values, self.state = actor.act(self.obs, self.state, self.episode_start, generator=self.generator)
             _assign(buffers["obs"], t, self.obs)
             buffers["actions"][t] = actions
             buffers["log_probs"][t] = log_probs

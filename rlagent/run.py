@@ -245,7 +245,7 @@ class Trainer:
                 bias = critic_bias_at_trial_starts(rollout)
                 if bias is not None:
                     metrics["value/critic_bias_trial_start"] = bias
-                metrics["fast/numpy_actor"] = float(self.fast.actor is not None)
+                metrics["fast/numpy_actor"] = float(self.collector.fast_actor_used)
                 if self.pool is not None:
                     metrics.update(self._selfplay_step())
                 elapsed = time.perf_counter() - started

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlagent.fast.hooks import any_hooks
 from rlagent.fast.loss_gradients import CategoricalTerms, clipped_surrogate_grad, normalize, value_loss_grad
 from rlagent.fast.mlp_backprop import MLPBackprop
 from rlagent.fast.mlp_layout import mlp_layout
@@ -62,13 +63,9 @@ class AnalyticLoss:
         so freezing a layer, moving the policy or hooking it mid-run switches it to autograd."""
         if self.policy.device.type != "cpu":
             return False
-        for p in self.parameters:
-            if not p.requires_grad or p._backward_hooks or getattr(p, "_post_accumulate_grad_hooks", None):
-                return False
-        return not any(
-            m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or getattr(m, "_backward_pre_hooks", None)
-            for m in self.policy.modules()
-        ) and not _global_module_hooks()
+        if not all(p.requires_grad for p in self.parameters):
+            return False
+        return not any_hooks(self.policy)
 
     @torch.no_grad()
     def losses(self, batch: dict[str, Any], clip: float | None) -> dict[str, float]:
@@ -112,14 +109,6 @@ class AnalyticLoss:
 def _number(value: float | None) -> float | None:
     """A Python float (numpy scalars would promote float32 arrays to float64), or None."""
     return None if value is None else float(value)
-
-
-def _global_module_hooks() -> bool:
-    """Hooks registered for every module (``torch.nn.modules.module.register_module_forward_hook``...)."""
-    from torch.nn.modules import module
-
-    names = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks", "_global_backward_pre_hooks")
-    return any(getattr(module, name, None) for name in names)
 
 
 def analytic_loss(policy: torch.nn.Module, config: Any, gradient: Any) -> AnalyticLoss | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rlagent.fast.hooks import any_hooks
 from rlagent.nets.inputs import MASK_KEY
 from rlagent.fast.mlp_layout import MLPLayout, mlp_layout
 
@@ -48,6 +49,12 @@ class NumpyActor:
         self.activation = _NUMPY_ACTIVATIONS[layout.activation]
         self._rows = np.arange(0)
         self.refresh()
+
+    def applies(self) -> bool:
+        """Whether this copy computes exactly what the policy's own ``act`` would: on the CPU and
+        with no hooks that torch would run (the collector asks before every rollout and steps with
+        the policy itself otherwise, so a hook registered mid-run fires)."""
+        return self.policy.device.type == "cpu" and not any_hooks(self.policy, parameters=False)
 
     def refresh(self) -> None:
         """Rebuild the fused weights from the policy's current parameters."""

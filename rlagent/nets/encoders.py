@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rlagent.fast.activations import tanh
+from rlagent.fast.hooks import module_hooked
 
 # The MLP activations by name. "tanh" is torch.tanh's function and gradient, cheaper on large
 # forward-only CPU batches (rlagent.fast.activations says where and why only there).
@@ -30,8 +31,9 @@ class MLPEncoder(nn.Module):
     """Fully connected layers with an activation after each; no layers means the identity.
 
     The layers are applied with ``F.linear`` rather than through ``nn.Linear.__call__``: the module
-    call costs about as much as the matrix product at rollout batch sizes. (Forward hooks on the
-    inner ``nn.Linear`` modules therefore do not fire; hook the encoder itself.)
+    call costs about as much as the matrix product at rollout batch sizes. A layer with hooks (or
+    any global module hook) goes through its ``__call__``, so hooks on the inner ``nn.Linear``
+    modules fire as users expect.
     """
 
     def __init__(self, input_dim: int, hidden_sizes: tuple[int, ...] = (64, 64), activation: str = "tanh") -> None:
@@ -46,7 +48,7 @@ class MLPEncoder(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         for layer in self.layers:
-            x = self.activation(F.linear(x, layer.weight, layer.bias))
+            x = self.activation(layer(x) if module_hooked(layer) else F.linear(x, layer.weight, layer.bias))
         return x
 
 
