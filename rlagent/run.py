@@ -41,7 +41,8 @@ from rlagent.checkpoint import (
 from rlagent.config import Config
 from rlagent.losses import on_return_scale
 from rlagent.errors import CheckpointError, ConfigError
-from rlagent.make_env import make_env, resolve_env_id
+from rlagent.gym_envs import resolve_env_id
+from rlagent.make_env import make_env
 from rlagent.monitor.logger import RunLogger
 from rlagent.monitor.progress import Progress
 from rlagent.nets import build_policy
