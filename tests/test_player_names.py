@@ -23,7 +23,7 @@ from envs.player_names import MAX_SIMULATIONS, MCTS, PATH, RANDOM, PlayerName, p
 from rlagent.agent import load_agent
 from rlagent.config import resolve
 from rlagent.errors import ConfigError
-from rlagent.games.league import parse_baselines
+from rlagent.games.league import _check_baselines_fit, parse_baselines
 from rlagent.games.players import PolicyPlayer, RandomPlayer, make_opponent, make_player
 from rlagent.make_env import make_env
 from rlagent.run import Trainer
@@ -32,7 +32,7 @@ HEX = "rlagent/Hex-v0"
 GOOD = ["random", "mcts1", "mcts10", "mcts100", f"mcts{MAX_SIMULATIONS}"]
 BAD = [
     "mcts0", "mcts", "mcts-1", "mcts+5", "mcts1.5", "mcts010", "mcts 10", "mcts1e3", f"mcts{MAX_SIMULATIONS + 1}",
-    "mcts\u0661\u0660",  # Arabic-Indic digits, which int() would read as 10
+    "mcts\u0661\u0660", "mcts1\u0660",  # Arabic-Indic digits, which int() would read as 10
     "MCTS10", "Random", "RANDOM", " random", "random ", "mcts10 ", "random\n", "", "foo", "gnugo", "mcts10x",
     "random,mcts10", 10, 3.5, True, ["random"],
 ]
@@ -134,6 +134,10 @@ def test_mcts_on_a_game_without_mcts_is_refused() -> None:
 
     with pytest.raises(ValueError, match="opponent 'mcts10' does not play Nim: valid opponents for it are random, a callable"):
         Match(NoMCTS(), "mcts10")  # type: ignore[arg-type]
+    baselines = parse_baselines("random,mcts10")
+    _check_baselines_fit(baselines[:1], NoMCTS(), "nim")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="baseline mcts10 does not play Nim, the game of this run's env nim: use --baselines random"):
+        _check_baselines_fit(baselines, NoMCTS(), "nim")  # type: ignore[arg-type]
 
 
 # --- a run trained against MCTS, and its directory as an opponent ---------------------------------
@@ -198,3 +202,15 @@ def test_training_against_a_run_directory_through_the_config(mcts_run: Path, tmp
     saved = json.loads((trainer.run_dir / "config.json").read_text())
     assert saved["env_kwargs"]["opponent"] == str(mcts_run)  # the path, not the loaded network
     assert load_agent(trainer.run_dir).config.env_kwargs["opponent"] == str(mcts_run)
+
+
+def test_evaluate_takes_the_same_names(mcts_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rlagent import evaluate
+
+    for name in ("mcts0", "Random", "logs/nope"):
+        assert evaluate.main([str(mcts_run), "--opponent", name, "--games", "2"]) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and f"unknown opponent {name!r}" in error and "or the path of a run directory" in error
+    for name in ("mcts5", str(mcts_run)):
+        assert evaluate.main([str(mcts_run), "--opponent", name, "--games", "2"]) == 0
+        assert f"overall vs {name}: won" in capsys.readouterr().out
