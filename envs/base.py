@@ -14,6 +14,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from envs.player_names import PlayerName
+
 RUNNING = -1
 DRAW = 2
 
@@ -177,7 +179,12 @@ class TurnBasedGame(ABC):
             return f"valid actions are 0..{self.num_actions - 1}"
         return "not legal in this position"
 
-    # --- optional views --------------------------------------------------------------------------
+    # --- optional players and views --------------------------------------------------------------
+    def named_player(self, name: PlayerName, seed: int | None = None) -> Opponent | None:
+        """This game's own player for a parsed name other than ``random`` (which every game has, as
+        :meth:`random_actions`), e.g. ``mctsN`` for Hex; None if the game has no such player."""
+        return None
+
     def render_ansi(self, board: int = 0) -> str:
         raise NotImplementedError(f"{type(self).__name__} has no text rendering")
 

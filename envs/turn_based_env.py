@@ -26,10 +26,11 @@ from gymnasium.vector.utils import batch_space
 from envs.base import DRAW, Opponent, SeatedOpponent, TurnBasedGame
 from envs.actions import check_actions
 from envs.batched_random import BatchedRandom
+from envs.player_names import RANDOM, PlayerName, looks_like_path, parse_player_name
 
+# A player name (``random``, ``mctsN``), an opponent object, or None (random).
 OpponentSpec = Union[str, Opponent, SeatedOpponent, None]
 AGENT_COLORS = (0, 1, "random")
-OPPONENT_NAMES = ("random",)
 RENDER_MODES = ["ansi", "rgb_array"]
 
 
@@ -41,15 +42,29 @@ def check_agent_color(agent_color: object) -> int | str:
     raise ValueError(f"agent_color must be 0 (moves first), 1 (moves second) or 'random', got {agent_color!r}")
 
 
-def check_opponent(opponent: OpponentSpec) -> OpponentSpec:
+OPPONENT_OBJECTS = (
+    "a callable (observation, action_mask) -> actions such as rlagent's PolicyPlayer",
+    "a SeatedOpponent such as a self-play pool",
+)
+
+
+def check_opponent(opponent: object, game: TurnBasedGame) -> PlayerName | None:
+    """The parsed name of a named opponent (``random``, ``mctsN``: :mod:`envs.player_names`), None
+    for an opponent object; else a one-line ``ValueError`` listing what is valid."""
     if opponent is None or callable(opponent) or isinstance(opponent, SeatedOpponent):
-        return opponent
-    if isinstance(opponent, str) and opponent in OPPONENT_NAMES:
-        return opponent
-    raise ValueError(
-        f"unknown opponent {opponent!r}: use one of {list(OPPONENT_NAMES)}, a callable "
-        "(observation, action_mask) -> actions, or a SeatedOpponent such as a self-play pool"
-    )
+        return None
+    try:
+        name = parse_player_name(opponent, what="opponent", also=OPPONENT_OBJECTS)
+    except ValueError:
+        if looks_like_path(opponent):
+            raise ValueError(
+                f"opponent {opponent!r} looks like the path of a trained agent, which an env cannot load: make the env "
+                "with rlagent.make_env (python -m rlagent.train ... --set env.opponent=PATH does), or pass a PolicyPlayer"
+            ) from None
+        raise
+    if name.kind != RANDOM and game.named_player(name) is None:
+        raise ValueError(f"opponent {opponent!r} does not play {game.name}: valid opponents for it are random, {', or '.join(OPPONENT_OBJECTS)}")
+    return name
 
 
 def check_render_mode(render_mode: str | None) -> str | None:
@@ -62,12 +77,15 @@ class Match:
     """A batch of games between the learner and one opponent, as batched operations.
 
     The learner's colour is fixed or drawn per game. The opponent is called once for all the boards
-    where it must move at that point, never once per board.
+    where it must move at that point, never once per board. A named opponent is built here:
+    ``random`` plays from the boards' own random streams, another name (``mctsN``) is the game's
+    :meth:`~envs.base.TurnBasedGame.named_player`, rebuilt with the seed of each seeded reset.
     """
 
     def __init__(self, game: TurnBasedGame, opponent: OpponentSpec = "random", agent_color: int | str = 0) -> None:
         self.game = game
-        self.opponent = check_opponent(opponent)
+        self.opponent_name = check_opponent(opponent, game)
+        self.opponent = self._named_opponent(None) if self.opponent_name is not None else opponent
         self.agent_color_setting = check_agent_color(agent_color)
         self.agent_color = np.zeros(game.batch_size, dtype=np.int8)
         self.rng = BatchedRandom(game.batch_size)  # OS-seeded until a reset gives a seed
@@ -80,6 +98,13 @@ class Match:
         """Gymnasium's ``reset(seed=...)``: a seed restarts the streams (board ``i`` from ``seed + i``), None keeps them going."""
         if seed is not None:
             self.rng.seed(seed)
+            if self.opponent_name is not None:
+                self.opponent = self._named_opponent(seed)
+
+    def _named_opponent(self, seed: int | None) -> Any:
+        """The opponent of a name: ``"random"`` (played in :meth:`opponent_moves`) or the game's player."""
+        name = self.opponent_name
+        return RANDOM if name.kind == RANDOM else self.game.named_player(name, seed)
 
     def start_games(self, boards: np.ndarray, opening: bool = True) -> np.ndarray:
         """New games on ``boards``: clear and pick colours. Returns the boards where the opponent

@@ -39,6 +39,8 @@ _PUBLIC = {
     "PolicyPlayer": "rlagent.games.players",
     "HumanPlayer": "rlagent.games.players",
     "make_player": "rlagent.games.players",
+    "make_opponent": "rlagent.games.players",
+    "parse_player": "rlagent.games.players",
     "play_games": "rlagent.games.matches",
     "OpponentPool": "rlagent.games.selfplay",
     "SelfPlayConfig": "rlagent.config",

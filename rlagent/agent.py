@@ -8,19 +8,17 @@ the policy a run trained (its saved config, its env's spaces, checked against th
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 
 from rlagent.checkpoint import check_compatible, check_state_dict_compatible, latest_checkpoint, load_checkpoint, space_signature
 from rlagent.config import Config, resolve
 from rlagent.errors import CheckpointError
-from rlagent.make_env import make_env, resolve_env_id
+from rlagent.gym_envs import env_parameters, make_vector_env
 from rlagent.monitor.trials import TrialStats
 from rlagent.nets import build_policy
 
@@ -43,7 +41,10 @@ def load_agent(path: str | Path) -> Agent:
     payload = load_checkpoint(path)
     saved = payload["config"]
     config = resolve(saved["algo"], saved["env"], base=saved)
-    env = make_env(config.env, 1, dict(config.env_kwargs))
+    # Only the spaces are wanted, and they do not depend on the opponent (which may be another
+    # run's agent, not to be loaded for this).
+    kwargs = {k: v for k, v in config.env_kwargs.items() if k != "opponent" or "agent_color" not in env_parameters(config.env)}
+    env = make_vector_env(config.env, 1, kwargs)
     check_compatible(payload["spaces"], space_signature(env.single_observation_space, env.single_action_space))
     policy = build_policy(env.single_observation_space, env.single_action_space, config.policy)
     check_state_dict_compatible(payload["model"], policy, source=str(path))
@@ -63,12 +64,13 @@ def play_episodes(
     trial_stats: TrialStats | None = None,
 ) -> np.ndarray:
     """Returns of ``games`` finished episodes, played in one batch; a trial task's outcomes also go
-    to ``trial_stats`` if given."""
+    to ``trial_stats`` if given. ``opponent``: a player name or object (see
+    :func:`rlagent.games.players.make_opponent`), used where ``agent_color`` is given."""
     kwargs = dict(agent.config.env_kwargs)
     if agent_color is not None:
         kwargs.update(agent_color=agent_color, opponent=opponent)
     batch = min(games, 256)
-    env = make_env(agent.config.env, batch, kwargs)
+    env = make_vector_env(agent.config.env, batch, kwargs)
     obs, _ = env.reset(seed=seed)
     state = agent.policy.initial_state(batch)
     start = np.ones(batch, dtype=bool)
@@ -94,13 +96,4 @@ def play_episodes(
 
 def is_two_player(agent: Agent) -> bool:
     """Whether the agent's env is a game against an opponent (it takes ``agent_color``)."""
-    return "agent_color" in _env_parameters(agent.config.env)
-
-
-def _env_parameters(env: str) -> set[str]:
-    spec = gym.spec(resolve_env_id(env))
-    entry = spec.entry_point
-    if isinstance(entry, str):
-        module, name = entry.split(":")
-        entry = getattr(__import__(module, fromlist=[name]), name)
-    return set(inspect.signature(entry).parameters)
+    return "agent_color" in env_parameters(agent.config.env)

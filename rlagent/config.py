@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from envs.player_names import parse_player_name
 from rlagent.algos import LEARNERS
 from rlagent.errors import ConfigError
 from rlagent.nets.policy import PolicyConfig
@@ -84,6 +84,8 @@ class RunConfig:
 class SelfPlayConfig:
     """Self-play against a pool of past selves and fixed baselines (two-player games only).
 
+    ``baselines``: player names, ``random`` or ``mctsN`` (:mod:`envs.player_names`).
+
     ``snapshot_every``: updates between snapshots of the learner joining the pool (the first one,
     step 0, joins at the start); at most ``max_snapshots`` of them are drawn from (the oldest
     retire; their files stay in ``pool/`` for the league). ``sampling``: how each env slot draws
@@ -126,8 +128,10 @@ class SelfPlayConfig:
                 f"got {self.priority_power} and {self.opponent_temperature}"
             )
         for name in self.baselines:
-            if name != "random" and not re.fullmatch(r"mcts\d+", name):
-                raise ConfigError(f"unknown selfplay baseline {name!r}: valid baselines are random and mctsN (e.g. mcts100)")
+            try:
+                parse_player_name(name, what="selfplay baseline")
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
 
 
 ALGORITHMS = tuple(LEARNERS)

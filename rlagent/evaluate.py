@@ -11,7 +11,7 @@ from rlagent.agent import is_two_player, load_agent, play_episodes
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
 from rlagent.errors import RlagentError
 from rlagent.games.elo import wilson_interval
-from rlagent.games.players import make_opponent
+from rlagent.games.players import make_opponent, parse_player
 from rlagent.monitor.trials import TrialStats
 
 
@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.games < 2:
         raise RlagentError(f"--games must be at least 2, got {args.games}")
+    parse_player(args.opponent, paths=True, what="opponent")  # refused before loading, for every env alike
     agent = load_agent(args.run)
     two_player = is_two_player(agent)
     print(f"{agent.path} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")

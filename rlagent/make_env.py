@@ -1,60 +1,28 @@
-"""Environment names to vector envs.
+"""Environment names to vector envs, with the env options of the command line.
 
-Our own envs (``hex``, later ``pwm`` and ``arena``) come from their batched cores through
-``vector_entry_point``. Other ids use their native vector env too when it has one (Gymnasium's
-CartPole does: a numpy core many times faster than N copies), if its autoreset mode is one the
-collector handles (``SAME_STEP`` or ``NEXT_STEP``); otherwise Gymnasium's ``SyncVectorEnv`` with
-SAME_STEP. ``native=False`` forces the latter.
+:func:`make_env` is :func:`rlagent.gym_envs.make_vector_env` plus the one option an env cannot take
+as it is written: an ``opponent`` that names a trained agent (a run directory or checkpoint, e.g.
+``--set env.opponent=logs/hex_ppo_...``) is loaded here as a greedy
+:class:`~rlagent.games.players.PolicyPlayer`. Player names (``random``, ``mctsN``) stay names, for
+the env to build on its own seeds; the run's config keeps the string either way.
 """
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
-import gymnasium as gym
-from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector import VectorEnv
 
-import envs
-from rlagent.errors import ConfigError
+from rlagent.games.players import load_opponent
+from rlagent.gym_envs import HANDLED_AUTORESET, env_parameters, make_vector_env, resolve_env_id
 
-
-def resolve_env_id(name: str) -> str:
-    """A CLI short name (``hex``) or a registered Gymnasium id, else a one-line error with choices."""
-    if name.lower() in envs.ENV_IDS:
-        return envs.ENV_IDS[name.lower()]
-    if name in gym.registry:
-        return name
-    known = sorted(envs.ENV_IDS) + sorted(k for k in gym.registry if "/" not in k or k.startswith("rlagent/"))
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-    hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    raise ConfigError(
-        f"unknown environment {name!r}{hint}: use one of {', '.join(sorted(envs.ENV_IDS))} or any registered Gymnasium id such as CartPole-v1"
-    )
-
-
-HANDLED_AUTORESET = (AutoresetMode.SAME_STEP, AutoresetMode.NEXT_STEP)
+__all__ = ["HANDLED_AUTORESET", "make_env", "resolve_env_id"]
 
 
 def make_env(name: str, num_envs: int, env_kwargs: dict[str, Any] | None = None, native: bool = True) -> VectorEnv:
     """``num_envs`` copies of ``name`` as one vector env (SAME_STEP or NEXT_STEP autoreset); bad
-    kwargs -> ConfigError."""
-    env_id = resolve_env_id(name)
+    options -> ConfigError."""
     kwargs = dict(env_kwargs or {})
-    spec = gym.spec(env_id)
-    try:
-        if spec.vector_entry_point is not None and native:
-            vector = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
-            if vector.metadata.get("autoreset_mode") in HANDLED_AUTORESET:
-                return vector
-            vector.close()
-        return gym.make_vec(
-            env_id,
-            num_envs=num_envs,
-            vectorization_mode="sync",
-            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
-            **kwargs,
-        )
-    except (TypeError, ValueError, gym.error.Error) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ConfigError(f"cannot make {env_id} with env settings {kwargs}: {message}") from None
+    if isinstance(kwargs.get("opponent"), str) and "opponent" in env_parameters(name):
+        kwargs["opponent"] = load_opponent(kwargs["opponent"])
+    return make_vector_env(name, num_envs, kwargs, native)

@@ -40,7 +40,8 @@ from rlagent.checkpoint import (
 from rlagent.config import Config
 from rlagent.fast.paths import select_fast_paths
 from rlagent.errors import CheckpointError, ConfigError
-from rlagent.make_env import make_env, resolve_env_id
+from rlagent.gym_envs import resolve_env_id
+from rlagent.make_env import make_env
 from rlagent.monitor.logger import RunLogger
 from rlagent.monitor.progress import Progress
 from rlagent.monitor.trials import TrialStats, critic_bias_at_trial_starts

@@ -152,16 +152,44 @@ def test_swap_through_the_env() -> None:
         ({"size": 0}, "from 2 to 19"),
         ({"size": 40}, "from 2 to 19"),
         ({"size": 5.5}, "from 2 to 19"),
-        ({"opponent": "grandmaster"}, r"unknown opponent 'grandmaster': use one of \['random'\]"),
+        ({"size": True}, "from 2 to 19"),
+        ({"size": "5"}, "from 2 to 19"),
+        ({"swap": "maybe"}, "Hex swap must be True or False, got 'maybe'"),
+        ({"swap": 2}, "Hex swap must be True or False, got 2"),
+        ({"swap": 1}, "Hex swap must be True or False"),
+        ({"swap": None}, "Hex swap must be True or False"),
+        ({"opponent": "grandmaster"}, r"unknown opponent 'grandmaster': valid opponents are random, mctsN .*, a callable .*SeatedOpponent"),
+        ({"opponent": "mcts0"}, r"unknown opponent 'mcts0': valid opponents are random, mctsN"),
+        ({"opponent": 3}, "unknown opponent 3"),
+        ({"opponent": "logs/some_run"}, r"looks like the path of a trained agent.*rlagent.make_env.*PolicyPlayer"),
         ({"agent_color": 2}, "agent_color must be 0"),
+        ({"agent_color": True}, "agent_color must be 0"),
+        ({"agent_color": "first"}, "agent_color must be 0"),
         ({"render_mode": "human"}, "render_mode must be one of"),
+        ({"render_mode": 1}, "render_mode must be one of"),
     ],
 )
 def test_bad_kwargs_give_one_line_errors(kwargs: dict, message: str) -> None:
-    for make in (lambda: gym.make(HEX, **kwargs), lambda: gym.make_vec(HEX, num_envs=2, **kwargs)):
+    makers = (
+        lambda: gym.make(HEX, **kwargs),
+        lambda: gym.make_vec(HEX, num_envs=2, vectorization_mode="vector_entry_point", **kwargs),
+        lambda: gym.make_vec(HEX, num_envs=2, vectorization_mode="sync", **kwargs),
+    )
+    for make in makers:
         with pytest.raises(ValueError, match=message) as error:
             make()
         assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("num_envs", [0, -1, 2.0, True, "2", None])
+def test_bad_num_envs_gives_one_line_error(num_envs: object) -> None:
+    with pytest.raises(ValueError, match=f"num_envs must be a positive integer, got {num_envs!r}"):
+        hex_vector_env(num_envs=num_envs, size=3)
+
+
+def test_numpy_scalars_are_valid_options() -> None:
+    env = hex_vector_env(num_envs=np.int64(2), size=np.int64(3), swap=np.bool_(True), agent_color=np.int8(1))
+    assert env.num_envs == 2 and env.game.size == 3 and env.game.swap is True and env.match.agent_color_setting == 1
 
 
 class CountingOpponent:

@@ -161,8 +161,9 @@ def test_bad_size_is_a_one_line_value_error(size: object) -> None:
 
 
 def test_bad_swap_and_render_mode_are_value_errors() -> None:
-    with pytest.raises(ValueError, match="swap must be True or False"):
-        pettingzoo_env(size=5, swap="yes")
+    for swap in ("yes", 1, None):  # the same rule as rlagent/Hex-v0's (envs.hex.size.check_swap)
+        with pytest.raises(ValueError, match="swap must be True or False"):
+            pettingzoo_env(size=5, swap=swap)
     with pytest.raises(ValueError, match="ansi, rgb_array"):
         pettingzoo_env(size=5, render_mode="human")
 

@@ -405,6 +405,16 @@ def test_obs_noise_is_seeded_and_has_the_right_scale() -> None:
         ({"obs_noise": -0.1}, "obs_noise must be a finite number >= 0"),
         ({"r_wrong": float("nan")}, "r_wrong must be a finite number"),
         ({"abort_on_early": "yes"}, "True or False"),
+        # wrong types, each named with what is valid
+        ({"task": None}, "use 'pwm0'"),
+        ({"preset": None}, "['seed', 'romo']"),
+        ({"epoch_len": 15.0}, "epoch_len must be an integer >= 1"),
+        ({"epoch_len": True}, "epoch_len must be an integer >= 1"),
+        ({"delay": 1.5}, "delay must be an integer >= 0"),
+        ({"r_wrong": "-1"}, "r_wrong must be a number"),
+        ({"r_early": None}, "r_early must be a number"),
+        ({"obs_noise": True}, "obs_noise must be a number"),
+        ({"abort_on_early": 1}, "True or False"),
     ],
 )
 def test_bad_options_give_one_line_errors(kwargs: dict, message: str) -> None:
@@ -412,8 +422,9 @@ def test_bad_options_give_one_line_errors(kwargs: dict, message: str) -> None:
         with pytest.raises(ValueError) as error:
             make()
         assert message in str(error.value) and "\n" not in str(error.value)
-    with pytest.raises(ValueError, match="num_envs must be a positive integer"):
-        pwm_vector_env(num_envs=0)
+    for num_envs in (0, 2.0, True, None):
+        with pytest.raises(ValueError, match="num_envs must be a positive integer"):
+            pwm_vector_env(num_envs=num_envs)
 
 
 def test_bad_actions_raise() -> None:

@@ -23,8 +23,10 @@ import numpy as np
 
 from envs.base import RUNNING, TurnBasedGame
 from envs.hex import rules
+from envs.hex.mcts import MCTSPlayer
 from envs.hex.render import board_to_rgb, board_to_text
-from envs.hex.size import MAX_SIZE, MIN_SIZE, check_size  # noqa: F401  (re-exported for the adapters)
+from envs.hex.size import MAX_SIZE, MIN_SIZE, check_size, check_swap  # noqa: F401  (re-exported for the adapters)
+from envs.player_names import MCTS, PlayerName
 
 PLANES = ("mover's stones", "opponent's stones", "swap is legal now")
 
@@ -95,7 +97,7 @@ class HexCore(TurnBasedGame):
     def __init__(self, batch_size: int, size: int = 11, swap: bool = False) -> None:
         super().__init__(batch_size)
         self.size = n = check_size(size)
-        self.swap = bool(swap)
+        self.swap = check_swap(swap)
         self.swap_action = n * n
         self.board = np.zeros((batch_size, n, n), dtype=np.int8)
         # What each player would see and may play, in both frames: [board, player, ...] (board-major,
@@ -183,6 +185,10 @@ class HexCore(TurnBasedGame):
         return rules.random_actions(
             uniforms, idx, self.size, self.swap, self._empty, self._num_empty, self.to_move, self.winner, self.num_moves
         )
+
+    def named_player(self, name: PlayerName, seed: int | None = None) -> MCTSPlayer | None:
+        """``mctsN``: UCT with ``N`` random-rollout simulations per move."""
+        return MCTSPlayer(simulations=name.simulations, seed=seed) if name.kind == MCTS else None
 
     # --- rules -----------------------------------------------------------------------------------
     @property

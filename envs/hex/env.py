@@ -4,10 +4,16 @@ Observation: ``{"observation": float32 (3, n, n), "action_mask": int8 (n*n + 1,)
 frame (planes: its stones, the opponent's, and "swap is legal now"; the board is transposed when
 the learner plays second, so it always connects top and bottom). Action: a cell ``r * n + c`` of
 that view, or ``n * n`` for the swap. The learner's colour: ``agent_color`` 0 (first), 1 (second) or
-``"random"`` per game. The opponent (default uniform random legal moves) moves inside ``step``.
+``"random"`` per game. The opponent moves inside ``step``: a player name, ``random`` (the default,
+uniformly random legal moves) or ``mctsN`` (UCT with N random-rollout simulations, see
+:mod:`envs.player_names`), or an object (a callable player, a self-play pool). The path of a trained
+agent is refused here (envs cannot load networks): ``rlagent.make_env`` turns it into a player first.
+Every option is checked when the env is made, with a one-line ``ValueError``.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from envs.hex.core import HexCore
 from envs.turn_based_env import OpponentSpec, TurnBasedEnv, TurnBasedVectorEnv
@@ -33,8 +39,8 @@ def hex_vector_env(
     render_mode: str | None = None,
 ) -> TurnBasedVectorEnv:
     """``num_envs`` Hex games on one batched core: the ``vector_entry_point`` of ``rlagent/Hex-v0``."""
-    if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+    if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
         raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
     return TurnBasedVectorEnv(
-        HexCore(num_envs, size, swap), opponent=opponent, agent_color=agent_color, render_mode=render_mode
+        HexCore(int(num_envs), size, swap), opponent=opponent, agent_color=agent_color, render_mode=render_mode
     )

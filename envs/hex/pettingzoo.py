@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 from pettingzoo import AECEnv
 
-from envs.hex.core import HexCore, check_size
+from envs.hex.core import HexCore, check_size, check_swap
 from envs.turn_based_pettingzoo import TurnBasedAECEnv
 
 
@@ -27,7 +26,5 @@ def pettingzoo_env(size: int = 11, swap: bool = False, render_mode: str | None =
     ``size`` must be an integer from 2 to 19; an illegal action loses the game (-1, the other +1)
     with ``info["illegal_action"] = True``, and an action outside ``0..n*n`` raises ``ValueError``.
     """
-    size = check_size(size)
-    if not isinstance(swap, (bool, np.bool_)):
-        raise ValueError(f"Hex swap must be True or False, got {swap!r}")
-    return TurnBasedAECEnv(lambda: HexCore(1, size, bool(swap)), name="hex_v0", render_mode=render_mode)
+    size, swap = check_size(size), check_swap(swap)
+    return TurnBasedAECEnv(lambda: HexCore(1, size, swap), name="hex_v0", render_mode=render_mode)

@@ -17,7 +17,7 @@ from envs.hex.render import PLAYER_NAMES
 from rlagent.agent import Agent, load_agent
 from rlagent.errors import CheckpointError, ConfigError
 from rlagent.games.players import HumanPlayer, PolicyPlayer
-from rlagent.make_env import resolve_env_id
+from rlagent.gym_envs import resolve_env_id
 
 
 def load_hex_agent(path: str | Path) -> Agent:

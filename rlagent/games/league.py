@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from envs.base import TurnBasedGame
-from envs.hex.core import HexCore
+from envs.player_names import RANDOM
 from rlagent.checkpoint import list_checkpoints
 from rlagent.agent import load_agent
 from rlagent.games.elo import Ratings, fit_ratings
@@ -51,7 +51,7 @@ from rlagent.errors import ConfigError, RlagentError
 from rlagent.games.league_report import TableRow, format_table, league_table, plot_ratings, snapshot_step, write_ratings, write_tensorboard
 from rlagent.games.match_table import GameResult, append_matches, read_matches
 from rlagent.games.matches import Player, game_factory, play_boards
-from rlagent.games.players import PolicyPlayer, make_player
+from rlagent.games.players import PolicyPlayer, make_player, parse_player
 from rlagent.monitor.progress import Progress
 
 __all__ = [
@@ -74,9 +74,7 @@ MATCHES_FILE = "matches.csv"
 RATINGS_FILE = "ratings.csv"
 PLOT_FILE = "elo.png"
 OPENING_RULES = ("random", "suite", "none")
-BASELINE_FORMS = "random, or mctsN for UCT with N simulations (e.g. mcts100, mcts400)"
 _SNAPSHOT = re.compile(r"step_(\d+)\.pt")
-_MCTS = re.compile(r"mcts([1-9]\d*)")
 
 
 @dataclass(frozen=True)
@@ -189,16 +187,18 @@ def find_entrants(run_dir: str | Path) -> list[Entrant]:
 
 
 def parse_baselines(baselines: str | Sequence[str]) -> list[Entrant]:
-    """Baselines from ``"random,mcts100"`` or a sequence of names; duplicates dropped, order kept."""
-    names = baselines.split(",") if isinstance(baselines, str) else list(baselines)
+    """Baselines from ``"random,mcts100"`` (the command line's list: spaces around names and empty
+    items ignored, ``""`` for none) or a sequence of player names (:mod:`envs.player_names`);
+    duplicates dropped, order kept."""
+    if isinstance(baselines, str):
+        names = [name.strip() for name in baselines.split(",") if name.strip()]
+    else:
+        names = list(baselines)
     entrants: list[Entrant] = []
-    for raw in names:
-        name = str(raw).strip()
-        if not name or any(e.name == name for e in entrants):
-            continue
-        if name != "random" and not _MCTS.fullmatch(name):
-            raise ConfigError(f"unknown baseline {name!r}: valid baselines are {BASELINE_FORMS}")
-        entrants.append(Entrant(name, name))
+    for name in names:
+        parse_player(name, what="baseline")
+        if not any(e.name == name for e in entrants):
+            entrants.append(Entrant(name, name))
     return entrants
 
 
@@ -217,10 +217,11 @@ def _check_settings(games: object, workers: object, openings: object, seed: obje
 
 
 def _check_baselines_fit(entrants: Sequence[Entrant], probe: TurnBasedGame, env: str) -> None:
-    """MCTS reads Hex boards; on another game it would fail mid-league, so refuse it up front."""
-    mcts = [e.name for e in entrants if e.step is None and _MCTS.fullmatch(e.name)]
-    if mcts and not isinstance(probe, HexCore):
-        raise ConfigError(f"baseline {mcts[0]} plays Hex only, but this run's env is {env}: use --baselines random")
+    """A baseline the game has no player for (MCTS reads Hex boards only) would fail mid-league: refuse it up front."""
+    for entrant in entrants:
+        name = parse_player(entrant.name) if entrant.step is None else None
+        if name is not None and name.kind != RANDOM and probe.named_player(name) is None:
+            raise ConfigError(f"baseline {entrant.name} does not play {probe.name}, the game of this run's env {env}: use --baselines random")
 
 
 def _first_moves(probe: TurnBasedGame) -> np.ndarray:

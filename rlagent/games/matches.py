@@ -20,7 +20,7 @@ import numpy as np
 
 from envs.base import DRAW, RUNNING, TurnBasedGame
 from rlagent.errors import ConfigError
-from rlagent.make_env import make_env
+from rlagent.gym_envs import make_vector_env
 
 Player = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -142,7 +142,7 @@ def game_factory(env_name: str, env_kwargs: dict[str, Any] | None = None) -> Cal
     kwargs = {k: v for k, v in (env_kwargs or {}).items() if k not in ("opponent", "agent_color", "render_mode")}
 
     def make(batch: int) -> TurnBasedGame:
-        env = make_env(env_name, batch, kwargs)
+        env = make_vector_env(env_name, batch, kwargs)
         game = getattr(env, "game", None)
         if not isinstance(game, TurnBasedGame):
             raise ConfigError(f"{env_name} is not a two-player board game: matches need a TurnBasedGame env such as hex")

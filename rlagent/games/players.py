@@ -7,7 +7,6 @@ One protocol serves as env opponent, league entrant and evaluation adversary:
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,6 +16,7 @@ import torch
 from envs.hex.core import cell_name, parse_cell, planes_from_boards, transpose_actions
 from envs.hex.mcts import MCTSPlayer  # the fixed-strength reference, beside the other players
 from envs.hex.render import PLAYER_NAMES, board_to_text
+from envs.player_names import MCTS, PATH, RANDOM, PlayerName, parse_player_name
 from rlagent.agent import load_agent
 from rlagent.errors import ConfigError
 from rlagent.nets.distributions import Categorical
@@ -89,31 +89,45 @@ class PolicyPlayer:
         return np.where(to_move == 1, transpose_actions(actions, n), actions)
 
 
+def parse_player(spec: object, *, paths: bool = False, what: str = "player") -> PlayerName:
+    """A player name parsed by the one syntax of :mod:`envs.player_names`; a one-line ``ConfigError``
+    naming it as a ``what`` and listing the valid forms if it is not one. ``paths``: the path of a run
+    directory or checkpoint is valid too (for the callers that load it)."""
+    try:
+        return parse_player_name(spec, paths=paths, what=what)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
 def make_player(spec: str, seed: int = 0) -> Any:
     """A baseline player from its name: ``random`` or ``mctsN`` (UCT with N simulations per move).
 
     Unlike :func:`make_opponent` this always returns a player object, for games played outside
     an env (the league, the self-play pool)."""
-    if spec == "random":
+    name = parse_player(spec)
+    if name.kind == RANDOM:
         return RandomPlayer(seed)
-    match = re.fullmatch(r"mcts(\d+)", spec)
-    if match and int(match.group(1)) > 0:
-        player = MCTSPlayer(simulations=int(match.group(1)), seed=seed)
-        player.name = spec
-        return player
-    raise ConfigError(f"unknown player {spec!r}: valid baselines are random and mctsN (e.g. mcts100)")
+    player = MCTSPlayer(simulations=name.simulations, seed=seed)
+    player.name = str(name)
+    return player
 
 
 def make_opponent(spec: str, seed: int = 0) -> object:
     """An opponent from its command-line name: ``random``, ``mctsN`` (UCT with N simulations, e.g.
     ``mcts200``) or the path of a run directory or checkpoint (played greedily)."""
-    if spec == "random":
-        return "random"  # the env's own batched random player, on its per-board streams
-    if re.fullmatch(r"mcts\d+", spec):
+    name = parse_player(spec, paths=True, what="opponent")
+    if name.kind == RANDOM:
+        return RANDOM  # the env's own batched random player, on its per-board streams
+    if name.kind == MCTS:
         return make_player(spec, seed)
-    if Path(spec).exists():
-        return PolicyPlayer.load(spec, seed=seed)
-    raise ConfigError(f"unknown opponent {spec!r}: use random, mctsN (e.g. mcts200) or the path of a run directory or checkpoint")
+    return PolicyPlayer.load(name.path, seed=seed)
+
+
+def load_opponent(spec: str) -> object:
+    """An env's ``opponent`` option as the env can take it: a run directory or checkpoint loaded as
+    a greedy :class:`PolicyPlayer`, a player name (``random``, ``mctsN``) left for the env to build."""
+    name = parse_player(spec, paths=True, what="opponent")
+    return PolicyPlayer.load(name.path) if name.kind == PATH else spec
 
 
 class QuitGame(SystemExit):

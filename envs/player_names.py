@@ -1,0 +1,77 @@
+"""The names of players, one syntax for every place that takes one.
+
+The env's ``opponent`` option, ``selfplay.baselines``, the league's ``--baselines`` and
+``python -m rlagent.evaluate --opponent`` all name players the same way:
+
+* ``random``: uniformly random legal moves;
+* ``mctsN``: UCT search with ``N`` random-rollout simulations per move (:class:`envs.hex.mcts.MCTSPlayer`),
+  ``N`` a whole number from 1 to :data:`MAX_SIMULATIONS` written without leading zeros (``mcts100``);
+* where a trained agent can be loaded (rlagent's ``make_env`` and ``evaluate``, not a bare
+  ``gymnasium.make``, since envs cannot load networks): the path of a run directory or checkpoint.
+
+Names are exact: no other spelling, case or surrounding spaces. This module only reads names;
+the envs build ``random``/``mctsN`` players from them (:meth:`envs.base.TurnBasedGame.named_player`)
+and rlagent adds the path form (``rlagent.games.players``). A refused name raises a one-line
+``ValueError`` that lists the valid forms.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+RANDOM, MCTS, PATH = "random", "mcts", "path"
+MAX_SIMULATIONS = 10_000_000  # 10 s a move at 1 M simulations/s: far past any useful baseline
+_MCTS = re.compile(r"mcts([1-9][0-9]*)")
+MCTS_FORM = f"mctsN for UCT with N random-rollout simulations per move (N from 1 to {MAX_SIMULATIONS}, e.g. mcts100)"
+PATH_FORM = "the path of a run directory or checkpoint"
+
+
+@dataclass(frozen=True)
+class PlayerName:
+    """A parsed player name: ``kind`` is ``random``, ``mcts`` (with ``simulations``) or ``path``."""
+
+    kind: str
+    simulations: int = 0
+    path: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == MCTS:
+            return f"mcts{self.simulations}"
+        return self.path if self.kind == PATH else self.kind
+
+
+def valid_forms(paths: bool = False, also: Sequence[str] = ()) -> str:
+    """The valid forms as a phrase for error messages: ``random, mctsN ... or ...``."""
+    forms = [RANDOM, MCTS_FORM, *([PATH_FORM] if paths else []), *also]
+    return ", ".join(forms[:-1]) + ", or " + forms[-1]
+
+
+def looks_like_path(name: object) -> bool:
+    """Whether a string that is not a player name was probably meant as a file or directory."""
+    if not isinstance(name, str) or not name.strip():
+        return False
+    return "/" in name or os.sep in name or name.endswith(".pt") or Path(name).exists()
+
+
+def parse_player_name(name: object, *, paths: bool = False, what: str = "player", also: Sequence[str] = ()) -> PlayerName:
+    """``name`` parsed, or a one-line ``ValueError`` naming it as a ``what`` and listing the valid forms.
+
+    ``paths``: accept the path of an existing file or directory (the caller loads it). ``also``:
+    further forms the caller accepts besides names, for the message (e.g. "a callable").
+    """
+    if isinstance(name, str):
+        if name == RANDOM:
+            return PlayerName(RANDOM)
+        match = _MCTS.fullmatch(name)
+        if match and int(match.group(1)) <= MAX_SIMULATIONS:
+            return PlayerName(MCTS, simulations=int(match.group(1)))
+        if paths and not match and name.strip() == name and name and Path(name).exists():
+            return PlayerName(PATH, path=name)
+    hint = ""
+    if paths and looks_like_path(name) and not Path(name).exists():
+        hint = " (no such file or directory)"
+    raise ValueError(f"unknown {what} {name!r}{hint}: valid {what}s are {valid_forms(paths, also)}")
