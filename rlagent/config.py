@@ -134,7 +134,12 @@ class SelfPlayConfig:
                 raise ConfigError(str(error)) from None
 
 
-ALGORITHMS = tuple(LEARNERS)
+def algorithm_names() -> tuple[str, ...]:
+    """The learners' names, as registered in :data:`rlagent.algos.LEARNERS`."""
+    return tuple(LEARNERS)
+
+
+ALGORITHMS = algorithm_names()  # at import; the functions below read the registry itself
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,7 @@ class Config:
 
     def __post_init__(self) -> None:
         if self.algo not in LEARNERS:
-            raise ConfigError(f"unknown algorithm {self.algo!r}: valid algorithms are {', '.join(ALGORITHMS)}")
+            raise ConfigError(f"unknown algorithm {self.algo!r}: valid algorithms are {', '.join(algorithm_names())}")
         spec = LEARNERS[self.algo]
         if self.algorithm is None:
             object.__setattr__(self, "algorithm", spec.config(**spec.defaults))
@@ -207,6 +212,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    if isinstance(value, bool) and raw.strip().lower() not in ("true", "false"):
+        value = raw.strip()  # YAML 1.1 reads on/off/yes/no as booleans: keep the word (run.fast=off)
     return key.strip(), value
 
 
@@ -221,7 +228,7 @@ def resolve(
     """Build the run's configuration: defaults < algorithm defaults < preset < ``base`` (a resumed
     run's saved config) < file < ``--set`` < ``extra`` (the CLI's dedicated flags)."""
     if algo not in LEARNERS:
-        raise ConfigError(f"unknown algorithm {algo!r}: valid algorithms are {', '.join(ALGORITHMS)}")
+        raise ConfigError(f"unknown algorithm {algo!r}: valid algorithms are {', '.join(algorithm_names())}")
     spec = LEARNERS[algo]
     layers: list[tuple[str, Mapping[str, Any]]] = [("defaults of " + algo, {algo: dict(spec.defaults)})]
     preset = preset_path(env, algo)
@@ -306,7 +313,7 @@ def _section_name(section: str, algo: str, source: str) -> str:
         return section
     if section in _RUN_FIELDS or section in ALIASES:
         return "run"
-    others = [a for a in ALGORITHMS if a != algo]
+    others = [a for a in LEARNERS if a != algo]
     if section in others:
         raise ConfigError(f"section {section!r} in {source} configures {section}, but this run uses {algo}")
     raise ConfigError(f"unknown section {section!r} in {source}: valid sections are run, env, {algo}, policy, selfplay")
@@ -326,6 +333,9 @@ def _build(cls: type, values: dict[str, Any], section: str) -> Any:
         raise ConfigError(str(error).replace(f"{ALGORITHM_SECTION}.", f"{section}.", 1)) from None
 
 
+_YAML_BOOLEAN_WORDS = {"yes": True, "on": True, "no": False, "off": False}
+
+
 def _coerce(value: Any, hint: Any, name: str) -> Any:
     """Check ``value`` against a field's type, converting only where it is lossless."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -337,6 +347,8 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
     if hint is bool:
         if isinstance(value, bool):
             return value
+        if isinstance(value, str) and value.lower() in _YAML_BOOLEAN_WORDS:
+            return _YAML_BOOLEAN_WORDS[value.lower()]
         raise ConfigError(f"{name} must be true or false, got {value!r}")
     if hint in (int, float) and isinstance(value, str):
         # YAML 1.1 reads ``1e-9`` and ``1e5`` as strings; people write numbers that way.
@@ -357,6 +369,8 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
     if hint is str:
         if isinstance(value, str):
             return value
+        if isinstance(value, bool):  # a YAML file's unquoted off/on, read as a boolean: the word was meant
+            return "on" if value else "off"
         raise ConfigError(f"{name} must be a string, got {value!r}")
     if origin is tuple:
         if isinstance(value, (list, tuple)):

@@ -95,3 +95,55 @@ def test_help_lists_every_hyperparameter(capsys) -> None:
     out = capsys.readouterr().out
     for name in ("ppo/a2c.clip_param", "ppo/a2c.kl_target", "ppo/a2c.actor_loss_coef", "reinforce.legacy_loss", "reinforce.value_loss_coef", "policy.recurrent", "run.num_envs", "selfplay.sampling"):
         assert name in out
+
+
+def test_configs_validate_when_built_directly() -> None:
+    """A config object built in code is checked like one resolved from the command line."""
+    from rlagent.algos import OnPolicyConfig, ReinforceConfig
+    from rlagent.config import Config, RunConfig, SelfPlayConfig
+    from rlagent.nets import PolicyConfig
+
+    with pytest.raises(ConfigError, match="algorithm.learning_rate must be positive"):
+        OnPolicyConfig(learning_rate=-1.0)
+    with pytest.raises(ConfigError, match="algorithm.gae_lambda must be between 0 and 1"):
+        OnPolicyConfig(gae_lambda=1.5)
+    with pytest.raises(ConfigError, match="algorithm.state_reset must be one of episode, trial"):
+        ReinforceConfig(state_reset="never")
+    with pytest.raises(ConfigError, match="run.num_envs must be positive"):
+        RunConfig(num_envs=0)
+    with pytest.raises(ConfigError, match="run.fast must be one of auto, off"):
+        RunConfig(fast="fastest")
+    with pytest.raises(ConfigError, match="selfplay.eval_games must be even"):
+        SelfPlayConfig(eval_games=3)
+    with pytest.raises(ConfigError, match="policy.hidden_sizes"):
+        PolicyConfig(hidden_sizes=(0,))
+    with pytest.raises(ConfigError, match="unknown algorithm 'dqn': valid algorithms are ppo, a2c, reinforce"):
+        Config(algo="dqn", env="hex")
+    with pytest.raises(ConfigError, match="ppo takes a OnPolicyConfig"):
+        Config(algo="ppo", env="hex", algorithm=ReinforceConfig())
+    assert Config(algo="a2c", env="hex").algorithm.optimizer == "rmsprop"  # the learner's own defaults
+
+
+def test_a_learners_section_errors_name_the_section_typed() -> None:
+    with pytest.raises(ConfigError, match=r"^a2c\.learning_rate must be positive"):
+        resolve("a2c", "CartPole-v1", overrides=["a2c.learning_rate=-1"])
+    with pytest.raises(ConfigError, match=r"^reinforce\.discount_factor must be between 0 and 1"):
+        resolve("reinforce", "pwm", overrides=["reinforce.discount_factor=2"])
+
+
+@pytest.mark.parametrize("word, expected", [("off", "off"), ("auto", "auto")])
+def test_yaml_boolean_words_stay_words_for_string_fields(word: str, expected: str) -> None:
+    """YAML 1.1 reads an unquoted ``off`` as False; ``--set run.fast=off`` means the word."""
+    assert resolve("ppo", "CartPole-v1", overrides=[f"run.fast={word}"]).run.fast == expected
+    assert resolve("ppo", "CartPole-v1", overrides=["ppo.normalize_advantage=no"]).algorithm.normalize_advantage is False
+
+
+def test_the_public_api_imports_from_one_place() -> None:
+    """Every name the README lists as public is importable from ``rlagent`` itself."""
+    import rlagent
+
+    for name in rlagent.__all__:
+        assert getattr(rlagent, name) is not None, name
+    from rlagent import MCTSPlayer, PolicyPlayer, bradley_terry, hex_env, load_agent, pwm_env  # noqa: F401
+    with pytest.raises(AttributeError):
+        rlagent.not_a_name  # noqa: B018
