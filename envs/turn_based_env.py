@@ -101,6 +101,24 @@ class Match:
             if self.opponent_name is not None:
                 self.opponent = self._named_opponent(seed)
 
+    @property
+    def opponent(self) -> Any:
+        return self._opponent
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling (a checkpoint's env), also of a Match pickled before ``opponent`` became a property."""
+        opponent = state.pop("opponent", state.pop("_opponent", None))
+        state.pop("_seated", None)
+        state.setdefault("opponent_name", None)
+        self.__dict__.update(state)
+        self.opponent = opponent
+
+    @opponent.setter
+    def opponent(self, opponent: Any) -> None:
+        self._opponent = opponent
+        # Asked on every step; an isinstance check against a runtime Protocol costs tens of microseconds.
+        self._seated = isinstance(opponent, SeatedOpponent)
+
     def _named_opponent(self, seed: int | None) -> Any:
         """The opponent of a name: ``"random"`` (played in :meth:`opponent_moves`) or the game's player."""
         name = self.opponent_name
@@ -118,7 +136,7 @@ class Match:
         else:
             self.agent_color[boards] = self.agent_color_setting
         opponent_first = boards[self.agent_color[boards] == 1]
-        if isinstance(self.opponent, SeatedOpponent):
+        if self._seated:
             self.opponent.start_games(boards)
         if opening:
             self.opponent_moves(opponent_first)
@@ -142,7 +160,7 @@ class Match:
         else:
             mask = self.game.legal_mask(boards).view(np.int8)
             observation = self.game.observation(boards)
-            if isinstance(self.opponent, SeatedOpponent):
+            if self._seated:
                 actions = np.asarray(self.opponent.moves(boards, observation, mask))
             else:
                 actions = np.asarray(self.opponent(observation, mask))
@@ -165,7 +183,7 @@ class Match:
 
         Called once per finished game, before the board restarts."""
         rewards = self.rewards(boards)
-        if isinstance(self.opponent, SeatedOpponent) and boards.size:
+        if self._seated and boards.size:
             self.opponent.end_games(boards, rewards)
         return rewards
 

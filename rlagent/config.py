@@ -369,8 +369,8 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
     if hint is str:
         if isinstance(value, str):
             return value
-        if isinstance(value, bool):  # a YAML file's unquoted off/on, read as a boolean: the word was meant
-            return "on" if value else "off"
+        if isinstance(value, bool):
+            raise ConfigError(f"{name} must be a string, got {value!r} (YAML reads unquoted on/off/yes/no as true/false: quote the word, e.g. 'off')")
         raise ConfigError(f"{name} must be a string, got {value!r}")
     if origin is tuple:
         if isinstance(value, (list, tuple)):

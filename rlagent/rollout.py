@@ -54,11 +54,17 @@ def _assign(buffer: Obs, index: Any, value: Obs) -> None:
         buffer[index] = value
 
 
-def _stack_final(final_obs: np.ndarray, rows: np.ndarray) -> Obs:
-    first = final_obs[rows[0]]
-    if isinstance(first, dict):
-        return {k: np.stack([final_obs[i][k] for i in rows]) for k in first}
-    return np.stack([final_obs[i] for i in rows])
+def _store_rows(buffer: Obs, t: int, rows: np.ndarray, per_env: np.ndarray) -> None:
+    """``buffer[t, i] = per_env[i]`` for the finished envs ``rows`` (a handful per step), written in
+    place: stacking them first would cost more than the copies."""
+    if isinstance(buffer, dict):
+        for i in rows:
+            item = per_env[i]
+            for key, array in buffer.items():
+                array[t, i] = item[key]
+    else:
+        for i in rows:
+            buffer[t, i] = per_env[i]
 
 
 def _copy(obs: Obs) -> Obs:
@@ -301,7 +307,7 @@ class Collector:
             self.obs, rewards, terminated, truncated, info = self.env.step(actions)
             rewards = np.asarray(rewards, dtype=np.float32)
             dones = terminated | truncated
-            if self.next_step:  # the reset step reports the finished episode's flags again: no transition
+            if self.next_step and resetting.any():  # a reset step is no transition: no episode ends there
                 terminated, truncated = terminated & ~resetting, truncated & ~resetting
                 dones = dones & ~resetting
             self.stats.update(rewards, dones, ~resetting if self.next_step else None)
@@ -313,8 +319,10 @@ class Collector:
                 buffers["cuts"][t] = trial_end | dones
             if dones.any():
                 rows = np.flatnonzero(dones)
-                final = _index(self.obs, rows) if self.next_step else _stack_final(info["final_obs"], rows)
-                _assign(buffers["final_obs"], (t, rows), final)
+                if self.next_step:  # the observation returned at an episode's end is its final one
+                    _assign(buffers["final_obs"], (t, rows), _index(self.obs, rows))
+                else:  # Gymnasium's final_obs: an object array with one observation per finished env
+                    _store_rows(buffers["final_obs"], t, rows, info["final_obs"])
             buffers["rewards"][t] = rewards
             buffers["terminated"][t] = terminated
             buffers["truncated"][t] = truncated

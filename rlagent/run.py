@@ -1,4 +1,8 @@
-"""The run loop every on-policy learner shares: collect, update, log, checkpoint.
+"""The run loop every learner shares: collect, update, log, checkpoint.
+
+The learner comes from the registry (:data:`rlagent.algos.LEARNERS`) with what it needs from
+collection; the loop hands it each batch of whole transitions (an on-policy learner trains on it,
+an off-policy one adds it to its replay) and has no branch on which learner it runs.
 
 A run lives in ``logs/<env>-<algo>-<time>-s<seed>/``: ``config.json`` (the resolved
 hyperparameters), TensorBoard event files and ``metrics.jsonl`` with the same scalars, and

@@ -132,10 +132,15 @@ def test_a_learners_section_errors_name_the_section_typed() -> None:
 
 
 @pytest.mark.parametrize("word, expected", [("off", "off"), ("auto", "auto")])
-def test_yaml_boolean_words_stay_words_for_string_fields(word: str, expected: str) -> None:
-    """YAML 1.1 reads an unquoted ``off`` as False; ``--set run.fast=off`` means the word."""
+def test_yaml_boolean_words_stay_words_for_string_fields(word: str, expected: str, tmp_path: Path) -> None:
+    """YAML 1.1 reads an unquoted ``off`` as False; ``--set run.fast=off`` means the word, and a file's
+    unquoted ``off`` gets a one-line error saying to quote it."""
     assert resolve("ppo", "CartPole-v1", overrides=[f"run.fast={word}"]).run.fast == expected
     assert resolve("ppo", "CartPole-v1", overrides=["ppo.normalize_advantage=no"]).algorithm.normalize_advantage is False
+    config_file = tmp_path / "run.yaml"
+    config_file.write_text("run:\n  fast: off\n")
+    with pytest.raises(ConfigError, match="run.fast must be a string, got False .*quote the word"):
+        resolve("ppo", "CartPole-v1", config_file)
 
 
 def test_the_public_api_imports_from_one_place() -> None:

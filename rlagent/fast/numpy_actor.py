@@ -48,7 +48,19 @@ class NumpyActor:
         self.has_mask = policy.inputs.mask_size is not None
         self.activation = _NUMPY_ACTIVATIONS[layout.activation]
         self._rows = np.arange(0)
+        self._noise_buffer: torch.Tensor | None = None
+        self._noise_view = np.zeros(0, np.float32)
         self.refresh()
+
+    def _noise(self, shape: tuple[int, ...], generator: torch.Generator | None) -> np.ndarray:
+        """Exp(1) noise from ``generator``, the draw torch's sampler makes for logits of this shape
+        (``exponential_`` fills every element from the generator, whatever the buffer held), into a
+        buffer kept between steps: an allocation per step cost more than the draw."""
+        if self._noise_buffer is None or tuple(self._noise_buffer.shape) != tuple(shape):
+            self._noise_buffer = torch.empty(shape, dtype=torch.float32)
+            self._noise_view = self._noise_buffer.numpy()  # shares the buffer's memory
+        self._noise_buffer.exponential_(generator=generator)
+        return self._noise_view
 
     def applies(self) -> bool:
         """Whether this copy computes exactly what the policy's own ``act`` would: on the CPU and
@@ -99,8 +111,7 @@ class NumpyActor:
         if deterministic:
             scores = log_probs
         else:  # Gumbel-max with Exp(1) noise, as the torch Categorical samples
-            noise = torch.empty(logits.shape, dtype=torch.float32).exponential_(generator=generator).numpy()
-            scores = log_probs - np.log(noise)
+            scores = log_probs - np.log(self._noise(logits.shape, generator))
         if mask is not None:
             scores = np.where(mask, scores, -np.inf)
         actions = scores.argmax(axis=1)
