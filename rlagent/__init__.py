@@ -23,6 +23,10 @@ _PUBLIC = {
     "resolve": "rlagent.config",
     "Trainer": "rlagent.run",
     "LEARNERS": "rlagent.algos",
+    "LearnerSpec": "rlagent.algos.learner",
+    "CollectionNeeds": "rlagent.algos.learner",
+    "Learner": "rlagent.algos.learner",
+    "Rollout": "rlagent.rollout",
     "PPO": "rlagent.algos.ppo",
     "OnPolicyConfig": "rlagent.algos.ppo",
     "Reinforce": "rlagent.algos.reinforce",
@@ -32,7 +36,9 @@ _PUBLIC = {
     # trained agents
     "Agent": "rlagent.agent",
     "load_agent": "rlagent.agent",
-    "play_episodes": "rlagent.agent",
+    "play_episodes": "rlagent.episodes",
+    "win_rates_by_colour": "rlagent.episodes",
+    "trial_accuracy": "rlagent.episodes",
     # players, matches, self-play, ratings
     "RandomPlayer": "rlagent.games.players",
     "MCTSPlayer": "rlagent.games.players",

@@ -1,25 +1,22 @@
-"""A trained agent: loaded from a run directory or checkpoint, and played for whole episodes.
+"""A trained agent, loaded from a run directory or checkpoint.
 
 The commands (evaluate, play, analyze, league) and the library (players, self-play, sweeps) all
-need the same two things, so they live here once, below every command: :func:`load_agent` rebuilds
-the policy a run trained (its saved config, its env's spaces, checked against the checkpoint), and
-:func:`play_episodes` plays it in a batch of envs.
+need it, so it lives here once, below every command: :func:`load_agent` rebuilds the policy a run
+trained (its saved config, its env's spaces, checked against the checkpoint). Playing it for whole
+episodes is :mod:`rlagent.episodes`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
 
 from rlagent.checkpoint import check_compatible, check_state_dict_compatible, latest_checkpoint, load_checkpoint, space_signature
 from rlagent.config import Config, resolve
 from rlagent.errors import CheckpointError
 from rlagent.gym_envs import env_parameters, make_vector_env
-from rlagent.monitor.trials import TrialStats
 from rlagent.nets import build_policy
 
 
@@ -52,48 +49,3 @@ def load_agent(path: str | Path) -> Agent:
     policy.eval()
     env.close()
     return Agent(policy, config, path)
-
-
-def play_episodes(
-    agent: Agent,
-    games: int,
-    opponent: Any,
-    agent_color: int | None,
-    seed: int,
-    deterministic: bool,
-    trial_stats: TrialStats | None = None,
-) -> np.ndarray:
-    """Returns of ``games`` finished episodes, played in one batch; a trial task's outcomes also go
-    to ``trial_stats`` if given. ``opponent``: a player name or object (see
-    :func:`rlagent.games.players.make_opponent`), used where ``agent_color`` is given."""
-    kwargs = dict(agent.config.env_kwargs)
-    if agent_color is not None:
-        kwargs.update(agent_color=agent_color, opponent=opponent)
-    batch = min(games, 256)
-    env = make_vector_env(agent.config.env, batch, kwargs)
-    obs, _ = env.reset(seed=seed)
-    state = agent.policy.initial_state(batch)
-    start = np.ones(batch, dtype=bool)
-    running = np.zeros(batch)
-    finished: list[float] = []
-    generator = torch.Generator().manual_seed(seed)
-    # Each slot plays at most its share, so the sample is not biased towards short games.
-    quota = np.full(batch, games // batch) + (np.arange(batch) < games % batch)
-    while len(finished) < games:
-        actions, _, _, state = agent.policy.act(obs, state, start, deterministic=deterministic, generator=generator)
-        obs, reward, terminated, truncated, info = env.step(actions)
-        running += reward
-        start = terminated | truncated
-        if trial_stats is not None:
-            trial_stats.update(info, start, reward)
-        for i in np.flatnonzero(start & (quota > 0)):
-            finished.append(float(running[i]))
-            quota[i] -= 1
-        running[start] = 0.0
-    env.close()
-    return np.asarray(finished)
-
-
-def is_two_player(agent: Agent) -> bool:
-    """Whether the agent's env is a game against an opponent (it takes ``agent_color``)."""
-    return "agent_color" in env_parameters(agent.config.env)

@@ -8,11 +8,15 @@ that says which file and what to do, instead of a pickle or zip traceback.
 Every checkpoint (and every self-play pool snapshot, ``pool/step_<N>.pt``) carries an integer
 ``format_version``; :data:`FORMAT_VERSION` is the one this code writes. The formats:
 
-1. rlagent up to commit e0598a3, before the package was reorganised. Same keys as 2, but the
-   objects pickled inside a checkpoint (the collector's env, which holds the self-play
+1. rlagent up to commit e0598a3, before the package was reorganised. The same top-level keys as 2,
+   but the objects pickled inside a checkpoint (the collector's env, which holds the self-play
    :class:`~rlagent.games.selfplay.OpponentPool`, its members and baseline players) name the old
-   modules: ``rlagent.selfplay``, ``rlagent.players``, ...
-2. The modules in their present places (``rlagent.games``, ``rlagent.fast``).
+   modules (``rlagent.selfplay``, ``rlagent.players``, ...), and the collector's state differs: a
+   numpy ``rng`` (the old numpy actor's sampling noise; not read any more, so a resumed format 1
+   run samples other actions than the old code would have) and ``trial_stats`` (read as the trial
+   monitor's state), without the running episodes' returns (those restart from 0).
+2. The modules in their present places (``rlagent.games``, ``rlagent.fast``); the collector's
+   state holds its step observers' states and the running episodes.
 
 Older formats are read: their payload is unchanged, and :func:`unpickle_env` finds classes
 that moved under their new module (:data:`MOVED_MODULES`). A file from a newer rlagent (a

@@ -27,8 +27,9 @@ import yaml
 from envs.player_names import parse_player_name
 from rlagent.algos import LEARNERS
 from rlagent.errors import ConfigError
+from rlagent.fast.paths import FAST_MODES
 from rlagent.nets.policy import PolicyConfig
-from rlagent.validation import ALGORITHM_SECTION, choice, positive
+from rlagent.validation import ALGORITHM_SECTION, choice, non_negative, positive, unit_interval
 
 # Names practitioners know from other libraries, mapped to ours.
 ALIASES = {
@@ -44,6 +45,9 @@ ALIASES = {
     "lr": "learning_rate",
     "n_envs": "num_envs",
 }
+
+
+DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -72,8 +76,8 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         positive(self, "run", "total_steps", "num_envs", "checkpoint_every", "keep_checkpoints", "log_every")
-        choice(self, "run", "device", ("auto", "cpu", "cuda"))
-        choice(self, "run", "fast", ("auto", "off"))
+        choice(self, "run", "device", DEVICES)
+        choice(self, "run", "fast", FAST_MODES)
         if self.seed < 0:
             raise ConfigError(f"run.seed must be a non-negative integer, got {self.seed}")
         if self.threads < 0:
@@ -111,22 +115,14 @@ class SelfPlayConfig:
     eval_games: int = 16
 
     def __post_init__(self) -> None:
-        for name in ("snapshot_every", "max_snapshots", "eval_games"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"selfplay.{name} must be a positive integer, got {getattr(self, name)}")
+        positive(self, "selfplay", "snapshot_every", "max_snapshots", "eval_games", "opponent_temperature")
+        non_negative(self, "selfplay", "priority_power")
         if self.eval_every < 0:
             raise ConfigError(f"selfplay.eval_every must be 0 (off) or a positive number of updates, got {self.eval_every}")
         if self.eval_games % 2:
             raise ConfigError(f"selfplay.eval_games must be even (both colours equally often), got {self.eval_games}")
-        if self.sampling not in ("uniform", "latest", "prioritized"):
-            raise ConfigError(f"selfplay.sampling must be one of uniform, latest, prioritized, got {self.sampling!r}")
-        if not 0.0 <= self.latest_fraction <= 1.0:
-            raise ConfigError(f"selfplay.latest_fraction must be between 0 and 1, got {self.latest_fraction}")
-        if self.priority_power < 0 or self.opponent_temperature <= 0:
-            raise ConfigError(
-                "selfplay.priority_power must be >= 0 and selfplay.opponent_temperature > 0, "
-                f"got {self.priority_power} and {self.opponent_temperature}"
-            )
+        choice(self, "selfplay", "sampling", ("uniform", "latest", "prioritized"))
+        unit_interval(self, "selfplay", "latest_fraction")
         for name in self.baselines:
             try:
                 parse_player_name(name, what="selfplay baseline")

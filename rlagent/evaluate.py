@@ -7,12 +7,12 @@ Wilson intervals. For single-agent envs it prints the mean return instead.
 
 from __future__ import annotations
 
-from rlagent.agent import is_two_player, load_agent, play_episodes
+from rlagent.agent import load_agent
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
 from rlagent.errors import RlagentError
+from rlagent.episodes import is_two_player, trial_accuracy, win_rates_by_colour
 from rlagent.games.elo import wilson_interval
-from rlagent.games.players import make_opponent, parse_player
-from rlagent.monitor.trials import TrialStats
+from rlagent.games.players import parse_player
 
 
 @one_line_errors
@@ -28,32 +28,25 @@ def main(argv: list[str] | None = None) -> int:
         raise RlagentError(f"--games must be at least 2, got {args.games}")
     parse_player(args.opponent, paths=True, what="opponent")  # refused before loading, for every env alike
     agent = load_agent(args.run)
-    two_player = is_two_player(agent)
     print(f"{agent.path} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")
-    if not two_player:
-        trials = TrialStats(window=10**9)
-        returns = play_episodes(agent, args.games, args.opponent, None, args.seed, not args.sample, trials)
+    if not is_two_player(agent):
+        returns, summary = trial_accuracy(agent, args.games, args.seed, deterministic=not args.sample)
         print(f"mean return over {args.games} episodes: {returns.mean():.2f} (std {returns.std():.2f})")
-        summary = trials.summary()  # trial tasks: accuracy by kind of condition
-        if summary:
+        if summary:  # trial tasks: accuracy by kind of condition
             print(f"  {int(summary['trial/trials'])} trials: accuracy {summary['trial/accuracy']:.1%}, "
                   f"on trivial conditions {summary.get('trial/accuracy_trivial', float('nan')):.1%}, "
                   f"on non-trivial {summary.get('trial/accuracy_nontrivial', float('nan')):.1%}; "
                   f"response rate {summary['trial/response_rate']:.1%}, reward per trial {summary['trial/reward_per_trial']:.3f}")
         return 0
-    total_wins = 0
-    for colour, name in ((0, "first"), (1, "second")):
-        games = args.games // 2 if colour == 0 else args.games - args.games // 2
-        opponent = make_opponent(args.opponent, seed=args.seed + colour)
-        returns = play_episodes(agent, games, opponent, colour, args.seed + colour, not args.sample)
-        wins = int((returns > 0).sum())
-        total_wins += wins
-        low, high = wilson_interval(wins, games)
-        print(f"  as {name:<6} player: won {wins}/{games} = {wins / games:.1%} (95% CI {low:.1%}-{high:.1%})")
-    low, high = wilson_interval(total_wins, args.games)
-    print(f"  overall vs {args.opponent}: won {total_wins}/{args.games} = {total_wins / args.games:.1%} (95% CI {low:.1%}-{high:.1%})")
+    results = win_rates_by_colour(agent, args.opponent, args.games, args.seed, deterministic=not args.sample)
+    for result in results:
+        low, high = result.interval
+        name = ("first", "second")[result.colour]
+        print(f"  as {name:<6} player: won {result.wins}/{result.games} = {result.rate:.1%} (95% CI {low:.1%}-{high:.1%})")
+    wins = sum(r.wins for r in results)
+    low, high = wilson_interval(wins, args.games)
+    print(f"  overall vs {args.opponent}: won {wins}/{args.games} = {wins / args.games:.1%} (95% CI {low:.1%}-{high:.1%})")
     return 0
-
 
 if __name__ == "__main__":
     run_command(main)

@@ -11,11 +11,14 @@ import torch
 import torch.nn.functional as F
 
 VALUE_LOSSES = ("mse", "huber", "bce", "quartic")
+# The terms and diagnostics a policy-gradient minibatch loss reports (PPO averages them per update).
+LOSS_TERMS = ("pg", "value", "entropy", "kl", "clip")
 
 
 def on_return_scale(values: np.ndarray, kind: str) -> np.ndarray:
     """Value-head outputs on the scale of the returns: ``tanh`` for a ``bce`` head (whose raw
-    output is half the win-probability logit), unchanged otherwise. What the collector stores."""
+    output is half the win-probability logit), unchanged otherwise. The collector stores the raw
+    outputs; every learner and monitor that reads values on the returns' scale applies this."""
     return np.tanh(values) if kind == "bce" else values
 
 

@@ -25,7 +25,9 @@ path taken does not change the run); arrays are written in place, never appended
 
 from __future__ import annotations
 
+import pickle
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,7 +37,6 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
-from rlagent.checkpoint import unpickle_env
 from rlagent.errors import ConfigError
 from rlagent.monitor.trials import step_field
 
@@ -137,9 +138,14 @@ class Rollout:
 
 
 class StepObserver(Protocol):
-    """A monitor that reads every step's ``info`` (e.g. :class:`rlagent.monitor.trials.TrialStats`)."""
+    """A monitor that reads every step's ``info`` (e.g. :class:`rlagent.monitor.trials.TrialStats`);
+    its state travels with the collector's in checkpoints."""
 
     def update(self, info: dict[str, Any], dones: np.ndarray, rewards: np.ndarray) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
 class Actor(Protocol):
@@ -322,6 +328,12 @@ class Collector:
                 if self.next_step:  # the observation returned at an episode's end is its final one
                     _assign(buffers["final_obs"], (t, rows), _index(self.obs, rows))
                 else:  # Gymnasium's final_obs: an object array with one observation per finished env
+                    if "final_obs" not in info:
+                        raise ConfigError(
+                            f"{type(self.env).__name__} resets in the same step (SAME_STEP) but its info has no 'final_obs' "
+                            "at an episode's end: the collector needs every finished episode's final observation there, as "
+                            "Gymnasium's vector envs give it"
+                        )
                     _store_rows(buffers["final_obs"], t, rows, info["final_obs"])
             buffers["rewards"][t] = rewards
             buffers["terminated"][t] = terminated
@@ -371,8 +383,9 @@ class Collector:
             "state": self.state,
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> bool:
-        """Restore; returns False when the env could not be saved and episodes restart instead."""
+    def load_state_dict(self, state: dict[str, Any], unpickle: Callable[[bytes], Any] = pickle.loads) -> bool:
+        """Restore; returns False when the env could not be saved and episodes restart instead.
+        ``unpickle`` reads the saved env (the checkpoint module's, for envs an older rlagent pickled)."""
         self.generator.set_state(state["generator"])
         self.stats.load_state_dict(state["stats"])
         observers = state.get("observers", [state["trial_stats"]] if "trial_stats" in state else [])
@@ -382,6 +395,6 @@ class Collector:
             self.stats.restart_episodes()
             return False
         self.resetting = state["resetting"]
-        self.env = unpickle_env(state["env"])  # also finds classes an older rlagent pickled under old module names
+        self.env = unpickle(state["env"])
         self.obs, self.episode_start, self.state = state["obs"], state["episode_start"], state["state"]
         return True

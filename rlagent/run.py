@@ -40,6 +40,7 @@ from rlagent.checkpoint import (
     restore_rng_state,
     save_checkpoint,
     space_signature,
+    unpickle_env,
 )
 from rlagent.config import Config
 from rlagent.fast.paths import select_fast_paths
@@ -48,7 +49,7 @@ from rlagent.gym_envs import resolve_env_id
 from rlagent.make_env import make_env
 from rlagent.monitor.logger import RunLogger
 from rlagent.monitor.progress import Progress
-from rlagent.monitor.trials import TrialStats, critic_bias_at_trial_starts
+from rlagent.monitor.trials import TrialStats
 from rlagent.nets import build_policy
 from rlagent.rollout import Collector
 from rlagent.games.selfplay import POOL_DIR, OpponentPool, rate_learner, selfplay_game_factory
@@ -170,6 +171,15 @@ class Trainer:
         if resume:
             self._restore()
 
+    def fast_paths_taken(self) -> dict[str, str]:
+        """Which speed paths this run takes (``config.json``'s ``fast_paths``); the ``fast/*`` scalars
+        say, update by update, where one stepped aside (a hook registered, a layer frozen)."""
+        return {
+            "mode": self.config.run.fast,
+            "actor": "numpy" if self.fast.actor is not None else "torch",
+            "gradient": "analytic" if getattr(self.algo, "analytic", None) is not None else "autograd",
+        }
+
     def _rollout_length(self, steps: int) -> int:
         """Steps per env per rollout; 0 (REINFORCE's default) means one whole fixed-length episode."""
         if steps:
@@ -212,7 +222,8 @@ class Trainer:
         self.policy.load_state_dict(payload["model"])
         self.algo.load_state_dict(payload["algorithm"])
         try:
-            restored_env = self.collector.load_state_dict(payload["collector"])
+            # unpickle_env also finds classes an older rlagent pickled under old module names.
+            restored_env = self.collector.load_state_dict(payload["collector"], unpickle=unpickle_env)
         except CheckpointError as exc:
             raise CheckpointError(f"cannot resume from {path} (checkpoint format_version {payload['format_version']}): {exc}") from exc
         if not restored_env:
@@ -233,7 +244,7 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         # The resolved settings, and which speed paths this run takes (``fast_paths``; read back by
         # nothing: a record for the reader, see rlagent.fast.paths).
-        record = {**self.config.to_dict(), "fast_paths": self.fast.describe()}
+        record = {**self.config.to_dict(), "fast_paths": self.fast_paths_taken()}
         (self.run_dir / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
         logger = RunLogger(self.run_dir, hparams=self.config.to_dict(), resume_step=self.steps if self.resumed_from else None)
         progress = Progress(cfg.total_steps, desc=f"{self.config.algo} {self.config.env}", enabled=None if cfg.progress else False, initial=self.steps)
@@ -246,11 +257,9 @@ class Trainer:
                 metrics = self.algo.update(rollout)
                 self.steps += self.steps_per_update
                 metrics.update(self.collector.stats.summary())
-                metrics.update(self.trial_stats.summary())
-                bias = critic_bias_at_trial_starts(rollout)
-                if bias is not None:
-                    metrics["value/critic_bias_trial_start"] = bias
+                metrics.update(self.trial_stats.summary(rollout))
                 metrics["fast/numpy_actor"] = float(self.collector.fast_actor_used)
+                metrics.setdefault("fast/analytic_gradient", 0.0)  # learners without that path
                 if self.pool is not None:
                     metrics.update(self._selfplay_step())
                 elapsed = time.perf_counter() - started

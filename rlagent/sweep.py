@@ -24,12 +24,12 @@ import numpy as np
 
 import torch
 
-from rlagent.agent import Agent, play_episodes
+from rlagent.agent import Agent
+from rlagent.episodes import trial_accuracy
 from rlagent.config import resolve
 from rlagent.errors import RlagentError
 from rlagent.monitor.logger import read_metrics
 from rlagent.monitor.progress import Progress
-from rlagent.monitor.trials import TrialStats
 from rlagent.run import Trainer
 
 
@@ -65,9 +65,7 @@ class CellResult:
 def greedy_trial_accuracy(policy: Any, config: Any, episodes: int, seed: int) -> dict[str, float]:
     """``trial/*`` accuracies of the most likely action on ``episodes`` fresh episodes of a trial
     task (empty for other envs)."""
-    stats = TrialStats(window=10**9)
-    play_episodes(Agent(policy, config, Path(".")), episodes, None, None, seed, deterministic=True, trial_stats=stats)
-    return stats.summary()
+    return trial_accuracy(Agent(policy, config, Path(".")), episodes, seed, deterministic=True)[1]
 
 
 def run_cell(cell: Cell, logdir: str, curve_keys: Sequence[str], eval_episodes: int) -> CellResult:

@@ -19,16 +19,17 @@ import json
 from pathlib import Path
 
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
-from rlagent.config import ALGORITHMS, field_help, resolve
+from rlagent.config import ALIASES, DEVICES, FAST_MODES, algorithm_names, field_help, resolve
 from rlagent.run import Trainer, saved_run_config
 
 
 def _hyperparameter_table() -> str:
     rows = field_help()
     width = max(len(name) for name, _, _ in rows)
-    lines = ["hyperparameters (--set section.key=value with section ppo, a2c or reinforce for the algorithm's; env.KEY=VALUE passes env kwargs):"]
+    names = ", ".join(algorithm_names())
+    lines = [f"hyperparameters (--set section.key=value with section {names} for the algorithm's; env.KEY=VALUE passes env kwargs):"]
     lines += [f"  {name:<{width}}  {default!r:<12} {kind}" for name, kind, default in rows]
-    lines.append("  aliases: gamma, vf_coef, ent_coef, target_kl, n_epochs, n_steps, batch_size, clip_range, lr, n_envs")
+    lines.append("  aliases: " + ", ".join(f"{alias} = {name}" for alias, name in ALIASES.items()))
     return "\n".join(lines)
 
 
@@ -39,14 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_hyperparameter_table(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("algo", help=f"learning algorithm: {', '.join(ALGORITHMS)}")
+    parser.add_argument("algo", help=f"learning algorithm: {', '.join(algorithm_names())}")
     parser.add_argument("--env", required=True, help="hex, or any registered Gymnasium id (CartPole-v1)")
     parser.add_argument("--config", help="a YAML or JSON file of sections run/env/<algo>/policy/selfplay")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override one hyperparameter")
     parser.add_argument("--total-steps", type=int, help="environment steps to train for (run.total_steps)")
     parser.add_argument("--seed", type=int, help="random seed (run.seed)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where the networks run (run.device)")
-    parser.add_argument("--fast", choices=("auto", "off"), help="speed paths for small MLP policies: auto (default) or off (run.fast)")
+    parser.add_argument("--device", choices=DEVICES, help="where the networks run (run.device)")
+    parser.add_argument("--fast", choices=FAST_MODES, help="speed paths for small MLP policies: auto (default) or off (run.fast)")
     parser.add_argument("--logdir", help="where run directories go (run.logdir, default logs)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
     return parser

@@ -71,3 +71,22 @@ def test_a_hook_on_a_layer_fires_and_the_fast_paths_step_aside(tmp_path: Path) -
     calls.clear()
     metrics = run.algo.update(run.collector.collect())
     assert run.collector.fast_actor_used and metrics["fast/analytic_gradient"] == 1.0 and not calls
+
+
+def test_the_record_names_the_gradient_path_the_learner_really_has(tmp_path: Path) -> None:
+    run = trainer(tmp_path, "auto")
+    assert run.fast_paths_taken() == {"mode": "auto", "actor": "numpy", "gradient": "analytic"}
+    board = Trainer(resolve("ppo", "hex", overrides=["run.progress=false", "env.size=3"], extra={"logdir": str(tmp_path / "hex")}))
+    assert board.fast_paths_taken() == {"mode": "auto", "actor": "torch", "gradient": "autograd"}
+    pwm = Trainer(resolve("reinforce", "pwm", overrides=["run.progress=false"], extra={"logdir": str(tmp_path / "pwm")}))
+    assert pwm.fast_paths_taken()["gradient"] == "autograd"
+
+
+@pytest.mark.parametrize("head", ["policy_head", "value_head"])
+def test_a_hook_on_a_head_fires_on_the_torch_path(tmp_path: Path, head: str) -> None:
+    """Heads apply their layers with ``F.linear`` for speed; a hooked layer goes through its call."""
+    run = trainer(tmp_path, "off")
+    calls: list[int] = []
+    getattr(run.policy, head).linear.register_forward_hook(lambda module, inputs, output: calls.append(output.shape[0]))
+    run.algo.update(run.collector.collect())
+    assert calls.count(8) >= 32 and any(n > 8 for n in calls)

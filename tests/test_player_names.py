@@ -201,7 +201,13 @@ def test_training_against_a_run_directory_through_the_config(mcts_run: Path, tmp
     trainer.train()
     saved = json.loads((trainer.run_dir / "config.json").read_text())
     assert saved["env_kwargs"]["opponent"] == str(mcts_run)  # the path, not the loaded network
-    assert load_agent(trainer.run_dir).config.env_kwargs["opponent"] == str(mcts_run)
+    agent = load_agent(trainer.run_dir)
+    assert agent.config.env_kwargs["opponent"] == str(mcts_run)
+    # Played as it was trained (its own env options, the path opponent loaded again).
+    from rlagent.episodes import play_episodes
+
+    returns = play_episodes(agent, 4, None, None, seed=0, deterministic=True)
+    assert returns.shape == (4,) and set(returns) <= {-1.0, 0.0, 1.0}
 
 
 def test_evaluate_takes_the_same_names(mcts_run: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -325,7 +325,7 @@ LOSS_METRICS = ("train/policy_gradient_loss", "train/value_loss", "train/entropy
 )
 def test_invalid_reset_steps_do_not_reach_the_losses(algo: str, recurrent: bool) -> None:
     """Guards: the ``valid`` mask (False on NEXT_STEP reset steps) ignored by REINFORCE, by recurrent
-    PPO (the ``"valid" in batch`` branch of ``_losses``) or by feed-forward PPO (the rows dropped
+    PPO (the ``"valid" in batch`` branch of ``AutogradLoss.terms``) or by feed-forward PPO (the rows dropped
     in ``_tensors``): garbage on the reset steps must change no loss and no gradient."""
     results = []
     for garbage in (False, True):
@@ -517,6 +517,20 @@ def test_bce_value_head_values_are_stored_as_tanh(tmp_path: Path) -> None:
     assert (scaled < 0).any() and np.abs(scaled).max() <= 1.0 and np.abs(raw).max() > 0.5
     # The last step's return bootstraps from tanh(raw_last) where the episode goes on.
     gamma, last = trainer.config.algorithm.discount_factor, rollout.num_steps - 1
-    alive = ~rollout.dones[last] & ~(rollout.valid is not None and ~rollout.valid[last])
+    valid_last = np.ones(rollout.num_envs, bool) if rollout.valid is None else rollout.valid[last]
+    alive = ~rollout.dones[last] & valid_last
     expected = rollout.rewards[last] + gamma * np.tanh(raw_last)
     np.testing.assert_allclose(rollout.returns[last][alive], expected[alive], atol=1e-5)
+
+
+def test_reinforce_reads_a_bce_heads_values_on_the_return_scale() -> None:
+    """Guards: REINFORCE's Monte-Carlo returns bootstrapped from the raw (logit-scale) last value of a
+    ``bce`` head, or its monitors given raw values, instead of tanh of them."""
+    policy = small_policy(seed=3)
+    rollout = random_rollout(policy, seed=4, steps=5, envs=3)
+    rollout.last_values[:] = np.array([2.0, -3.0, 0.5], np.float32)  # raw outputs, far from tanh of them
+    learner = reinforce(policy, value_loss="bce", discount_factor=0.5, cut_returns=False)
+    learner.update(rollout)
+    np.testing.assert_allclose(rollout.scaled_values, np.tanh(rollout.values), rtol=1e-6)
+    expected_last = rollout.rewards[-1] + 0.5 * np.tanh(rollout.last_values)  # no episode ends in this rollout
+    np.testing.assert_allclose(rollout.returns[-1], expected_last, rtol=1e-5)

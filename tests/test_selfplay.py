@@ -205,7 +205,8 @@ def test_bad_selfplay_settings_name_the_field(override: str, message: str) -> No
 def test_self_play_from_scratch_beats_random_on_5x5(tmp_path: Path) -> None:
     """The learner trains against its own past selves (and random, one member in several) and
     must end up beating the random player with both colours."""
-    from rlagent.agent import load_agent, play_episodes as play_games
+    from rlagent.agent import load_agent
+    from rlagent.episodes import play_episodes as play_games
 
     trainer = Trainer(resolve("ppo", "hex", overrides=[
         "env.size=5", "env.agent_color=random", "selfplay.enabled=true", "selfplay.snapshot_every=4",

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rlagent.losses import VALUE_LOSSES
 from rlagent.validation import ALGORITHM_SECTION, choice, non_negative, positive, unit_interval
 
 SCHEDULES = ("constant", "linear")
-VALUE_LOSSES = ("mse", "huber", "bce", "quartic")
 OPTIMIZERS = ("adam", "rmsprop")
 
 

@@ -30,7 +30,7 @@ from rlagent.algos.optimizing import GradientStep
 from rlagent.algos.common import SCHEDULES, scheduled, validate_learner_fields
 from rlagent.algos.learner import CollectionNeeds, LearnerSpec
 from rlagent.errors import TrainingError
-from rlagent.losses import clipped_surrogate, normalize, on_return_scale, value_loss
+from rlagent.losses import LOSS_TERMS, clipped_surrogate, normalize, on_return_scale, value_loss
 from rlagent.returns import explained_variance, gae
 from rlagent.rollout import Rollout
 from rlagent.validation import ALGORITHM_SECTION, choice, positive, unit_interval
@@ -109,7 +109,7 @@ def _flatten(array: Any) -> Any:
     return array.reshape(-1, *array.shape[2:])
 
 
-TERMS = ("pg", "value", "entropy", "kl", "clip")  # the loss terms and diagnostics averaged over an update
+TERMS = LOSS_TERMS  # the loss terms and diagnostics averaged over an update
 
 
 class PPO:

@@ -1,6 +1,6 @@
 """PPO's (and A2C's) minibatch loss with its gradient derived by hand, for plain MLP policies.
 
-The same loss terms as ``PPO._losses`` (clipped surrogate, value loss of any kind with optional
+The same loss terms as :class:`rlagent.algos.ppo.AutogradLoss` (clipped surrogate, value loss of any kind with optional
 clipping, entropy, the KL and clip-fraction diagnostics), computed without autograd: the network
 runs forward and backward in torch (:class:`rlagent.fast.mlp_backprop.MLPBackprop`: the products
 and activations, where the arithmetic is), the loss terms and their gradients in the network's
@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from rlagent.fast.hooks import any_hooks
+from rlagent.losses import LOSS_TERMS
 from rlagent.fast.loss_gradients import CategoricalTerms, clipped_surrogate_grad, normalize, value_loss_grad
 from rlagent.fast.mlp_backprop import MLPBackprop
 from rlagent.fast.mlp_layout import mlp_layout
@@ -51,7 +52,7 @@ class AnalyticLoss:
         return self.gradient.apply()
 
     def row(self, terms: dict[str, float]) -> list[float]:
-        return [terms[key] for key in ("pg", "value", "entropy", "kl", "clip")]
+        return [terms[key] for key in LOSS_TERMS]
 
     def means(self, rows: list[list[float]]) -> list[float]:
         return np.mean(rows, axis=0).tolist()
@@ -122,5 +123,6 @@ def analytic_loss(policy: torch.nn.Module, config: Any, gradient: Any) -> Analyt
     net = MLPBackprop(layout)
     if {id(p) for p in net.parameters()} != {id(p) for p in trainable}:
         return None  # frozen layers, or parameters outside the layers: autograd knows what to do
-    loss = AnalyticLoss(policy, net, config, gradient)
-    return loss if loss.applies() else None
+    # Built even while a hook is registered: applies() is asked every update, so the path comes
+    # back once the hook is removed (as the numpy actor does per rollout).
+    return AnalyticLoss(policy, net, config, gradient)

@@ -35,13 +35,6 @@ class FastPaths:
         """PPO's hand-derived minibatch loss for ``policy`` (stepping with ``gradient``), or None (then autograd)."""
         return analytic_loss(policy, config, gradient) if self.analytic else None
 
-    def describe(self) -> dict[str, str]:
-        return {
-            "mode": self.mode,
-            "actor": "numpy" if self.actor is not None else "torch",
-            "gradient": "analytic where it applies" if self.analytic else "autograd",
-        }
-
 
 def select_fast_paths(policy: torch.nn.Module, mode: str = "auto") -> FastPaths:
     """The speed paths ``policy`` can take under ``run.fast = mode``."""

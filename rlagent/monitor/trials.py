@@ -61,9 +61,13 @@ class TrialStats:
         if self._chunks:  # a decision's reward, and any paid between decisions (early-response penalties)
             self._rewards[-1] += float(np.sum(rewards))
 
-    def summary(self) -> dict[str, float]:
+    def summary(self, rollout: Any = None) -> dict[str, float]:
+        """The ``trial/*`` metrics; with the rollout a learner just trained on, also
+        ``value/critic_bias_trial_start`` (see :func:`critic_bias_at_trial_starts`)."""
+        bias = None if rollout is None else critic_bias_at_trial_starts(rollout)
+        extra = {} if bias is None else {"value/critic_bias_trial_start": bias}
         if not self._chunks:
-            return {}
+            return extra
         outcome = np.concatenate([c[0] for c in self._chunks])
         trivial = np.concatenate([c[1] for c in self._chunks])
         correct = outcome == CORRECT
@@ -77,7 +81,7 @@ class TrialStats:
             metrics["trial/accuracy_trivial"] = float(correct[trivial].mean())
         if (~trivial).any():
             metrics["trial/accuracy_nontrivial"] = float(correct[~trivial].mean())
-        return metrics
+        return {**metrics, **extra}
 
     def state_dict(self) -> dict[str, Any]:
         return {"chunks": list(self._chunks), "rewards": list(self._rewards), "size": self._size, "trials": self.trials}

@@ -5,7 +5,8 @@ observation is honoured by sampling, log-probabilities, entropy and the mode ali
 names the final layers that get the small initialisation that makes the first policy near-uniform.
 
 Linear layers are applied with ``F.linear`` on their parameters: at rollout batch sizes the
-``nn.Module.__call__`` machinery costs about as much as the product itself.
+``nn.Module.__call__`` machinery costs about as much as the product itself. A layer with hooks goes
+through its ``__call__``, so the hooks fire.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rlagent.fast.hooks import module_hooked
 from rlagent.nets.distributions import Categorical, DiagGaussian, MultiCategorical
+
+
+def _apply(layer: nn.Module, x: Tensor, conv: bool = False) -> Tensor:
+    """``layer(x)`` without the module call's overhead, unless the layer is hooked (then its hooks fire)."""
+    if module_hooked(layer):
+        return layer(x)
+    return F.conv2d(x, layer.weight, layer.bias) if conv else F.linear(x, layer.weight, layer.bias)
 
 
 class CategoricalHead(nn.Module):
@@ -27,7 +36,7 @@ class CategoricalHead(nn.Module):
         self.linear = nn.Linear(in_dim, num_actions)
 
     def forward(self, features: Tensor, mask: Tensor | None = None) -> Categorical:
-        return Categorical(F.linear(features, self.linear.weight, self.linear.bias), mask)
+        return Categorical(_apply(self.linear, features), mask)
 
     def output_layers(self) -> list[nn.Module]:
         return [self.linear]
@@ -52,9 +61,9 @@ class BoardPolicyHead(nn.Module):
         self.num_actions = num_actions
 
     def forward(self, feature_map: Tensor, mask: Tensor | None = None) -> Categorical:
-        logits = F.conv2d(feature_map, self.cells.weight, self.cells.bias).flatten(1)
+        logits = _apply(self.cells, feature_map, conv=True).flatten(1)
         if self.extra is not None:
-            extra = F.linear(feature_map.flatten(1), self.extra.weight, self.extra.bias)
+            extra = _apply(self.extra, feature_map.flatten(1))
             logits = torch.cat([logits, extra], dim=1)
         return Categorical(logits, mask)
 
@@ -71,7 +80,7 @@ class MultiCategoricalHead(nn.Module):
         self.linear = nn.Linear(in_dim, sum(self.nvec))
 
     def forward(self, features: Tensor, mask: Tensor | None = None) -> MultiCategorical:
-        return MultiCategorical(F.linear(features, self.linear.weight, self.linear.bias), self.nvec, mask)
+        return MultiCategorical(_apply(self.linear, features), self.nvec, mask)
 
     def output_layers(self) -> list[nn.Module]:
         return [self.linear]
@@ -92,7 +101,7 @@ class GaussianHead(nn.Module):
     def forward(self, features: Tensor, mask: Tensor | None = None) -> DiagGaussian:
         if mask is not None:
             raise ValueError("continuous (Box) actions cannot be masked")
-        return DiagGaussian(F.linear(features, self.mean.weight, self.mean.bias), self.log_std)
+        return DiagGaussian(_apply(self.mean, features), self.log_std)
 
     def output_layers(self) -> list[nn.Module]:
         return [self.mean]
@@ -101,8 +110,8 @@ class GaussianHead(nn.Module):
 class ValueHead(nn.Module):
     """Linear state value from (possibly spatial) features: (B, ...) -> (B,).
 
-    The value is the raw output; a consumer that wants a bounded value (e.g. ``tanh`` for a
-    win-probability loss) applies that transform itself, so the range is decided in one place.
+    The value is the raw output; a consumer that wants it on the returns' scale applies
+    :func:`rlagent.losses.on_return_scale` (``tanh`` for a ``bce`` head), the one place that rule is written.
     """
 
     def __init__(self, in_dim: int) -> None:
@@ -112,7 +121,7 @@ class ValueHead(nn.Module):
     def forward(self, features: Tensor) -> Tensor:
         if features.dim() > 2:
             features = features.flatten(1)
-        return F.linear(features, self.linear.weight, self.linear.bias).squeeze(-1)
+        return _apply(self.linear, features).squeeze(-1)
 
     def output_layers(self) -> list[nn.Module]:
         return [self.linear]

@@ -1,0 +1,102 @@
+"""A trained agent played for whole episodes: returns, win rates by colour, trial accuracy.
+
+What ``python -m rlagent.evaluate`` prints, and what sweeps and tests measure, computed once here.
+Envs are made with :func:`rlagent.make_env.make_env`, so a run trained against another run (its
+``env.opponent`` a path) plays that opponent again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlagent.agent import Agent
+from rlagent.games.elo import wilson_interval
+from rlagent.games.players import make_opponent
+from rlagent.gym_envs import env_parameters
+from rlagent.make_env import make_env
+from rlagent.monitor.trials import TrialStats
+
+
+def play_episodes(
+    agent: Agent,
+    games: int,
+    opponent: Any,
+    agent_color: int | None,
+    seed: int,
+    deterministic: bool,
+    trial_stats: TrialStats | None = None,
+) -> np.ndarray:
+    """Returns of ``games`` finished episodes, played in one batch; a trial task's outcomes also go
+    to ``trial_stats`` if given. ``opponent``: a player name or object (see
+    :func:`rlagent.games.players.make_opponent`), used where ``agent_color`` is given."""
+    kwargs = dict(agent.config.env_kwargs)
+    if agent_color is not None:
+        kwargs.update(agent_color=agent_color, opponent=opponent)
+    batch = min(games, 256)
+    env = make_env(agent.config.env, batch, kwargs)  # a run's path opponent is loaded, as in training
+    obs, _ = env.reset(seed=seed)
+    state = agent.policy.initial_state(batch)
+    start = np.ones(batch, dtype=bool)
+    running = np.zeros(batch)
+    finished: list[float] = []
+    generator = torch.Generator().manual_seed(seed)
+    # Each slot plays at most its share, so the sample is not biased towards short games.
+    quota = np.full(batch, games // batch) + (np.arange(batch) < games % batch)
+    while len(finished) < games:
+        actions, _, _, state = agent.policy.act(obs, state, start, deterministic=deterministic, generator=generator)
+        obs, reward, terminated, truncated, info = env.step(actions)
+        running += reward
+        start = terminated | truncated
+        if trial_stats is not None:
+            trial_stats.update(info, start, reward)
+        for i in np.flatnonzero(start & (quota > 0)):
+            finished.append(float(running[i]))
+            quota[i] -= 1
+        running[start] = 0.0
+    env.close()
+    return np.asarray(finished)
+
+
+def is_two_player(agent: Agent) -> bool:
+    """Whether the agent's env is a game against an opponent (it takes ``agent_color``)."""
+    return "agent_color" in env_parameters(agent.config.env)
+
+
+@dataclass(frozen=True)
+class ColourResult:
+    """Games won with one colour (0 moves first), with a 95% Wilson interval."""
+
+    colour: int
+    wins: int
+    games: int
+
+    @property
+    def rate(self) -> float:
+        return self.wins / self.games
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson_interval(self.wins, self.games)
+
+
+def win_rates_by_colour(agent: Agent, opponent: str, games: int, seed: int, deterministic: bool = True) -> list[ColourResult]:
+    """``games`` games against ``opponent`` (a player name or a run path), half with each colour:
+    Hex has a first-move advantage, so a single colour flatters or undersells."""
+    results = []
+    for colour in (0, 1):
+        count = games // 2 if colour == 0 else games - games // 2
+        player = make_opponent(opponent, seed=seed + colour)
+        returns = play_episodes(agent, count, player, colour, seed + colour, deterministic)
+        results.append(ColourResult(colour, int((returns > 0).sum()), count))
+    return results
+
+
+def trial_accuracy(agent: Agent, episodes: int, seed: int, deterministic: bool = True) -> tuple[np.ndarray, dict[str, float]]:
+    """Returns of ``episodes`` episodes and, for a trial task, its ``trial/*`` accuracies over all of them."""
+    stats = TrialStats(window=10**9)
+    returns = play_episodes(agent, episodes, None, None, seed, deterministic, trial_stats=stats)
+    return returns, stats.summary()
