@@ -24,7 +24,8 @@ def positive(obj: Any, section: str, *names: str, optional: bool = False) -> Non
             continue
         if value is None or not value > 0:
             suffix = " or null" if optional else ""
-            raise ConfigError(f"{section}.{name} must be positive{suffix}, got {value}")
+            kind = " integer" if isinstance(value, int) and not isinstance(value, bool) else " number"
+            raise ConfigError(f"{section}.{name} must be a positive{kind}{suffix}, got {value}")
 
 
 def non_negative(obj: Any, section: str, *names: str) -> None:

@@ -40,10 +40,10 @@ def test_aliases_and_env_kwargs() -> None:
     [
         ("ppo.clip_parm=0.1", "unknown key ppo.clip_parm: valid keys are learning_rate"),
         ("ppo.clip_param=abc", "ppo.clip_param must be a number"),
-        ("ppo.clip_param=-1", "ppo.clip_param must be positive or null"),
+        ("ppo.clip_param=-1", "ppo.clip_param must be a positive number or null"),
         ("ppo.value_loss=l1", "ppo.value_loss must be one of mse, huber, bce, quartic"),
         ("ppo.discount_factor=1.5", "ppo.discount_factor must be between 0 and 1"),
-        ("run.num_envs=0", "run.num_envs must be positive"),
+        ("run.num_envs=0", "run.num_envs must be a positive integer"),
         ("a2c.learning_rate=0.1", "configures a2c, but this run uses ppo"),
         ("optimiser.lr=0.1", "unknown section 'optimiser'"),
         ("noequals", "--set expects key=value"),
@@ -103,13 +103,13 @@ def test_configs_validate_when_built_directly() -> None:
     from rlagent.config import Config, RunConfig, SelfPlayConfig
     from rlagent.nets import PolicyConfig
 
-    with pytest.raises(ConfigError, match="algorithm.learning_rate must be positive"):
+    with pytest.raises(ConfigError, match="algorithm.learning_rate must be a positive number"):
         OnPolicyConfig(learning_rate=-1.0)
     with pytest.raises(ConfigError, match="algorithm.gae_lambda must be between 0 and 1"):
         OnPolicyConfig(gae_lambda=1.5)
     with pytest.raises(ConfigError, match="algorithm.state_reset must be one of episode, trial"):
         ReinforceConfig(state_reset="never")
-    with pytest.raises(ConfigError, match="run.num_envs must be positive"):
+    with pytest.raises(ConfigError, match="run.num_envs must be a positive integer"):
         RunConfig(num_envs=0)
     with pytest.raises(ConfigError, match="run.fast must be one of auto, off"):
         RunConfig(fast="fastest")
@@ -125,7 +125,7 @@ def test_configs_validate_when_built_directly() -> None:
 
 
 def test_a_learners_section_errors_name_the_section_typed() -> None:
-    with pytest.raises(ConfigError, match=r"^a2c\.learning_rate must be positive"):
+    with pytest.raises(ConfigError, match=r"^a2c\.learning_rate must be a positive number"):
         resolve("a2c", "CartPole-v1", overrides=["a2c.learning_rate=-1"])
     with pytest.raises(ConfigError, match=r"^reinforce\.discount_factor must be between 0 and 1"):
         resolve("reinforce", "pwm", overrides=["reinforce.discount_factor=2"])

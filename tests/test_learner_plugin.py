@@ -99,7 +99,7 @@ def test_a_new_learner_trains_checkpoints_and_resumes_through_the_shared_loop(re
 
 
 def test_its_section_is_checked_like_the_others(registered: None) -> None:
-    with pytest.raises(ConfigError, match=r"^onestep\.learning_rate must be positive"):
+    with pytest.raises(ConfigError, match=r"^onestep\.learning_rate must be a positive number"):
         resolve("onestep", "CartPole-v1", overrides=["onestep.learning_rate=0"])
     with pytest.raises(ConfigError, match=r"unknown key onestep\.gae_lambda"):
         resolve("onestep", "CartPole-v1", overrides=["onestep.gae_lambda=0.9"])

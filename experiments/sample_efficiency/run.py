@@ -76,12 +76,19 @@ def mann_whitney_p(a: list[float], b: list[float]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of: {', '.join(VARIANTS)}")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--curves", action="store_true", help="print every evaluation of every run")
     args = parser.parse_args(argv)
-    cells = [(variant, seed) for seed in range(args.seeds) for variant in VARIANTS]
-    results: dict[str, dict[int, tuple]] = {v: {} for v in VARIANTS}
+    variants = [v.strip() for v in args.variants.split(",")]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variants {unknown}: valid are {', '.join(VARIANTS)}")
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    cells = [(variant, seed) for seed in seeds for variant in variants]
+    results: dict[str, dict[int, tuple]] = {v: {} for v in variants}
     with ProcessPoolExecutor(args.workers) as pool:
         futures = [pool.submit(run_cell, v, s, args.steps) for v, s in cells]
         for future in futures:
@@ -90,11 +97,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {variant:<14} seed {seed}: stays solved from {solved if solved is not None else 'never'}, final {final:.0f}", flush=True)
 
     never = args.steps * 10  # a 'never' ranks after every step
-    print(f"\n== CartPole-v1, benchmarks/ppo_vs_sb3.py's 'tuned' setting, {args.steps:,} steps, seeds 0-{args.seeds - 1} ==")
+    print(f"\n== CartPole-v1, benchmarks/ppo_vs_sb3.py's 'tuned' setting, {args.steps:,} steps, seeds {seeds[0]}-{seeds[-1]} ==")
     print(f"{'variant':<15}{'stays solved from: median / mean (never as ' + format(args.steps, ',') + ')':<58}{'final 500 on':<14}per seed (k steps)")
     solved_lists = {}
-    for variant in VARIANTS:
-        runs = [results[variant][s] for s in range(args.seeds)]
+    for variant in variants:
+        runs = [results[variant][s] for s in seeds]
         solved = [r[0] if r[0] is not None else never for r in runs]
         solved_lists[variant] = solved
         capped = [min(s, args.steps) for s in solved]
@@ -104,10 +111,12 @@ def main(argv: list[str] | None = None) -> int:
         per_seed = " ".join("-" if r[0] is None else f"{r[0] // 1000}" for r in runs)
         print(f"{variant:<15}{median_text + ' / ' + format(statistics.mean(capped), ',.0f'):<58}{f'{finals} of {args.seeds}':<14}{per_seed}")
     for a, b in (("rlagent fast", "rlagent plain"), ("rlagent fast", "SB3"), ("rlagent plain", "SB3")):
+        if a not in variants or b not in variants:
+            continue
         print(f"Mann-Whitney {a} vs {b}: two-sided p = {mann_whitney_p(solved_lists[a], solved_lists[b]):.2f}")
     if args.curves:
-        for variant in VARIANTS:
-            for seed in range(args.seeds):
+        for variant in variants:
+            for seed in seeds:
                 evals = results[variant][seed][2]
                 print(f"{variant:<14} {seed}: " + " ".join(f"{step // 1000}k:{value:.0f}" for step, value in evals))
     return 0
