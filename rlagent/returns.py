@@ -33,13 +33,17 @@ def gae(
     advantages = np.zeros_like(rewards, dtype=np.float32)
     running = np.zeros(rewards.shape[1:], dtype=np.float32)
     next_values = np.asarray(last_values, dtype=np.float32)
+    alive = (~(terminated | truncated)).astype(np.float32)  # whole arrays once: the loop stays short
+    bootstrap = None  # a truncated episode goes on as V(its final observation)
+    if truncation_values is not None:
+        bootstrap = np.where(truncated & ~terminated, truncation_values, 0.0).astype(np.float32)
+    trace = discount_factor * gae_lambda
     for t in range(steps - 1, -1, -1):
-        alive = (~(terminated[t] | truncated[t])).astype(np.float32)
-        future = next_values * alive
-        if truncation_values is not None:  # a truncated episode goes on as V(its final observation)
-            future = future + truncation_values[t] * (truncated[t] & ~terminated[t])
+        future = next_values * alive[t]
+        if bootstrap is not None:
+            future = future + bootstrap[t]
         delta = rewards[t] + discount_factor * future - values[t]
-        running = delta + discount_factor * gae_lambda * alive * running
+        running = delta + trace * alive[t] * running
         advantages[t] = running
         next_values = values[t]
     return advantages, advantages + values.astype(np.float32)

@@ -298,35 +298,41 @@ class Collector:
                 actor = self.policy
         self.fast_actor_used = actor is not self.policy
         buffers["final_obs"] = {k: np.zeros_like(v) for k, v in buffers["final_obs"].items()} if isinstance(buffers["final_obs"], dict) else np.zeros_like(buffers["final_obs"])
+        # The buffers as locals: the loop runs once per env step, for the whole batch.
+        obs_buffer, final_buffer, states_buffer = buffers["obs"], buffers["final_obs"], buffers["states"]
+        action_buffer, log_prob_buffer, value_buffer = buffers["actions"], buffers["log_probs"], buffers["values"]
+        reward_buffer, terminated_buffer, truncated_buffer = buffers["rewards"], buffers["terminated"], buffers["truncated"]
+        start_buffer, valid_buffer, cut_buffer = buffers["episode_starts"], buffers["valid"], buffers["cuts"]
+        next_step, observers, generator = self.next_step, self.observers, self.generator
         for t in range(self.num_steps):
-            if buffers["states"] is not None:
-                buffers["states"][t] = self.state.cpu().numpy()
-            actions, log_probs, values, self.state = actor.act(self.obs, self.state, self.episode_start, generator=self.generator)
-            _assign(buffers["obs"], t, self.obs)
-            buffers["actions"][t] = actions
-            buffers["log_probs"][t] = log_probs
-            buffers["values"][t] = values
-            buffers["episode_starts"][t] = self.episode_start
+            if states_buffer is not None:
+                states_buffer[t] = self.state.cpu().numpy()
+            actions, log_probs, values, self.state = actor.act(self.obs, self.state, self.episode_start, generator=generator)
+            _assign(obs_buffer, t, self.obs)
+            action_buffer[t] = actions
+            log_prob_buffer[t] = log_probs
+            value_buffer[t] = values
+            start_buffer[t] = self.episode_start
             resetting = self.resetting
-            buffers["valid"][t] = ~resetting
+            real = ~resetting  # NEXT_STEP: False where this step only resets the env
+            valid_buffer[t] = real
 
             self.obs, rewards, terminated, truncated, info = self.env.step(actions)
             rewards = np.asarray(rewards, dtype=np.float32)
             dones = terminated | truncated
-            if self.next_step and resetting.any():  # a reset step is no transition: no episode ends there
-                terminated, truncated = terminated & ~resetting, truncated & ~resetting
-                dones = dones & ~resetting
-            self.stats.update(rewards, dones, ~resetting if self.next_step else None)
-            for observer in self.observers:
+            if next_step and not real.all():  # a reset step is no transition: no episode ends there
+                terminated, truncated, dones = terminated & real, truncated & real, dones & real
+            self.stats.update(rewards, dones, real if next_step else None)
+            for observer in observers:
                 observer.update(info, dones, rewards)
             trial_end = step_field(info, "trial_end", dones)
             if trial_end is not None:
                 trial_task = True
-                buffers["cuts"][t] = trial_end | dones
+                cut_buffer[t] = trial_end | dones
             if dones.any():
                 rows = np.flatnonzero(dones)
-                if self.next_step:  # the observation returned at an episode's end is its final one
-                    _assign(buffers["final_obs"], (t, rows), _index(self.obs, rows))
+                if next_step:  # the observation returned at an episode's end is its final one
+                    _assign(final_buffer, (t, rows), _index(self.obs, rows))
                 else:  # Gymnasium's final_obs: an object array with one observation per finished env
                     if "final_obs" not in info:
                         raise ConfigError(
@@ -334,11 +340,11 @@ class Collector:
                             "at an episode's end: the collector needs every finished episode's final observation there, as "
                             "Gymnasium's vector envs give it"
                         )
-                    _store_rows(buffers["final_obs"], t, rows, info["final_obs"])
-            buffers["rewards"][t] = rewards
-            buffers["terminated"][t] = terminated
-            buffers["truncated"][t] = truncated
-            if self.next_step:
+                    _store_rows(final_buffer, t, rows, info["final_obs"])
+            reward_buffer[t] = rewards
+            terminated_buffer[t] = terminated
+            truncated_buffer[t] = truncated
+            if next_step:
                 # The step after an episode's end only resets; the one after that starts anew.
                 self.episode_start, self.resetting = resetting, dones
             else:

@@ -56,7 +56,7 @@ class NumpyActor:
         """Exp(1) noise from ``generator``, the draw torch's sampler makes for logits of this shape
         (``exponential_`` fills every element from the generator, whatever the buffer held), into a
         buffer kept between steps: an allocation per step cost more than the draw."""
-        if self._noise_buffer is None or tuple(self._noise_buffer.shape) != tuple(shape):
+        if self._noise_view.shape != shape:
             self._noise_buffer = torch.empty(shape, dtype=torch.float32)
             self._noise_view = self._noise_buffer.numpy()  # shares the buffer's memory
         self._noise_buffer.exponential_(generator=generator)
