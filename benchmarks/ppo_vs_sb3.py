@@ -12,7 +12,7 @@ separate 64x64 tanh actor and critic MLPs, SB3's default ``MlpPolicy``):
                      gae_lambda 0.95, gamma 0.99, clip 0.2; collection dominates)
 
   SB3 trains on ``make_vec_env("CartPole-v1", n_envs=8, seed=seed)`` (a DummyVecEnv) with
-  ``model.learn``; rlagent on ``rlagent.make_env.make_env`` (a SAME_STEP SyncVectorEnv) through the
+  ``model.learn``; rlagent on ``rlagent.make_env.make_env`` (Gymnasium's native NEXT_STEP CartPole vector env) through the
   Trainer's own pieces (``collector.collect()`` then ``algo.update(rollout)`` in a loop).
 
 - Hex 5x5 against the uniform random opponent, one seed, 50,000 steps, same settings for both
@@ -168,7 +168,7 @@ SB3_POLICY = dict(net_arch=dict(pi=[64, 64], vf=[64, 64]), activation_fn=nn.Tanh
 
 # --- evaluation: one function for both libraries --------------------------------------------------
 def run_episodes(env: str, env_kwargs: dict[str, Any], predict: Predict, episodes: int, seed: int) -> np.ndarray:
-    """Returns of ``episodes`` finished episodes of ``predict`` on a fresh SAME_STEP vector env,
+    """Returns of ``episodes`` finished episodes of ``predict`` on a fresh vector env (``make_env``'s),
     each env slot playing an equal share (so short episodes are not over-represented)."""
     batch = min(episodes, 100)
     vec = make_env(env, batch, env_kwargs)
