@@ -1,10 +1,11 @@
 """The one place that decides which speed paths a run takes, and records what it took.
 
 ``run.fast`` is ``auto`` (the default: every fast path that computes exactly what the plain one
-would, for this policy) or ``off`` (torch's forward and autograd everywhere). What was chosen is
-written to ``config.json`` (``fast_paths``) and logged each update (``fast/numpy_actor``,
-``fast/analytic_gradient``): a path that declines for one update (a hook registered, a layer
-frozen) shows as 0 there. Both actors draw their sampling noise from the collector's torch
+would, for this policy) or ``off`` (the policy's own ``act`` for collection and autograd for PPO's
+gradient; the exact shortcuts listed in :mod:`rlagent.fast` stay). What the run takes is written to
+``config.json`` (``fast_paths``, by :meth:`rlagent.run.Trainer.fast_paths_taken`) and logged each
+update (``fast/numpy_actor``, ``fast/analytic_gradient``): a path that declines for one update (a
+hook registered, a layer frozen) shows as 0 there. Both actors draw their sampling noise from the collector's torch
 generator in the same shapes, so one seed gives the same run either way, to float rounding.
 """
 
