@@ -3,15 +3,7 @@
 What a trained Hex agent thinks of one position: its move probabilities drawn on the board as a
 heat map, its favourite moves, the swap if that is legal, and its value estimate.
 
-Board text: the rows from the top, separated by ``/``, one character per cell: ``x`` (or ``X``) a stone
-of the first player (X, joins top and bottom), ``o`` (or ``O``) a stone of the second player (O,
-joins left and right), ``.`` an empty cell; spaces are ignored. A row written shorter than the board
-is filled up with empty cells, and missing rows at the end (an empty row, or ``//`` closing the text)
-are empty rows, so ``"x..o./...../.....//"`` is a 5x5 board with two stones. The size is the run's;
-more rows or cells than that is an error. The player to move follows from the stone counts (as many
-x as o: X moves; one x more: O moves; with the swap rule, one o more means X swapped and moves)
-unless ``--to-move`` says otherwise. All coordinates printed are absolute (``c3`` = column c, row 3,
-as the board is drawn), whichever colour moves.
+The board text's format: :data:`rlagent.games.analysis.BOARD_FORMAT` (also in ``--help``).
 """
 
 from __future__ import annotations
@@ -19,14 +11,14 @@ from __future__ import annotations
 import argparse
 
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
-from rlagent.games.analysis import analyze, report
+from rlagent.games.analysis import BOARD_FORMAT, analyze, report
 from rlagent.games.hex_agent import board_settings, load_hex_agent
 from rlagent.games.players import PolicyPlayer
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(
-        prog="python -m rlagent.analyze", description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m rlagent.analyze", description=__doc__.split("\n\n")[1] + "\n\n" + BOARD_FORMAT, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("run", help="a run directory (its latest checkpoint) or a checkpoint file of a Hex agent")
     parser.add_argument("--board", required=True, help='the position, e.g. "x..o./...../.....//" (format above)')

@@ -135,8 +135,6 @@ def algorithm_names() -> tuple[str, ...]:
     return tuple(LEARNERS)
 
 
-ALGORITHMS = algorithm_names()  # at import; the functions below read the registry itself
-
 
 @dataclass(frozen=True)
 class Config:

@@ -2,15 +2,7 @@
 
 The library behind ``python -m rlagent.analyze`` (:mod:`rlagent.analyze`), usable from code and notebooks.
 
-Board text: the rows from the top, separated by ``/``, one character per cell: ``x`` (or ``X``) a stone
-of the first player (X, joins top and bottom), ``o`` (or ``O``) a stone of the second player (O,
-joins left and right), ``.`` an empty cell; spaces are ignored. A row written shorter than the board
-is filled up with empty cells, and missing rows at the end (an empty row, or ``//`` closing the text)
-are empty rows, so ``"x..o./...../.....//"`` is a 5x5 board with two stones. The size is the run's;
-more rows or cells than that is an error. The player to move follows from the stone counts (as many
-x as o: X moves; one x more: O moves; with the swap rule, one o more means X swapped and moves)
-unless ``--to-move`` says otherwise. All coordinates printed are absolute (``c3`` = column c, row 3,
-as the board is drawn), whichever colour moves.
+The board text's format is :data:`BOARD_FORMAT`.
 """
 
 from __future__ import annotations
@@ -24,6 +16,16 @@ from envs.hex.render import board_to_text
 from rlagent.errors import ConfigError
 from rlagent.games.hex_agent import policy_board_size
 from rlagent.games.players import PolicyPlayer
+
+BOARD_FORMAT = """Board text: the rows from the top, separated by /, one character per cell: x (or X) a stone
+of the first player (X, joins top and bottom), o (or O) a stone of the second player (O,
+joins left and right), . an empty cell; spaces are ignored. A row written shorter than the board
+is filled up with empty cells, and missing rows at the end (an empty row, or // closing the text)
+are empty rows, so "x..o./...../.....//" is a 5x5 board with two stones. The size is the run's;
+more rows or cells than that is an error. The player to move follows from the stone counts (as many
+x as o: X moves; one x more: O moves; with the swap rule, one o more means X swapped and moves)
+unless --to-move says otherwise. All coordinates printed are absolute (c3 = column c, row 3,
+as the board is drawn), whichever colour moves."""
 
 STONES = {".": 0, "x": 1, "o": 2}
 SYMBOLS = ".XO"
