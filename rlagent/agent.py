@@ -17,7 +17,7 @@ from rlagent.checkpoint import check_compatible, check_state_dict_compatible, la
 from rlagent.config import Config, resolve
 from rlagent.errors import CheckpointError
 from rlagent.gym_envs import env_parameters, make_vector_env
-from rlagent.nets import build_policy
+from rlagent.algos import LEARNERS
 
 
 @dataclass
@@ -43,7 +43,7 @@ def load_agent(path: str | Path) -> Agent:
     kwargs = {k: v for k, v in config.env_kwargs.items() if k != "opponent" or "agent_color" not in env_parameters(config.env)}
     env = make_vector_env(config.env, 1, kwargs)
     check_compatible(payload["spaces"], space_signature(env.single_observation_space, env.single_action_space))
-    policy = build_policy(env.single_observation_space, env.single_action_space, config.policy)
+    policy = LEARNERS[config.algo].build_network(env.single_observation_space, env.single_action_space, config.policy, config.algorithm)
     check_state_dict_compatible(payload["model"], policy, source=str(path))
     policy.load_state_dict(payload["model"])
     policy.eval()

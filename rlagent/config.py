@@ -59,7 +59,9 @@ class RunConfig:
     for large board networks; 0 keeps torch's own default. ``fast``: ``auto`` takes the speed
     paths for small MLP policies where they compute exactly what torch would (a numpy rollout
     actor, PPO's gradient by hand: :mod:`rlagent.fast`), ``off`` uses torch alone; which ran is
-    recorded in ``config.json`` (``fast_paths``) and the ``fast/*`` scalars.
+    recorded in ``config.json`` (``fast_paths``) and the ``fast/*`` scalars. ``save_replay``: an
+    off-policy learner's checkpoints hold its replay buffer (an exact resume); false keeps them
+    small for huge buffers, and a resume then refills the buffer before learning again.
     """
 
     total_steps: int = 100_000
@@ -73,6 +75,7 @@ class RunConfig:
     log_every: int = 1
     progress: bool = True
     fast: str = "auto"
+    save_replay: bool = True
 
     def __post_init__(self) -> None:
         positive(self, "run", "total_steps", "num_envs", "checkpoint_every", "keep_checkpoints", "log_every")
@@ -291,11 +294,17 @@ def _merge(sections: dict[str, dict[str, Any]], layer: Mapping[str, Any], algo: 
             values, section = {section: values}, "run"
         if not isinstance(values, Mapping):
             raise ConfigError(f"section {section!r} in {source} must be a mapping of keys to values")
+        own = _own_fields(target, algo)
         for key, value in values.items():
             key = str(key)
-            if target != "env_kwargs":
+            if target != "env_kwargs" and key not in own:  # a section's own name wins (dqn.batch_size)
                 key = ALIASES.get(key, key)
             sections[target][key] = value
+
+
+def _own_fields(target: str, algo: str) -> set[str]:
+    classes = {"run": RunConfig, "policy": PolicyConfig, "selfplay": SelfPlayConfig, "algorithm": LEARNERS[algo].config}
+    return {f.name for f in dataclasses.fields(classes[target])} if target in classes else set()
 
 
 def _section_name(section: str, algo: str, source: str) -> str:

@@ -100,6 +100,7 @@ class Rollout:
     advantages: np.ndarray | None = None
     returns: np.ndarray | None = None
     scaled_values: np.ndarray | None = None  # the learner's values on the returns' scale, for monitors
+    last_obs: Obs | None = None  # the observation after the last step (an off-policy learner's next observation)
 
     @property
     def num_steps(self) -> int:
@@ -368,6 +369,7 @@ class Collector:
             last_state=None if self.state is None else self.state.clone(),
             valid=buffers["valid"].copy() if self.next_step else None,
             cuts=buffers["cuts"].copy() if trial_task else None,
+            last_obs=_copy(self.obs),
         )
 
     def state_dict(self) -> dict[str, Any]:

@@ -50,7 +50,6 @@ from rlagent.make_env import make_env
 from rlagent.monitor.logger import RunLogger
 from rlagent.monitor.progress import Progress
 from rlagent.monitor.trials import TrialStats
-from rlagent.nets import build_policy
 from rlagent.rollout import Collector
 from rlagent.games.selfplay import POOL_DIR, OpponentPool, rate_learner, selfplay_game_factory
 
@@ -148,8 +147,11 @@ class Trainer:
             self.pool = OpponentPool(config.selfplay, cfg.num_envs, self.run_dir / POOL_DIR, seed=cfg.seed)
             env_kwargs["opponent"] = self.pool
         self.env = make_env(config.env, cfg.num_envs, env_kwargs)
-        self.policy = build_policy(self.env.single_observation_space, self.env.single_action_space, config.policy).to(self.device)
         spec = LEARNERS[config.algo]
+        self.policy = spec.build_network(
+            self.env.single_observation_space, self.env.single_action_space, config.policy, config.algorithm
+        ).to(self.device)
+        self.on_policy = spec.on_policy
         needs = spec.collection(config.algorithm)
         num_steps = self._rollout_length(needs.num_steps)
         self.steps_per_update = num_steps * cfg.num_envs
@@ -196,7 +198,7 @@ class Trainer:
     def checkpoint_payload(self) -> dict[str, Any]:
         return {
             "model": self.policy.state_dict(),
-            "algorithm": self.algo.state_dict(),
+            "algorithm": self.algo.state_dict() if self.on_policy else self.algo.state_dict(include_replay=self.config.run.save_replay),
             "collector": self.collector.state_dict(),
             "config": self.config.to_dict(),
             "spaces": self.signature,
@@ -221,6 +223,8 @@ class Trainer:
         check_state_dict_compatible(payload["model"], self.policy, source=str(path))
         self.policy.load_state_dict(payload["model"])
         self.algo.load_state_dict(payload["algorithm"])
+        if not getattr(self.algo, "replay_restored", True):
+            print(f"note: {path} holds no replay buffer (run.save_replay=false): it refills from empty before learning resumes")
         try:
             # unpickle_env also finds classes an older rlagent pickled under old module names.
             restored_env = self.collector.load_state_dict(payload["collector"], unpickle=unpickle_env)

@@ -57,8 +57,8 @@ def test_bad_values_name_the_field_and_the_choices(override: str, message: str) 
 
 
 def test_unknown_algorithm() -> None:
-    with pytest.raises(ConfigError, match="unknown algorithm 'dqn': valid algorithms are ppo, a2c, reinforce"):
-        resolve("dqn", "CartPole-v1")
+    with pytest.raises(ConfigError, match="unknown algorithm 'sac': valid algorithms are ppo, a2c, reinforce, rainbow, dqn"):
+        resolve("sac", "CartPole-v1")
 
 
 def test_config_round_trips_through_its_dict() -> None:
@@ -70,7 +70,7 @@ def test_config_round_trips_through_its_dict() -> None:
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["dqn", "--env", "CartPole-v1"], "unknown algorithm 'dqn'"),
+        (["sac", "--env", "CartPole-v1"], "unknown algorithm 'sac'"),
         (["ppo", "--env", "CartPoel-v1"], "unknown environment 'CartPoel-v1' (did you mean CartPole-v1"),
         (["ppo", "--env", "hex", "--set", "ppo.clip_parm=0.1"], "unknown key ppo.clip_parm"),
         (["ppo", "--env", "hex", "--set", "env.size=40"], "from 2 to 19"),
@@ -117,8 +117,8 @@ def test_configs_validate_when_built_directly() -> None:
         SelfPlayConfig(eval_games=3)
     with pytest.raises(ConfigError, match="policy.hidden_sizes"):
         PolicyConfig(hidden_sizes=(0,))
-    with pytest.raises(ConfigError, match="unknown algorithm 'dqn': valid algorithms are ppo, a2c, reinforce"):
-        Config(algo="dqn", env="hex")
+    with pytest.raises(ConfigError, match="unknown algorithm 'sac': valid algorithms are ppo, a2c, reinforce, rainbow, dqn"):
+        Config(algo="sac", env="hex")
     with pytest.raises(ConfigError, match="ppo takes a OnPolicyConfig"):
         Config(algo="ppo", env="hex", algorithm=ReinforceConfig())
     assert Config(algo="a2c", env="hex").algorithm.optimizer == "rmsprop"  # the learner's own defaults

@@ -108,5 +108,5 @@ def test_its_section_is_checked_like_the_others(registered: None) -> None:
 
 
 def test_unregistered_names_list_the_registry() -> None:
-    with pytest.raises(ConfigError, match="valid algorithms are ppo, a2c, reinforce$"):
+    with pytest.raises(ConfigError, match="valid algorithms are ppo, a2c, reinforce, rainbow, dqn$"):
         resolve("onestep", "CartPole-v1")

@@ -18,13 +18,17 @@ OPTIMIZERS = ("adam", "rmsprop")
 def validate_learner_fields(config: Any) -> None:
     """The checks of the fields a learner's section shares with the others (those it has)."""
     section = ALGORITHM_SECTION
-    positive(config, section, "learning_rate", "adam_eps")
-    positive(config, section, "max_grad_norm", optional=True)
-    non_negative(config, section, "actor_loss_coef", "value_loss_coef", "entropy_coef")
-    unit_interval(config, section, "discount_factor")
-    choice(config, section, "lr_schedule", SCHEDULES)
-    choice(config, section, "value_loss", VALUE_LOSSES)
-    choice(config, section, "optimizer", OPTIMIZERS)
+
+    def has(*names: str) -> tuple[str, ...]:
+        return tuple(name for name in names if hasattr(config, name))
+
+    positive(config, section, *has("learning_rate", "adam_eps"))
+    positive(config, section, *has("max_grad_norm"), optional=True)
+    non_negative(config, section, *has("actor_loss_coef", "value_loss_coef", "entropy_coef"))
+    unit_interval(config, section, *has("discount_factor"))
+    for name, choices in (("lr_schedule", SCHEDULES), ("value_loss", VALUE_LOSSES), ("optimizer", OPTIMIZERS)):
+        if hasattr(config, name):
+            choice(config, section, name, choices)
 
 
 def scheduled(value: float, schedule: str, updates_done: int, total_updates: int) -> float:

@@ -36,6 +36,9 @@ class CollectionNeeds:
 class Learner(Protocol):
     """``update(rollout) -> metrics``; the run loop owns collection, logging and checkpoints.
 
+    An off-policy learner's ``state_dict`` also takes ``include_replay`` (``run.save_replay``) and,
+    after ``load_state_dict``, says in ``replay_restored`` whether its replay came back.
+
     ``updates_done`` counts calls of ``update`` (what ``checkpoint_every``, ``log_every`` and the
     self-play schedules count); ``train/n_updates`` in the metrics counts gradient steps, as in SB3.
     """
@@ -66,3 +69,13 @@ class LearnerSpec:
     collection: Any  # (config) -> CollectionNeeds
     defaults: Mapping[str, Any] = field(default_factory=dict)
     on_policy: bool = True
+    # (observation_space, action_space, policy_config, algorithm_config) -> the network it trains;
+    # None: the actor-critic of rlagent.nets.build_policy. Used for training and for loading a checkpoint.
+    network: Any = None
+
+    def build_network(self, observation_space: Any, action_space: Any, policy_config: Any, algorithm_config: Any) -> torch.nn.Module:
+        if self.network is None:
+            from rlagent.nets import build_policy  # the default network, for the learners that train a policy
+
+            return build_policy(observation_space, action_space, policy_config)
+        return self.network(observation_space, action_space, policy_config, algorithm_config)
