@@ -333,7 +333,7 @@ def _build(cls: type, values: dict[str, Any], section: str) -> Any:
     try:
         return cls(**kwargs)
     except ConfigError as error:  # a learner's section names itself generically; say which one
-        raise ConfigError(str(error).replace(f"{ALGORITHM_SECTION}.", f"{section}.", 1)) from None
+        raise ConfigError(str(error).replace(f"{ALGORITHM_SECTION}.", f"{section}.")) from None
 
 
 _YAML_BOOLEAN_WORDS = {"yes": True, "on": True, "no": False, "off": False}
