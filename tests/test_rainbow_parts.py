@@ -56,9 +56,9 @@ def test_target_action_is_the_best_legal_one_of_the_next_state(double: bool, dis
             if distributional:
                 bias[2, -1] += 50.0  # all of action 2's mass on v_max
     sample = Sample(_obs(8), np.zeros(8, np.int64), np.zeros(8, np.float32), np.ones(8, np.float32), next_obs, np.arange(8), np.ones(8, np.float32))
-    _, _, td_error = learner.sample_losses(sample)
+    per_sample, _, td_error = learner.sample_losses(sample)
     with torch.no_grad():
-        target_q, _, _ = learner.target.action_values(next_obs)
+        target_q, target_atoms, _ = learner.target.action_values(next_obs)
         online_next, _, _ = learner.network.action_values(next_obs)
         chooser = online_next if double else target_q
         legal_best = chooser[:, [0, 1, 3]].argmax(1)
@@ -66,6 +66,11 @@ def test_target_action_is_the_best_legal_one_of_the_next_state(double: bool, dis
         expected = target_q[torch.arange(8), chosen]
         q_taken = learner.network.action_values(sample.obs)[0][:, 0]
     assert torch.allclose(td_error, expected - q_taken, atol=1e-5)
+    if distributional:  # the cross-entropy to the chosen legal action's atoms, shifted and projected
+        rows = torch.arange(8)
+        projected = project_distribution(target_atoms[rows, chosen].exp(), torch.zeros(8), torch.ones(8), learner.network.support)
+        log_probs = learner.network.action_values(sample.obs)[1][:, 0]
+        assert torch.allclose(per_sample.detach(), -(projected * log_probs).sum(-1), atol=1e-5)
     assert (target_q[:, 2] > target_q[:, [0, 1, 3]].max(1).values).all()  # the trap was set
 
 
