@@ -70,6 +70,8 @@ def test_resume_with_the_replay_ends_bit_identical(tmp_path: Path, case: str) ->
     resumed.train()
     for a, b in zip(_parameters(straight), _parameters(resumed)):
         assert torch.equal(a, b)
+    for a, b in zip(straight.algo.target.state_dict().values(), resumed.algo.target.state_dict().values()):
+        assert torch.equal(a, b)
     assert straight.algo.gradient_steps == resumed.algo.gradient_steps > 0
 
 
