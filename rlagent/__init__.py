@@ -31,6 +31,11 @@ _PUBLIC = {
     "OnPolicyConfig": "rlagent.algos.ppo",
     "Reinforce": "rlagent.algos.reinforce",
     "ReinforceConfig": "rlagent.algos.reinforce",
+    "Rainbow": "rlagent.algos.rainbow",
+    "RainbowConfig": "rlagent.algos.rainbow",
+    "ReplayBuffer": "rlagent.algos.replay",
+    "QNetwork": "rlagent.nets.q_network",
+    "build_q_network": "rlagent.nets.q_network",
     "PolicyConfig": "rlagent.nets.policy",
     "build_policy": "rlagent.nets.policy",
     # trained agents
