@@ -6,6 +6,7 @@ Examples::
     python -m rlagent.train ppo --env CartPole-v1 --total-steps 50000 --seed 1
     python -m rlagent.train ppo --env hex --set env.size=7 --set ppo.clip_param=0.1
     python -m rlagent.train a2c --env CartPole-v1 --config my.yaml
+    python -m rlagent.train rainbow --env hex --set rainbow.noisy=false
     python -m rlagent.train ppo --env hex --resume logs/hex-ppo-20261122-101500-s0
 
 Precedence: defaults < the env's tuned preset (experiments/<env>/<algo>.yaml) < --config < --set
@@ -18,6 +19,7 @@ import argparse
 import json
 from pathlib import Path
 
+from rlagent.algos import LEARNERS
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
 from rlagent.config import ALIASES, DEVICES, FAST_MODES, algorithm_names, field_help, resolve
 from rlagent.run import Trainer, saved_run_config
@@ -29,6 +31,10 @@ def _hyperparameter_table() -> str:
     names = ", ".join(algorithm_names())
     lines = [f"hyperparameters (--set section.key=value with section {names} for the algorithm's; env.KEY=VALUE passes env kwargs):"]
     lines += [f"  {name:<{width}}  {default!r:<12} {kind}" for name, kind, default in rows]
+    for name, spec in LEARNERS.items():
+        if spec.defaults:  # what a name sets over its section's defaults (a2c over ppo's, dqn over rainbow's)
+            changes = ", ".join(f"{key}={value}" for key, value in spec.defaults.items())
+            lines.append(f"  {name} defaults: {changes}")
     lines.append("  aliases: " + ", ".join(f"{alias} = {name}" for alias, name in ALIASES.items()))
     return "\n".join(lines)
 
