@@ -1,7 +1,8 @@
 """``python -m rlagent.analyze RUN_DIR --board "x..o./...../.....//" [--to-move x|o] [--top 5]``.
 
 What a trained Hex agent thinks of one position: its move probabilities drawn on the board as a
-heat map, its favourite moves, the swap if that is legal, and its value estimate.
+heat map (for a Q-network, a Rainbow or DQN run: its action values Q instead, on the value scale),
+its favourite moves, the swap if that is legal, and its value estimate.
 
 The board text's format: :data:`rlagent.games.analysis.BOARD_FORMAT` (also in ``--help``).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
-from rlagent.games.analysis import BOARD_FORMAT, analyze, report
+from rlagent.games.analysis import BOARD_FORMAT, analyze, is_q_network, report
 from rlagent.games.hex_agent import board_settings, load_hex_agent
 from rlagent.games.players import PolicyPlayer
 
@@ -33,8 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     agent = load_hex_agent(args.run)
     _, swap = board_settings(agent, None)
     player = PolicyPlayer(agent.policy, name=agent.path.stem)
-    result = analyze(player, args.board, args.to_move, swap=swap, value_loss=agent.config.algorithm.value_loss)
-    print(f"{agent.path} ({agent.config.algo}, {agent.config.algorithm.value_loss} value head)")
+    value_loss = getattr(agent.config.algorithm, "value_loss", "mse")
+    result = analyze(player, args.board, args.to_move, swap=swap, value_loss=value_loss)
+    head = "Q-network: shows action values Q" if is_q_network(agent.policy) else f"{value_loss} value head"
+    print(f"{agent.path} ({agent.config.algo}, {head})")
     print(report(result, args.top))
     return 0
 

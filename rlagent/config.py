@@ -100,7 +100,9 @@ class SelfPlayConfig:
     with probability ``latest_fraction``, the rest uniform) or ``prioritized`` (weight
     ``(loss rate + 0.05) ** priority_power``, the loss rate being the learner's against that
     opponent with one virtual loss and one virtual win). Snapshots play moves sampled at
-    ``opponent_temperature`` (diverse games teach more than one fixed line). ``eval_every``
+    ``opponent_temperature`` (diverse games teach more than one fixed line; a Q-network's, rainbow's
+    or dqn's, sample softmax(Q / temperature), close to uniform at 1 for Q within [-1, 1]: use about
+    0.1 there). ``eval_every``
     updates the learner plays ``eval_games`` games (both colours, random first moves) against
     every pool member; ``elo/current`` is the Bradley-Terry rating of the learner from all these
     games so far, anchored at ``random``. ``eval_every: 0`` turns that off.

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--opponent", default="random", help="for board games: random (default), mctsN (e.g. mcts200), or a run directory / checkpoint")
     parser.add_argument("--games", type=int, default=200, help="games or episodes to play (default 200)")
     parser.add_argument("--seed", type=int, default=12345)
-    parser.add_argument("--sample", action="store_true", help="sample moves instead of playing the most likely one")
+    parser.add_argument("--sample", action="store_true", help="sample moves instead of playing the most likely one (a Q-network, rainbow or dqn, has no distribution to sample: it stays greedy)")
     args = parser.parse_args(argv)
     if args.games < 2:
         raise RlagentError(f"--games must be at least 2, got {args.games}")

@@ -31,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", type=int, help="board size, for runs that saved none (default: the run's size)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the colour draw and --sample (default 0)")
     parser.add_argument("--sample", action="store_true", help="the agent samples its moves instead of playing its most likely one")
+    parser.add_argument(
+        "--temperature", type=float, default=1.0,
+        help="with --sample: divides the logits (default 1); a Q-network (rainbow, dqn) samples softmax(Q / temperature), "
+        "near uniform at 1 since Q is within [-1, 1]: try 0.1",
+    )
     return parser
 
 
@@ -42,7 +47,7 @@ def main(argv: list[str] | None = None, input_fn: Callable[[str], str] = input, 
             raise ConfigError(f"unknown game {args.game!r}: valid games are {', '.join(GAMES)}")
         loaded = load_hex_agent(args.run)
         size, swap = board_settings(loaded, args.size)
-        agent = PolicyPlayer(loaded.policy, greedy=not args.sample, seed=args.seed, name=loaded.path.stem)
+        agent = PolicyPlayer(loaded.policy, greedy=not args.sample, temperature=args.temperature, seed=args.seed, name=loaded.path.stem)
         rng = np.random.default_rng(args.seed)
         print_fn(f"{loaded.path}: {size}x{size} Hex{' with the swap rule' if swap else ''}; type a cell like c3, or quit")
         while True:

@@ -1,4 +1,5 @@
-"""What a trained Hex agent thinks of one position: move probabilities in the absolute frame, value.
+"""What a trained Hex agent thinks of one position, in the absolute frame: its move probabilities
+(a policy network) or its action values Q (a Q-network, e.g. a Rainbow or DQN run), and its value.
 
 The library behind ``python -m rlagent.analyze`` (:mod:`rlagent.analyze`), usable from code and notebooks.
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from envs.hex.core import cell_name, planes_from_boards
 from envs.hex.render import board_to_text
@@ -40,6 +42,12 @@ class Analysis:
     ``swap_probability`` is None where the swap is not legal. ``value`` is the critic's estimate of
     the return of the player to move: +1 = the mover wins, -1 = it loses (the return is discounted,
     so positions far from the end read closer to 0).
+
+    For a Q-network (a policy with ``action_values``), ``action_values`` (n, n) holds each legal
+    cell's Q (NaN on occupied cells) and ``swap_action_value`` the swap's, on the same return scale
+    as ``value``, which is then the best legal Q (the greedy move's); ``probabilities`` is then the
+    softmax of Q that a sampling :class:`~rlagent.games.players.PolicyPlayer` would draw from, and
+    the heat map, the top moves and the report show the Q-values instead.
     """
 
     board: np.ndarray
@@ -47,13 +55,24 @@ class Analysis:
     probabilities: np.ndarray
     swap_probability: float | None
     value: float
+    action_values: np.ndarray | None = None
+    swap_action_value: float | None = None
+
+    @property
+    def shows_action_values(self) -> bool:
+        """True for a Q-network's analysis: Q-values are shown, not probabilities."""
+        return self.action_values is not None
 
     def top_moves(self, k: int = 5) -> list[tuple[str, float]]:
-        """The ``k`` likeliest legal moves as (name, probability), ``swap`` among them where legal."""
+        """The ``k`` best legal moves as (name, probability), or (name, Q) for a Q-network, ``swap``
+        among them where legal."""
         n = self.board.shape[0]
-        moves = [(cell_name(int(cell), n), float(p)) for cell, p in enumerate(self.probabilities.flat) if self.board.flat[cell] == 0]
-        if self.swap_probability is not None:
-            moves.append(("swap", self.swap_probability))
+        scores, swap = self.probabilities, self.swap_probability
+        if self.action_values is not None:
+            scores, swap = self.action_values, self.swap_action_value
+        moves = [(cell_name(int(cell), n), float(p)) for cell, p in enumerate(scores.flat) if self.board.flat[cell] == 0]
+        if swap is not None:
+            moves.append(("swap", swap))
         return sorted(moves, key=lambda move: -move[1])[:k]
 
 
@@ -110,6 +129,9 @@ def analyze(
 ) -> Analysis:
     """What ``player``'s policy makes of the position ``board_text`` (see the module docstring).
 
+    A Q-network (``hasattr(player.policy, "action_values")``) also gives its action values: see
+    :class:`Analysis`.
+
     The size is the network's. ``swap``: the game has the swap rule (then the second player's first
     move may swap). ``value_loss``: the run's ``ppo.value_loss``; a ``bce`` head outputs a logit that
     only its ``tanh`` puts on the return scale, so it must be given to read the value right.
@@ -128,59 +150,91 @@ def analyze(
     probs = dist.probs[0].double().cpu().numpy()
     cells = probs[: n * n].reshape(n, n)
     raw = float(value[0])
+    q_cells, q_swap = None, None
+    if is_q_network(player.policy):
+        with torch.inference_mode():
+            q, _, _ = player.policy.action_values({"observation": planes, "action_mask": mask})
+        q = q[0].double().cpu().numpy()
+        legal = mask[0] != 0
+        q_cells = np.where(legal[: n * n], q[: n * n], np.nan).reshape(n, n)
+        q_cells = q_cells.T.copy() if mover == 1 else q_cells
+        q_swap = float(q[n * n]) if swap_legal else None
+        value_loss = "mse"  # Q is on the return scale already
     return Analysis(
         board=board,
         to_move=mover,
         probabilities=cells.T.copy() if mover == 1 else cells,
         swap_probability=float(probs[n * n]) if swap_legal else None,
         value=float(np.tanh(raw)) if value_loss == "bce" else raw,
+        action_values=q_cells,
+        swap_action_value=q_swap,
     )
 
 
+def is_q_network(policy: object) -> bool:
+    """A network that values actions (the DQN family's :class:`~rlagent.nets.q_network.QNetwork`)."""
+    return hasattr(policy, "action_values")
+
+
 def heat_map(analysis: Analysis) -> str:
-    """The move probabilities in percent on the hex rhombus (each row half a cell right of the one
-    above, as :func:`envs.hex.render.board_to_text` draws it); occupied cells show their stone."""
+    """The move probabilities in percent (a Q-network: the action values Q, two decimals, e.g.
+    ``+0.53``) on the hex rhombus (each row half a cell right of the one above, as
+    :func:`envs.hex.render.board_to_text` draws it); occupied cells show their stone."""
     board = analysis.board
     n = board.shape[0]
     w = len(str(n))
     base = w + 2
+    q = analysis.action_values
+    step = 4 if q is None else 6  # columns from one cell to the next; fields are step - 1 wide
+    half, width = step // 2, step - 1
 
     def field(r: int, c: int) -> str:
         if board[r, c]:
             return SYMBOLS[board[r, c]]
-        return f"{100 * analysis.probabilities[r, c]:.0f}"
+        return f"{100 * analysis.probabilities[r, c]:.0f}" if q is None else f"{q[r, c]:+.2f}"
 
     def line(items: list[tuple[int, str]]) -> str:
-        chars = [" "] * (base + 6 * n + w + 2)
+        chars = [" "] * (base + (step + half) * n + w + 2)
         for x, text in items:
             chars[x : x + len(text)] = text
         return "".join(chars).rstrip()
 
-    # Cell (r, c) is right-aligned in the 3 characters from column base + 2r + 4c.
+    # Cell (r, c) is right-aligned in the ``width`` characters from column base + half * r + step * c
+    # (probabilities: base + 2r + 4c, 3 wide).
     letters = [chr(ord("a") + c) for c in range(n)]
-    lines = [line([(base + 2 + 4 * c, letters[c]) for c in range(n)])]
+    lines = [line([(base + width - 1 + step * c, letters[c]) for c in range(n)])]
     for r in range(n):
-        x = base + 2 * r
-        items = [(x - 1 - w, str(r + 1).rjust(w)), (x + 4 * n + 1, str(r + 1))]
-        items += [(x + 4 * c, field(r, c).rjust(3)) for c in range(n)]
+        x = base + half * r
+        items = [(x - 1 - w, str(r + 1).rjust(w)), (x + step * n + 1, str(r + 1))]
+        items += [(x + step * c, field(r, c).rjust(width)) for c in range(n)]
         lines.append(line(items))
-    lines.append(line([(base + 2 * (n - 1) + 2 + 4 * c, letters[c]) for c in range(n)]))
+    lines.append(line([(base + half * (n - 1) + width - 1 + step * c, letters[c]) for c in range(n)]))
     return "\n".join(lines)
 
 
 def report(analysis: Analysis, top: int = 5) -> str:
     """Everything the CLI prints about one analysis."""
     mover = SYMBOLS[analysis.to_move + 1]
-    moves = "  ".join(f"{i}. {name} {100 * p:.1f}%" for i, (name, p) in enumerate(analysis.top_moves(top), 1))
+    q = analysis.shows_action_values
+    moves = "  ".join(
+        f"{i}. {name} {p:+.3f}" if q else f"{i}. {name} {100 * p:.1f}%" for i, (name, p) in enumerate(analysis.top_moves(top), 1)
+    )
+    title = (
+        f"action values Q ({mover} to move; a Q-network: Q-values, not probabilities; +1 = {mover} wins, -1 = {mover} loses):"
+        if q else f"move probabilities in % ({mover} to move):"
+    )
     lines = [
         board_to_text(analysis.board, to_move=analysis.to_move),
         "",
-        f"move probabilities in % ({mover} to move):",
+        title,
         heat_map(analysis),
         "",
         f"top moves: {moves}",
     ]
-    if analysis.swap_probability is not None:
+    if q and analysis.swap_action_value is not None:
+        lines.append(f"swap: Q {analysis.swap_action_value:+.3f}")
+    elif analysis.swap_probability is not None:
         lines.append(f"swap: {100 * analysis.swap_probability:.1f}%")
-    lines.append(f"value: {analysis.value:+.3f} for {mover}, the player to move (+1 = {mover} wins, -1 = {mover} loses)")
+    what = " (the best legal Q)" if q else ""
+    lines.append(f"value{what}: {analysis.value:+.3f} for {mover}, the player to move (+1 = {mover} wins, -1 = {mover} loses)")
     return "\n".join(lines)

@@ -42,6 +42,13 @@ class PolicyPlayer:
     ``temperature`` divides the logits before sampling (1 = the policy's own distribution, towards
     0 = greedy). Recurrent policies are played from a fresh state every call, which suits board
     games (the board is the whole state); they are refused otherwise.
+
+    A Q-network (a Rainbow or DQN run, :class:`~rlagent.nets.q_network.QNetwork`) plays the same
+    way, its logits being its Q-values: greedy = the legal move of highest Q; ``greedy=False``
+    samples softmax(Q / ``temperature``) over the legal moves (Boltzmann exploration). Q lies on
+    the return scale (within [-1, 1] for win/loss rewards), so at temperature 1 those moves are
+    close to uniform: sample a Q-network at a temperature of about 0.05-0.2. The network is put
+    in ``eval()`` mode, so noisy layers act with their mean weights (no noise).
     """
 
     def __init__(self, policy: torch.nn.Module, greedy: bool = True, temperature: float = 1.0, seed: int = 0, name: str = "policy") -> None:
