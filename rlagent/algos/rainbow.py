@@ -187,7 +187,7 @@ class Rainbow:
             "replay/size": float(0 if self.replay is None else self.replay.size),
             "replay/beta": self.beta() if cfg.prioritized else 1.0,
             "replay/priority_mean": 0.0 if self.replay is None else self.replay.priority_mean(),
-            "time/update_seconds": time.perf_counter() - start,
+            "train/update_seconds": time.perf_counter() - start,
         })
         if cfg.noisy:
             metrics["train/noise_sigma"] = self.network.noise_sigma()
