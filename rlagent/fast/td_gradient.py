@@ -1,0 +1,150 @@
+"""The DQN family's gradient step with the backward pass written out, for plain MLP Q-networks.
+
+Why: at SB3-zoo's CartPole settings (a 4-256-256-2 relu MLP, batches of 64, 128 gradient steps
+per 256 env steps) the learner spends most of its time in gradient steps, and an autograd step is
+~1.7 ms on one CPU thread where its arithmetic (four 64x256x256 products) is ~0.4 ms: the rest is
+building and walking the graph and the many small ops around the loss. Here the target and online
+networks run forward without autograd (torch's ``addmm``, the same kernels, with the thread count
+``run.threads`` sets), the TD targets, the huber or mse loss with importance weights and its
+gradient in the chosen Q-values are a few numpy operations on (B,) vectors, and the backward pass
+through the head and the trunk sets each parameter's ``.grad`` as ``loss.backward()`` would
+(:func:`rlagent.fast.mlp_backprop.trunk_backward`), so the shared clipping and the FusedAdam step
+(:class:`rlagent.algos.optimizing.GradientStep`) run unchanged.
+
+It computes what :meth:`rlagent.algos.rainbow.Rainbow.sample_losses` and autograd compute, to
+float rounding (``tests/test_td_gradient.py``: double or not, dueling or not, masks with ``-inf``
+on illegal actions, importance weights, huber and mse, several steps of parameters). It covers the
+networks :func:`rlagent.fast.q_layout.q_layout` accepts and no others (C51, noisy and board
+networks keep autograd), and steps aside for any update at whose start :meth:`TDGradient.applies`
+is False (a layer frozen, a hook registered, the network moved off the CPU).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rlagent.fast.hooks import any_hooks
+from rlagent.fast.mlp_backprop import trunk_backward, trunk_forward
+from rlagent.fast.q_layout import QLayout, q_layout
+
+
+@dataclass
+class TDStep:
+    """One gradient step's results: the loss, the mean Q(s, a) and mean |TD error| as floats, and
+    the TD errors (B,) for the priorities."""
+
+    loss: float
+    q_mean: float
+    td_abs_mean: float
+    td_error: np.ndarray
+
+
+def q_forward(layout: QLayout, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+    """Q-values (B, A) of the network ``layout`` describes, and the trunk's outputs (input first)."""
+    outputs = trunk_forward(layout.trunk, x, layout.activation)
+    features = outputs[-1]
+    advantage = layout.advantage
+    q = torch.addmm(advantage.bias, features, advantage.weight.t())
+    if layout.value is not None:  # V + A - mean_a A, as rlagent.nets.q_network._duel
+        value = torch.addmm(layout.value.bias, features, layout.value.weight.t())
+        q = value + q - q.mean(dim=1, keepdim=True)
+    return q, outputs
+
+
+def q_backward(layout: QLayout, outputs: list[Tensor], grad_q: Tensor) -> None:
+    """Set every parameter's ``.grad`` from d(loss)/d(Q) (B, A), given ``q_forward``'s outputs."""
+    features = outputs[-1]
+    advantage, value = layout.advantage, layout.value
+    grad_advantage = grad_q if value is None else grad_q - grad_q.mean(dim=1, keepdim=True)
+    advantage.weight.grad = torch.mm(grad_advantage.t(), features)
+    advantage.bias.grad = grad_advantage.sum(0)
+    if not layout.trunk:
+        grad_features = None
+    else:
+        grad_features = torch.mm(grad_advantage, advantage.weight)
+    if value is not None:
+        grad_value = grad_q.sum(dim=1, keepdim=True)  # (B, 1)
+        value.weight.grad = torch.mm(grad_value.t(), features)
+        value.bias.grad = grad_value.sum(0)
+        if grad_features is not None:
+            grad_features.addmm_(grad_value, value.weight)
+    if grad_features is not None:
+        trunk_backward(layout.trunk, outputs, grad_features, layout.activation)
+
+
+class TDGradient:
+    """``step(sample) -> TDStep``: the TD loss of a replay sample and its gradient in ``.grad`` of
+    the online network's parameters (the caller clips and steps the optimiser)."""
+
+    def __init__(self, network: torch.nn.Module, target: torch.nn.Module, layout: QLayout, target_layout: QLayout, config: Any) -> None:
+        self.network, self.target, self.config = network, target, config
+        self.layout, self.target_layout = layout, target_layout
+        self.parameters = layout.parameters()
+        self._rows = np.arange(0)
+
+    def applies(self) -> bool:
+        """Whether this is still exactly what autograd computes: both networks on the CPU, every
+        online parameter trainable, no hooks that torch would run (checked once per update)."""
+        if self.network.device.type != "cpu" or self.target.device.type != "cpu":
+            return False
+        if not all(p.requires_grad for p in self.parameters):
+            return False
+        return not any_hooks(self.network) and not any_hooks(self.target, parameters=False)
+
+    @torch.no_grad()
+    def step(self, sample: Any) -> TDStep:
+        with np.errstate(all="ignore"):  # a diverging run is reported by the learner's NaN check
+            return self._step(sample)
+
+    def _step(self, sample: Any) -> TDStep:
+        cfg, inputs, device = self.config, self.network.inputs, self.network.device
+        next_x, next_mask = inputs.split(sample.next_obs, device, flat=True)
+        x, _ = inputs.split(sample.obs, device, flat=True)
+        actions = np.asarray(sample.actions, np.int64)
+        batch = actions.shape[0]
+        if len(self._rows) != batch:
+            self._rows = np.arange(batch)
+        rows = self._rows
+        target_q = q_forward(self.target_layout, next_x)[0].numpy()
+        chooser = q_forward(self.layout, next_x)[0].numpy() if cfg.double else target_q
+        if next_mask is not None:
+            chooser = np.where(next_mask.numpy(), chooser, np.float32(-np.inf))
+        next_actions = chooser.argmax(axis=1)
+        rewards = np.asarray(sample.rewards, np.float32)
+        discounts = np.asarray(sample.discounts, np.float32)
+        target_value = rewards + discounts * target_q[rows, next_actions]
+
+        q, outputs = q_forward(self.layout, x)
+        q_taken = q.numpy()[rows, actions]
+        diff = q_taken - target_value  # the loss's input minus its target; the TD error is -diff
+        weights = np.asarray(sample.weights, np.float32)
+        if cfg.loss == "huber":  # smooth_l1 with beta 1
+            magnitude = np.abs(diff)
+            per_sample = np.where(magnitude < 1.0, np.float32(0.5) * diff * diff, magnitude - np.float32(0.5))
+            slope = np.clip(diff, np.float32(-1.0), np.float32(1.0))
+        else:
+            per_sample = diff * diff
+            slope = np.float32(2.0) * diff
+        loss = float((weights * per_sample).mean())
+        grad_q = np.zeros(q.shape, np.float32)
+        grad_q[rows, actions] = weights * np.float32(1.0 / batch) * slope  # accumulates nothing: one action a row
+        q_backward(self.layout, outputs, torch.from_numpy(grad_q))
+        td_error = -diff
+        return TDStep(loss, float(q_taken.mean()), float(np.abs(td_error).mean()), td_error)
+
+
+def td_gradient(network: torch.nn.Module, target: torch.nn.Module, config: Any) -> TDGradient | None:
+    """The hand-derived TD gradient for ``network`` (with its ``target``), or None where only
+    autograd is exact (see :func:`rlagent.fast.q_layout.q_layout`; prioritized C51 and noisy
+    nets never get here)."""
+    layout, target_layout = q_layout(network), q_layout(target)
+    if layout is None or target_layout is None:
+        return None
+    if getattr(config, "distributional", False) or getattr(config, "noisy", False):
+        return None
+    return TDGradient(network, target, layout, target_layout, config)
