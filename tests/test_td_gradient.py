@@ -105,10 +105,23 @@ def test_loss_gradients_and_parameters_equal_autograd_s(case: dict) -> None:
         np.testing.assert_allclose(result.td_error, td_error, rtol=1e-5, atol=1e-5)
         for p, q in zip(fast.network.parameters(), plain.network.parameters()):
             torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6)
-        fast.gradient.apply()
-        plain.gradient.apply()
+        fast.gradient.clip_and_step()  # the learner's step ...
+        plain.gradient.apply()  # ... and the shared one: the same clipping
     for p, q in zip(fast.network.parameters(), plain.network.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("max_grad_norm", [None, 1e-3, 1e3])
+def test_clip_and_step_clips_and_steps_as_apply_does(max_grad_norm: float | None) -> None:
+    fast, plain = learners(FLAT, max_grad_norm=max_grad_norm)
+    batch = sample(FLAT, np.random.default_rng(3), True)
+    for _ in range(3):
+        for learner in (fast, plain):
+            autograd_step(learner, batch)
+        fast.gradient.clip_and_step()
+        plain.gradient.apply()
+        for p, q in zip(fast.network.parameters(), plain.network.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
 
 
 def rollout_updates(learner: Rainbow, space: spaces.Space, updates: int) -> list[dict[str, float]]:

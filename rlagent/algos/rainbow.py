@@ -237,14 +237,18 @@ class Rainbow:
             result = analytic.step(sample)
             if not math.isfinite(result.loss):
                 raise TrainingError(f"the rainbow loss became {result.loss} at gradient step {self.gradient_steps}")
-            self.gradient.apply()
+            self.gradient.clip_and_step()
             self.gradient_steps += 1
             if cfg.prioritized:
                 self.replay.update_priorities(sample.indices, np.abs(result.td_error) + cfg.priority_eps)
             losses.append(result.loss)
-            q_means.append(result.q_mean)
-            td_errors.append(result.td_abs_mean)
-        return {"train/loss": float(np.mean(losses)), "train/q_mean": float(np.mean(q_means)), "train/td_error": float(np.mean(td_errors))}
+            q_means.append(result.q_taken)
+            td_errors.append(result.td_error)
+        return {
+            "train/loss": float(np.mean(losses)),
+            "train/q_mean": float(np.mean(q_means)),
+            "train/td_error": float(np.abs(np.stack(td_errors)).mean()),
+        }
 
     def _train_autograd(self) -> dict[str, float]:
         """The gradient steps through autograd. The loss is checked for NaN once per update, on
@@ -261,7 +265,9 @@ class Rainbow:
             per_sample, q_taken, td_error = self.sample_losses(sample)
             weights = torch.as_tensor(sample.weights, device=self.device)
             loss = (weights * per_sample).mean()
-            self.gradient.step(loss)
+            self.gradient.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.gradient.clip_and_step()
             self.gradient_steps += 1
             if cfg.prioritized:  # this waits on the step anyway: a NaN must not reach the sum tree
                 priority = (per_sample if cfg.distributional else td_error.abs()).detach().cpu().numpy()

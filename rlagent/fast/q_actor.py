@@ -40,6 +40,7 @@ class NumpyQActor:
         self.has_mask = network.inputs.mask_size is not None
         self.activation = _ACTIVATIONS[layout.activation]
         self.num_actions = network.num_actions
+        self._zeros = np.zeros(0, np.float32)
         self.refresh()
 
     def applies(self) -> bool:
@@ -59,8 +60,11 @@ class NumpyQActor:
 
     def q_values(self, x: np.ndarray) -> np.ndarray:
         for weight_t, bias in self.layers:
-            x = self.activation(x @ weight_t + bias)
-        out = x @ self.output[0] + self.output[1]
+            x = x @ weight_t
+            x += bias
+            x = self.activation(x)
+        out = x @ self.output[0]
+        out += self.output[1]
         if self.layout.value is None:
             return out
         advantage, value = out[:, :-1], out[:, -1:]
@@ -76,12 +80,17 @@ class NumpyQActor:
         epsilon = 0.0 if deterministic else float(self.network.exploration_rate)
         if epsilon > 0.0:  # the draws QNetwork.act makes, from the same generator
             draws = torch.rand(q.shape[0], self.num_actions + 1, generator=generator).numpy()
-            keys = draws[:, 1:] if mask is None else np.where(mask, draws[:, 1:], np.float32(-1.0))
-            actions = np.where(draws[:, 0] < np.float32(epsilon), keys.argmax(axis=1), actions)
+            explore = draws[:, 0] < np.float32(epsilon)
+            if explore.any():  # else the random choice is not taken anyway
+                keys = draws[:, 1:] if mask is None else np.where(mask, draws[:, 1:], np.float32(-1.0))
+                actions = np.where(explore, keys.argmax(axis=1), actions)
         value = legal_q.max(axis=1)
         if mask is not None:  # a row without a legal action: its plain max, as best_value
             value = np.where(mask.any(axis=1), value, q.max(axis=1))
-        return actions.astype(np.int64), np.zeros(q.shape[0], np.float32), value.astype(np.float32), None
+        if self._zeros.shape[0] != q.shape[0]:
+            self._zeros = np.zeros(q.shape[0], np.float32)
+            self._zeros.flags.writeable = False  # shared between calls: the log-probabilities a value learner has not
+        return actions.astype(np.int64, copy=False), self._zeros, value.astype(np.float32, copy=False), None
 
 
 def numpy_q_actor(network: torch.nn.Module) -> NumpyQActor | None:

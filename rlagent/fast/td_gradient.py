@@ -30,17 +30,18 @@ from torch import Tensor
 
 from rlagent.fast.hooks import any_hooks
 from rlagent.fast.mlp_backprop import trunk_backward, trunk_forward
+from rlagent.fast.numpy_actor import numpy_input
 from rlagent.fast.q_layout import QLayout, q_layout
 
 
 @dataclass
 class TDStep:
-    """One gradient step's results: the loss, the mean Q(s, a) and mean |TD error| as floats, and
-    the TD errors (B,) for the priorities."""
+    """One gradient step's results: the loss (a float, for the learner's NaN check), and Q(s, a)
+    and the TD errors (B,) as arrays: the priorities read the errors, and the learner averages
+    both over its whole update at once (a mean per step costs more than the step's numpy loss)."""
 
     loss: float
-    q_mean: float
-    td_abs_mean: float
+    q_taken: np.ndarray
     td_error: np.ndarray
 
 
@@ -85,6 +86,7 @@ class TDGradient:
         self.network, self.target, self.config = network, target, config
         self.layout, self.target_layout = layout, target_layout
         self.parameters = layout.parameters()
+        self.keys, self.has_mask = network.inputs.keys, network.inputs.mask_size is not None
         self._rows = np.arange(0)
 
     def applies(self) -> bool:
@@ -102,9 +104,10 @@ class TDGradient:
             return self._step(sample)
 
     def _step(self, sample: Any) -> TDStep:
-        cfg, inputs, device = self.config, self.network.inputs, self.network.device
-        next_x, next_mask = inputs.split(sample.next_obs, device, flat=True)
-        x, _ = inputs.split(sample.obs, device, flat=True)
+        cfg = self.config
+        next_x, next_mask = numpy_input(sample.next_obs, self.keys, self.has_mask)
+        x, _ = numpy_input(sample.obs, self.keys, False)
+        next_x, x = torch.from_numpy(next_x), torch.from_numpy(x)
         actions = np.asarray(sample.actions, np.int64)
         batch = actions.shape[0]
         if len(self._rows) != batch:
@@ -113,7 +116,7 @@ class TDGradient:
         target_q = q_forward(self.target_layout, next_x)[0].numpy()
         chooser = q_forward(self.layout, next_x)[0].numpy() if cfg.double else target_q
         if next_mask is not None:
-            chooser = np.where(next_mask.numpy(), chooser, np.float32(-np.inf))
+            chooser = np.where(next_mask, chooser, np.float32(-np.inf))
         next_actions = chooser.argmax(axis=1)
         rewards = np.asarray(sample.rewards, np.float32)
         discounts = np.asarray(sample.discounts, np.float32)
@@ -123,19 +126,18 @@ class TDGradient:
         q_taken = q.numpy()[rows, actions]
         diff = q_taken - target_value  # the loss's input minus its target; the TD error is -diff
         weights = np.asarray(sample.weights, np.float32)
-        if cfg.loss == "huber":  # smooth_l1 with beta 1
-            magnitude = np.abs(diff)
-            per_sample = np.where(magnitude < 1.0, np.float32(0.5) * diff * diff, magnitude - np.float32(0.5))
-            slope = np.clip(diff, np.float32(-1.0), np.float32(1.0))
+        if cfg.loss == "huber":  # smooth_l1 with beta 1: 0.5 d^2 where |d| < 1, else |d| - 0.5
+            slope = np.clip(diff, np.float32(-1.0), np.float32(1.0))  # its derivative
+            per_sample = slope * (diff - np.float32(0.5) * slope)  # the same, in three passes
         else:
-            per_sample = diff * diff
             slope = np.float32(2.0) * diff
-        loss = float((weights * per_sample).mean())
+            per_sample = diff * diff
+        scaled = weights * np.float32(1.0 / batch)
+        loss = float(np.dot(scaled, per_sample))  # mean(weights * per_sample)
         grad_q = np.zeros(q.shape, np.float32)
-        grad_q[rows, actions] = weights * np.float32(1.0 / batch) * slope  # accumulates nothing: one action a row
+        grad_q[rows, actions] = scaled * slope  # one action a row: nothing accumulates
         q_backward(self.layout, outputs, torch.from_numpy(grad_q))
-        td_error = -diff
-        return TDStep(loss, float(q_taken.mean()), float(np.abs(td_error).mean()), td_error)
+        return TDStep(loss, q_taken, -diff)
 
 
 def td_gradient(network: torch.nn.Module, target: torch.nn.Module, config: Any) -> TDGradient | None:
