@@ -207,3 +207,44 @@ def test_the_numpy_actor_acts_as_the_network_does(space: spaces.Space, dueling: 
     obs = observations(space, rng, rows=3)
     network.exploration_rate = 0.0
     np.testing.assert_allclose(actor.act(obs)[2], network.act(obs)[2], rtol=1e-5, atol=1e-6)
+
+
+def dqn_trainer(tmp_path, fast: str, *overrides: str):
+    from rlagent.config import resolve
+    from rlagent.run import Trainer
+
+    config = resolve(
+        "dqn", "CartPole-v1",
+        overrides=[
+            "run.progress=false", "dqn.learning_starts=128", "dqn.train_freq=32", "dqn.gradient_steps=4", "dqn.batch_size=16",
+            "dqn.target_update_interval=64", "dqn.exploration_fraction=0.5", "policy.hidden_sizes=[32,32]", "policy.activation=relu", *overrides,
+        ],
+        extra={"total_steps": 640, "seed": 3, "fast": fast, "logdir": str(tmp_path / fast)},
+    )
+    return Trainer(config)
+
+
+def test_a_dqn_run_is_the_same_either_way_and_says_which_paths_it_took(tmp_path) -> None:
+    import json
+
+    from rlagent.monitor.logger import read_metrics
+
+    runs = {}
+    for mode, actor, gradient in (("auto", "numpy", "analytic"), ("off", "torch", "autograd")):
+        run = dqn_trainer(tmp_path, mode, "dqn.double=true")
+        run.train()
+        record = json.loads((run.run_dir / "config.json").read_text())
+        assert record["fast_paths"] == {"mode": mode, "actor": actor, "gradient": gradient}
+        rows = read_metrics(run.run_dir)
+        used = 1.0 if mode == "auto" else 0.0
+        assert all(row["fast/numpy_actor"] == used for row in rows)
+        assert [row["fast/analytic_gradient"] for row in rows if "train/loss" in row] and all(
+            row["fast/analytic_gradient"] == used for row in rows if "train/loss" in row
+        )
+        runs[mode] = (rows, [p.detach().clone() for p in run.policy.parameters()])
+    (fast_rows, fast_params), (plain_rows, plain_params) = runs["auto"], runs["off"]
+    assert [row["rollout/ep_len_mean"] for row in fast_rows] == [row["rollout/ep_len_mean"] for row in plain_rows]
+    for key in ("train/loss", "train/q_mean", "train/td_error"):
+        np.testing.assert_allclose([r[key] for r in fast_rows if key in r], [r[key] for r in plain_rows if key in r], rtol=1e-3, atol=1e-6)
+    for fast, plain in zip(fast_params, plain_params):
+        torch.testing.assert_close(fast, plain, rtol=1e-3, atol=1e-5)
