@@ -2,8 +2,10 @@
 
 Why: at SB3-zoo's CartPole settings (a 4-256-256-2 relu MLP, batches of 64, 128 gradient steps
 per 256 env steps) the learner spends most of its time in gradient steps, and an autograd step is
-~1.7 ms on one CPU thread where its arithmetic (four 64x256x256 products) is ~0.4 ms: the rest is
-building and walking the graph and the many small ops around the loss. Here the target and online
+~1.6 ms on one CPU thread where its arithmetic (four 64x256x256 products) is ~0.45 ms: the rest is
+building and walking the graph and the many small ops around the loss. This step is ~1.15 ms
+(2026-12, torch 2.13, one thread of a shared 2-core machine; SB3's DQN ~2.9 ms): what is left
+beyond the four products is ~40 small operations at 5-25 us each, half of them torch's. Here the target and online
 networks run forward without autograd (torch's ``addmm``, the same kernels, with the thread count
 ``run.threads`` sets), the TD targets, the huber or mse loss with importance weights and its
 gradient in the chosen Q-values are a few numpy operations on (B,) vectors, and the backward pass
