@@ -226,6 +226,8 @@ class Rainbow:
         self.gradient.set_learning_rate(self.learning_rate())
         analytic = self.analytic if self.analytic is not None and self.analytic.applies() else None
         self.analytic_used = analytic is not None
+        if analytic is not None:
+            analytic.refresh()
         return self._train_by_hand(analytic) if analytic is not None else self._train_autograd()
 
     def _train_by_hand(self, analytic: Any) -> dict[str, float]:

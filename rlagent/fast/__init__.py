@@ -8,7 +8,7 @@ minibatch gradient by hand (:mod:`~rlagent.fast.analytic_loss`, with the loss te
 :mod:`~rlagent.fast.mlp_backprop`; :mod:`~rlagent.fast.mlp_layout` says which policies qualify).
 For plain MLP Q-networks (the DQN family) the same two paths exist: a numpy epsilon-greedy actor
 (:mod:`~rlagent.fast.q_actor`) and the TD-loss gradient by hand (:mod:`~rlagent.fast.td_gradient`;
-:mod:`~rlagent.fast.q_layout` says which networks qualify).
+:mod:`~rlagent.fast.q_layout` says which networks qualify, :mod:`~rlagent.fast.q_mlp` runs them).
 :mod:`~rlagent.fast.fused_adam` and :mod:`~rlagent.fast.activations` speed up torch's own path.
 Every fast path is checked against the plain one in the tests. ``run.fast: off`` turns off the two
 that replace a whole computation (the numpy actor and the hand-derived gradient); FusedAdam

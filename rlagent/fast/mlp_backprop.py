@@ -50,27 +50,6 @@ def _linear_relu(x: Tensor, layer: nn.Linear) -> Tensor:
 _LAYERS = {"tanh": _linear_tanh, "relu": _linear_relu}
 
 
-def trunk_forward(layers: tuple[nn.Linear, ...], x: Tensor, activation: str) -> list[Tensor]:
-    """[input, h_1, ..., h_L]: every layer's output, which :func:`trunk_backward` reads (no autograd)."""
-    layer_fn = _LAYERS[activation]
-    outputs = [x]
-    for layer in layers:
-        outputs.append(layer_fn(outputs[-1], layer))
-    return outputs
-
-
-def trunk_backward(layers: tuple[nn.Linear, ...], outputs: list[Tensor], grad: Tensor, activation: str) -> None:
-    """Set each layer's ``.grad`` from d(loss)/d(last output) ``grad``, given ``trunk_forward``'s outputs."""
-    activation_backward = _BACKWARD[activation]
-    for index in range(len(layers) - 1, -1, -1):
-        layer = layers[index]
-        grad = activation_backward(grad, outputs[index + 1])  # d loss / d pre-activation
-        layer.weight.grad = torch.mm(grad.t(), outputs[index])
-        layer.bias.grad = grad.sum(0)
-        if index:  # the input needs no gradient
-            grad = torch.mm(grad, layer.weight)
-
-
 class MLPBackprop:
     """``forward(x) -> (logits, values)`` keeping the activations, then ``backward(dlogits, dvalues)``
     to set every parameter's ``.grad`` to d(loss)/d(parameter).
@@ -81,6 +60,8 @@ class MLPBackprop:
 
     def __init__(self, layout: MLPLayout) -> None:
         self.layout = layout
+        self.layer = _LAYERS[layout.activation]
+        self.activation_backward = _BACKWARD[layout.activation]
         self._actor: list[Tensor] | None = None
         self._critic: list[Tensor] | None = None
 
@@ -126,7 +107,17 @@ class MLPBackprop:
             self._trunk_backward(layout.critic, critic, grad_critic)
 
     def _trunk(self, layers: tuple[nn.Linear, ...], x: Tensor) -> list[Tensor]:
-        return trunk_forward(layers, x, self.layout.activation)
+        """[input, h_1, ..., h_L]: every layer's output, which its backward reads."""
+        outputs = [x]
+        for layer in layers:
+            outputs.append(self.layer(outputs[-1], layer))
+        return outputs
 
     def _trunk_backward(self, layers: tuple[nn.Linear, ...], outputs: list[Tensor], grad: Tensor) -> None:
-        trunk_backward(layers, outputs, grad, self.layout.activation)
+        for index in range(len(layers) - 1, -1, -1):
+            layer = layers[index]
+            grad = self.activation_backward(grad, outputs[index + 1])  # d loss / d pre-activation
+            layer.weight.grad = torch.mm(grad.t(), outputs[index])
+            layer.bias.grad = grad.sum(0)
+            if index:  # the input needs no gradient
+                grad = torch.mm(grad, layer.weight)

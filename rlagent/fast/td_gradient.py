@@ -3,15 +3,15 @@
 Why: at SB3-zoo's CartPole settings (a 4-256-256-2 relu MLP, batches of 64, 128 gradient steps
 per 256 env steps) the learner spends most of its time in gradient steps, and an autograd step is
 ~1.6 ms on one CPU thread where its arithmetic (four 64x256x256 products) is ~0.45 ms: the rest is
-building and walking the graph and the many small ops around the loss. This step is ~1.15 ms
-(2026-12, torch 2.13, one thread of a shared 2-core machine; SB3's DQN ~2.9 ms): what is left
-beyond the four products is ~40 small operations at 5-25 us each, half of them torch's. Here the target and online
-networks run forward without autograd (torch's ``addmm``, the same kernels, with the thread count
-``run.threads`` sets), the TD targets, the huber or mse loss with importance weights and its
-gradient in the chosen Q-values are a few numpy operations on (B,) vectors, and the backward pass
-through the head and the trunk sets each parameter's ``.grad`` as ``loss.backward()`` would
-(:func:`rlagent.fast.mlp_backprop.trunk_backward`), so the shared clipping and the FusedAdam step
-(:class:`rlagent.algos.optimizing.GradientStep`) run unchanged.
+building and walking the graph and the many small ops around the loss. Here the target and online
+networks run forward and backward without autograd (:mod:`rlagent.fast.q_mlp`: the four large
+products in torch, the small operations in numpy), the TD targets, the huber or mse loss with
+importance weights and its gradient in the chosen Q-values are a few numpy operations on (B,)
+vectors, and each parameter's ``.grad`` is set as ``loss.backward()`` would set it, so the shared
+clipping and the FusedAdam step (:class:`rlagent.algos.optimizing.GradientStep`) run unchanged.
+Measured (2026-12, torch 2.13, one thread of a shared 2-core machine): ~1.14 ms a step with the
+clipping and Adam, SB3's DQN ~2.9 ms; beyond the four products (~0.45 ms) and Adam (~0.09 ms) what
+is left is some 40 small operations at 5-25 us each.
 
 It computes what :meth:`rlagent.algos.rainbow.Rainbow.sample_losses` and autograd compute, to
 float rounding (``tests/test_td_gradient.py``: double or not, dueling or not, masks with ``-inf``
@@ -28,11 +28,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
-
 from rlagent.fast.hooks import any_hooks
-from rlagent.fast.mlp_backprop import trunk_backward, trunk_forward
 from rlagent.fast.numpy_actor import numpy_input
+from rlagent.fast.q_mlp import QMLP
 from rlagent.fast.q_layout import QLayout, q_layout
 
 
@@ -47,39 +45,6 @@ class TDStep:
     td_error: np.ndarray
 
 
-def q_forward(layout: QLayout, x: Tensor) -> tuple[Tensor, list[Tensor]]:
-    """Q-values (B, A) of the network ``layout`` describes, and the trunk's outputs (input first)."""
-    outputs = trunk_forward(layout.trunk, x, layout.activation)
-    features = outputs[-1]
-    advantage = layout.advantage
-    q = torch.addmm(advantage.bias, features, advantage.weight.t())
-    if layout.value is not None:  # V + A - mean_a A, as rlagent.nets.q_network._duel
-        value = torch.addmm(layout.value.bias, features, layout.value.weight.t())
-        q = value + q - q.mean(dim=1, keepdim=True)
-    return q, outputs
-
-
-def q_backward(layout: QLayout, outputs: list[Tensor], grad_q: Tensor) -> None:
-    """Set every parameter's ``.grad`` from d(loss)/d(Q) (B, A), given ``q_forward``'s outputs."""
-    features = outputs[-1]
-    advantage, value = layout.advantage, layout.value
-    grad_advantage = grad_q if value is None else grad_q - grad_q.mean(dim=1, keepdim=True)
-    advantage.weight.grad = torch.mm(grad_advantage.t(), features)
-    advantage.bias.grad = grad_advantage.sum(0)
-    if not layout.trunk:
-        grad_features = None
-    else:
-        grad_features = torch.mm(grad_advantage, advantage.weight)
-    if value is not None:
-        grad_value = grad_q.sum(dim=1, keepdim=True)  # (B, 1)
-        value.weight.grad = torch.mm(grad_value.t(), features)
-        value.bias.grad = grad_value.sum(0)
-        if grad_features is not None:
-            grad_features.addmm_(grad_value, value.weight)
-    if grad_features is not None:
-        trunk_backward(layout.trunk, outputs, grad_features, layout.activation)
-
-
 class TDGradient:
     """``step(sample) -> TDStep``: the TD loss of a replay sample and its gradient in ``.grad`` of
     the online network's parameters (the caller clips and steps the optimiser)."""
@@ -90,6 +55,12 @@ class TDGradient:
         self.parameters = layout.parameters()
         self.keys, self.has_mask = network.inputs.keys, network.inputs.mask_size is not None
         self._rows = np.arange(0)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Take numpy views of both networks' parameters again (the learner calls it at the start
+        of every update, so a parameter replaced rather than updated in place is seen)."""
+        self.online, self.target_net = QMLP(self.layout), QMLP(self.target_layout)
 
     def applies(self) -> bool:
         """Whether this is still exactly what autograd computes: both networks on the CPU, every
@@ -109,14 +80,13 @@ class TDGradient:
         cfg = self.config
         next_x, next_mask = numpy_input(sample.next_obs, self.keys, self.has_mask)
         x, _ = numpy_input(sample.obs, self.keys, False)
-        next_x, x = torch.from_numpy(next_x), torch.from_numpy(x)
         actions = np.asarray(sample.actions, np.int64)
         batch = actions.shape[0]
         if len(self._rows) != batch:
             self._rows = np.arange(batch)
         rows = self._rows
-        target_q = q_forward(self.target_layout, next_x)[0].numpy()
-        chooser = q_forward(self.layout, next_x)[0].numpy() if cfg.double else target_q
+        target_q = self.target_net.forward(next_x)[0]
+        chooser = self.online.forward(next_x)[0] if cfg.double else target_q
         if next_mask is not None:
             chooser = np.where(next_mask, chooser, np.float32(-np.inf))
         next_actions = chooser.argmax(axis=1)
@@ -124,8 +94,8 @@ class TDGradient:
         discounts = np.asarray(sample.discounts, np.float32)
         target_value = rewards + discounts * target_q[rows, next_actions]
 
-        q, outputs = q_forward(self.layout, x)
-        q_taken = q.numpy()[rows, actions]
+        q, outputs = self.online.forward(x)
+        q_taken = q[rows, actions]
         diff = q_taken - target_value  # the loss's input minus its target; the TD error is -diff
         weights = np.asarray(sample.weights, np.float32)
         if cfg.loss == "huber":  # smooth_l1 with beta 1: 0.5 d^2 where |d| < 1, else |d| - 0.5
@@ -138,7 +108,7 @@ class TDGradient:
         loss = float(np.dot(scaled, per_sample))  # mean(weights * per_sample)
         grad_q = np.zeros(q.shape, np.float32)
         grad_q[rows, actions] = scaled * slope  # one action a row: nothing accumulates
-        q_backward(self.layout, outputs, torch.from_numpy(grad_q))
+        self.online.backward(outputs, grad_q)
         return TDStep(loss, q_taken, -diff)
 
 
