@@ -4,7 +4,10 @@ Our own envs (``hex``, ``pwm``) come from their batched cores through
 ``vector_entry_point``. Other ids use their native vector env too when it has one (Gymnasium's
 CartPole does: a numpy core many times faster than N copies), if its autoreset mode is one the
 collector handles (``SAME_STEP`` or ``NEXT_STEP``); otherwise Gymnasium's ``SyncVectorEnv`` with
-SAME_STEP. ``native=False`` forces the latter.
+SAME_STEP. ``native=False`` forces the latter, and so does one env of a Gymnasium id: at batch 1 the
+numpy core costs its ~20 array operations per step where the single env's scalar step is cheap
+(CartPole: ~106 us a step through ``CartPoleVectorEnv``, ~36 us through ``SyncVectorEnv``, one CPU
+thread), which is what DQN's single-env collection spends most of its time on.
 
 Env options go to the env as they are; :func:`rlagent.make_env.make_env` also loads a trained agent
 named as the ``opponent``, which this layer cannot (loading an agent makes its env here).
@@ -56,7 +59,8 @@ def make_vector_env(name: str, num_envs: int, env_kwargs: dict[str, Any] | None 
     kwargs = dict(env_kwargs or {})
     spec = gym.spec(env_id)
     try:
-        if spec.vector_entry_point is not None and native:
+        ours = env_id in envs.ENV_IDS.values()  # their batched cores are the env; no single-env path to prefer
+        if spec.vector_entry_point is not None and native and (num_envs > 1 or ours or spec.entry_point is None):
             vector = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
             if vector.metadata.get("autoreset_mode") in HANDLED_AUTORESET:
                 return vector

@@ -91,6 +91,9 @@ def test_cartpole_uses_the_native_next_step_vector_env() -> None:
     assert env.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
     assert type(env).__name__ == "CartPoleVectorEnv"
     assert make_env("CartPole-v1", 4, native=False).metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    # One env steps faster as the plain env in a SyncVectorEnv than through the numpy core.
+    single = make_env("CartPole-v1", 1)
+    assert type(single).__name__ == "SyncVectorEnv" and single.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
 
 
 def test_next_step_reset_steps_are_marked_and_left_out_of_episode_stats() -> None:

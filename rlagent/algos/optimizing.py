@@ -8,6 +8,7 @@ users read when a run diverges: ``grad/norm_total`` and one norm per part (``tru
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -64,6 +65,21 @@ class GradientStep:
         squares = self.clip_gradients()
         self.optimizer.step()
         return squares
+
+    def clip_and_step(self) -> None:
+        """``apply`` for a learner that logs no gradient norms (the DQN family, 128 steps an update):
+        the clipping scale comes from Python floats, one ``_foreach_norm`` and no tensor arithmetic
+        (``clip_gradients`` spends ~10 small ops on it), then the optimiser steps. The same clipping
+        to float rounding: the scale is computed in double here, in float32 there, and a scale of 1
+        or more (no clipping) is skipped where ``clip_gradients`` multiplies by exactly 1."""
+        max_norm = self.config.max_grad_norm
+        if max_norm is not None:
+            grads = [p.grad for p in self.parameters if p.grad is not None]
+            total = math.sqrt(sum(float(norm) ** 2 for norm in torch._foreach_norm(grads)))
+            scale = max_norm / (total + 1e-6)
+            if not scale >= 1.0:  # NaN too: the learner reports the diverged loss
+                torch._foreach_mul_(grads, scale)
+        self.optimizer.step()
 
     def clip_gradients(self) -> torch.Tensor:
         """Clip to ``max_grad_norm`` and return the squared norm of each parameter's gradient

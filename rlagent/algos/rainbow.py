@@ -24,6 +24,7 @@ schedule count env steps (transitions of all envs); ``train/n_updates`` counts g
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ from rlagent.algos.n_step import NStepStaging
 from rlagent.algos.optimizing import GradientStep
 from rlagent.algos.replay import ReplayBuffer, Sample
 from rlagent.errors import ConfigError, TrainingError
+from rlagent.fast.paths import FastPaths, select_fast_paths
 from rlagent.nets.q_network import QNetwork, build_q_network, greedy_actions
 from rlagent.rollout import Rollout
 from rlagent.validation import ALGORITHM_SECTION, choice, finite, non_negative, positive, unit_interval
@@ -119,8 +121,10 @@ class Rainbow:
     """The update rule: ``update(rollout) -> metrics``. The run loop owns collection and checkpoints."""
 
     def __init__(
-        self, network: QNetwork, config: RainbowConfig, total_updates: int, device: torch.device, seed: int = 0, fast: Any = None
+        self, network: QNetwork, config: RainbowConfig, total_updates: int, device: torch.device, seed: int = 0, fast: FastPaths | None = None
     ) -> None:
+        """``fast`` (:func:`rlagent.fast.paths.select_fast_paths`) says whether the TD gradient may
+        be derived by hand (:mod:`rlagent.fast.td_gradient`); default ``auto``."""
         if not isinstance(network, QNetwork):
             raise ConfigError(f"rainbow trains a QNetwork (rlagent.nets.q_network.build_q_network), got {type(network).__name__}")
         self.network, self.config, self.device = network, config, device
@@ -139,6 +143,10 @@ class Rainbow:
             network.reset_noise(self.noise)
             self.target.load_state_dict(network.state_dict())
         network.exploration_rate = self.exploration_rate()
+        fast = select_fast_paths(network, "auto") if fast is None else fast
+        self.analytic = fast.td_gradient(network, self.target, config)  # None: autograd only
+        self.analytic_used = False  # whether the last update's gradient steps were by hand
+        self._rows = torch.arange(0)
 
     # --- schedules -------------------------------------------------------------------------------
     def progress(self) -> float:
@@ -181,6 +189,7 @@ class Rainbow:
         self.updates_done += 1
         self.network.exploration_rate = self.exploration_rate()
         metrics.update({
+            "fast/analytic_gradient": float(self.analytic_used),
             "rollout/exploration_rate": self.network.exploration_rate,
             "train/n_updates": float(self.gradient_steps),
             "train/learning_rate": self.learning_rate(),
@@ -215,8 +224,41 @@ class Rainbow:
     def _train(self) -> dict[str, float]:
         cfg = self.config
         self.gradient.set_learning_rate(self.learning_rate())
-        beta = self.beta()
+        analytic = self.analytic if self.analytic is not None and self.analytic.applies() else None
+        self.analytic_used = analytic is not None
+        if analytic is not None:
+            analytic.refresh()
+        return self._train_by_hand(analytic) if analytic is not None else self._train_autograd()
+
+    def _train_by_hand(self, analytic: Any) -> dict[str, float]:
+        """The gradient steps through :mod:`rlagent.fast.td_gradient` (plain MLP Q-networks)."""
+        cfg, beta = self.config, self.beta()
         losses, q_means, td_errors = [], [], []
+        for _ in range(cfg.gradient_steps):
+            sample = self.replay.sample(cfg.batch_size, self.rng, beta)
+            result = analytic.step(sample)
+            if not math.isfinite(result.loss):
+                raise TrainingError(f"the rainbow loss became {result.loss} at gradient step {self.gradient_steps}")
+            self.gradient.clip_and_step()
+            self.gradient_steps += 1
+            if cfg.prioritized:
+                self.replay.update_priorities(sample.indices, np.abs(result.td_error) + cfg.priority_eps)
+            losses.append(result.loss)
+            q_means.append(result.q_taken)
+            td_errors.append(result.td_error)
+        return {
+            "train/loss": float(np.mean(losses)),
+            "train/q_mean": float(np.mean(q_means)),
+            "train/td_error": float(np.abs(np.stack(td_errors)).mean()),
+        }
+
+    def _train_autograd(self) -> dict[str, float]:
+        """The gradient steps through autograd. The loss is checked for NaN once per update, on
+        all its steps together (a check per step would wait on each step's result); the error
+        names the first step that went wrong."""
+        cfg, beta = self.config, self.beta()
+        losses, q_means, td_errors = [], [], []
+        first_step = self.gradient_steps
         for _ in range(cfg.gradient_steps):
             if cfg.noisy:
                 self.network.reset_noise(self.noise)
@@ -225,18 +267,25 @@ class Rainbow:
             per_sample, q_taken, td_error = self.sample_losses(sample)
             weights = torch.as_tensor(sample.weights, device=self.device)
             loss = (weights * per_sample).mean()
-            if not torch.isfinite(loss):
-                raise TrainingError(f"the rainbow loss became {float(loss)} at gradient step {self.gradient_steps}")
-            self.gradient.step(loss)
+            self.gradient.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.gradient.clip_and_step()
             self.gradient_steps += 1
-            if cfg.prioritized:
-                priority = per_sample if cfg.distributional else td_error.abs()
-                self.replay.update_priorities(sample.indices, priority.detach().cpu().numpy() + cfg.priority_eps)
+            if cfg.prioritized:  # this waits on the step anyway: a NaN must not reach the sum tree
+                priority = (per_sample if cfg.distributional else td_error.abs()).detach().cpu().numpy()
+                if not np.isfinite(priority).all():
+                    raise TrainingError(f"the rainbow loss became {float(loss)} at gradient step {self.gradient_steps - 1}")
+                self.replay.update_priorities(sample.indices, priority + cfg.priority_eps)
             losses.append(loss.detach())
             q_means.append(q_taken.detach().mean())
             td_errors.append(td_error.detach().abs().mean())
+        step_losses = torch.stack(losses)
+        finite = torch.isfinite(step_losses)
+        if not bool(finite.all()):
+            bad = int((~finite).nonzero()[0, 0])
+            raise TrainingError(f"the rainbow loss became {float(step_losses[bad])} at gradient step {first_step + bad}")
         return {
-            "train/loss": float(torch.stack(losses).mean()),
+            "train/loss": float(step_losses.mean()),
             "train/q_mean": float(torch.stack(q_means).mean()),
             "train/td_error": float(torch.stack(td_errors).mean()),
         }
@@ -247,7 +296,9 @@ class Rainbow:
         actions = torch.as_tensor(sample.actions, device=device)
         rewards = torch.as_tensor(sample.rewards, device=device)
         discounts = torch.as_tensor(sample.discounts, device=device)
-        rows = torch.arange(actions.shape[0], device=device)
+        if self._rows.shape[0] != actions.shape[0] or self._rows.device != actions.device:
+            self._rows = torch.arange(actions.shape[0], device=device)
+        rows = self._rows
         with torch.no_grad():
             target_q, target_log_probs, next_mask = self.target.action_values(sample.next_obs)
             chooser = self.network.action_values(sample.next_obs)[0] if cfg.double else target_q

@@ -6,6 +6,9 @@ rollout with a numpy copy of the policy (:mod:`~rlagent.fast.numpy_actor`) and c
 minibatch gradient by hand (:mod:`~rlagent.fast.analytic_loss`, with the loss terms' gradients in
 :mod:`~rlagent.fast.loss_gradients` and the network's backward pass in
 :mod:`~rlagent.fast.mlp_backprop`; :mod:`~rlagent.fast.mlp_layout` says which policies qualify).
+For plain MLP Q-networks (the DQN family) the same two paths exist: a numpy epsilon-greedy actor
+(:mod:`~rlagent.fast.q_actor`) and the TD-loss gradient by hand (:mod:`~rlagent.fast.td_gradient`;
+:mod:`~rlagent.fast.q_layout` says which networks qualify, :mod:`~rlagent.fast.q_mlp` runs them).
 :mod:`~rlagent.fast.fused_adam` and :mod:`~rlagent.fast.activations` speed up torch's own path.
 Every fast path is checked against the plain one in the tests. ``run.fast: off`` turns off the two
 that replace a whole computation (the numpy actor and the hand-derived gradient); FusedAdam

@@ -85,13 +85,7 @@ class NumpyActor:
         self.output = (_block_diagonal(head_w, value_w), np.concatenate([head_b, value_b]))
 
     def _input(self, obs: object) -> tuple[np.ndarray, np.ndarray | None]:
-        if self.keys is None:
-            x = np.asarray(obs, dtype=np.float32)
-            return x.reshape(x.shape[0], -1), None
-        parts = [np.asarray(obs[k], dtype=np.float32) for k in self.keys]
-        x = parts[0].reshape(parts[0].shape[0], -1) if len(parts) == 1 else np.concatenate([p.reshape(p.shape[0], -1) for p in parts], axis=1)
-        mask = np.asarray(obs[MASK_KEY]) != 0 if self.has_mask and MASK_KEY in obs else None
-        return x, mask
+        return numpy_input(obs, self.keys, self.has_mask)
 
     def act(
         self, obs: object, state: None = None, episode_start: object = None, deterministic: bool = False, generator: torch.Generator | None = None
@@ -118,6 +112,18 @@ class NumpyActor:
         if len(self._rows) != len(actions):
             self._rows = np.arange(len(actions))
         return actions, log_probs[self._rows, actions].astype(np.float32), values.astype(np.float32), None
+
+
+def numpy_input(obs: object, keys: tuple[str, ...] | None, has_mask: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """A batch of observations as the flat float32 input (N, input_dim) and the bool legal-action
+    mask (N, A) or None, as ``ObservationAdapter.split(..., flat=True)`` gives them in torch."""
+    if keys is None:
+        x = np.asarray(obs, dtype=np.float32)
+        return x.reshape(x.shape[0], -1), None
+    parts = [np.asarray(obs[k], dtype=np.float32) for k in keys]
+    x = parts[0].reshape(parts[0].shape[0], -1) if len(parts) == 1 else np.concatenate([p.reshape(p.shape[0], -1) for p in parts], axis=1)
+    mask = np.asarray(obs[MASK_KEY]) != 0 if has_mask and MASK_KEY in obs else None
+    return x, mask
 
 
 def _block_diagonal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
