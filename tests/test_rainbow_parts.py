@@ -265,9 +265,16 @@ def test_a_million_7x7_hex_transitions_fit_in_well_under_a_gigabyte() -> None:
     assert ReplayBuffer(1000, space, example, compact=False).nbytes / 1000 > 5 * buffer.nbytes / 1e6 * 0.6
 
 
-def test_importance_weights_scale_each_samples_gradient() -> None:
-    """Tianshou drops the weights under its clipped loss: here the learner's loss must carry them."""
-    learner = _learner(prioritized=True, learning_starts=0, batch_size=6, gradient_steps=1)
+@pytest.mark.parametrize("fast", ["auto", "off"])
+def test_importance_weights_scale_each_samples_gradient(fast: str) -> None:
+    """Tianshou drops the weights under its clipped loss: here the gradient the learner steps on
+    must carry them, by autograd and by the hand-derived TD gradient alike."""
+    from rlagent.fast.paths import select_fast_paths
+
+    config = RainbowConfig(double=False, dueling=False, prioritized=True, n_step=1, distributional=False, noisy=False,
+                           learning_starts=0, batch_size=6, gradient_steps=1, max_grad_norm=None)
+    network = _network()
+    learner = Rainbow(network, config, 100, torch.device("cpu"), seed=0, fast=select_fast_paths(network, fast))
     sample = Sample(_obs(6), np.array([0, 1, 2, 3, 0, 1]), np.ones(6, np.float32), np.full(6, 0.9, np.float32), _obs(6, seed=1), np.arange(6), np.ones(6, np.float32))
 
     class FixedReplay:
@@ -283,17 +290,16 @@ def test_importance_weights_scale_each_samples_gradient() -> None:
             pass
 
     def gradient(weights: np.ndarray) -> torch.Tensor:
-        losses = []
-        learner.gradient.step = losses.append  # keep the loss the learner would step on
+        grads = []
+        learner.gradient.clip_and_step = lambda: grads.append(torch.cat([p.grad.flatten().clone() for p in network.parameters()]))
         learner.replay = FixedReplay(np.asarray(weights, np.float32))
         learner._train()
-        learner.network.zero_grad()
-        losses[0].backward()
-        return torch.cat([p.grad.flatten() for p in learner.network.parameters()])
+        return grads[0]
 
     ones = gradient(np.ones(6))
     halved = gradient(np.full(6, 0.5))
     first_only = gradient(np.array([1, 0, 0, 0, 0, 0]))
+    assert learner.analytic_used == (fast == "auto")
     assert torch.allclose(halved, ones / 2, atol=1e-7)
     assert not torch.allclose(first_only, ones / 6, atol=1e-4)
 
@@ -329,7 +335,7 @@ def test_beta_anneals_to_one_over_the_run_and_is_logged() -> None:
 # --- config --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("override, message", [
     ("rainbow.n_step=0", "rainbow.n_step must be a positive"),
-    ("rainbow.v_min=20", "rainbow.v_min must be below rainbow.v_max"),
+    ("rainbow.v_min=200", "rainbow.v_min must be below rainbow.v_max"),
     ("rainbow.loss=l1", "rainbow.loss must be one of huber, mse"),
     ("rainbow.tau=0", "rainbow.tau must be in"),
     ("rainbow.batch_size=64", None),

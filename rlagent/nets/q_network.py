@@ -176,6 +176,7 @@ class QNetwork(nn.Module):
         self.register_buffer("_device_probe", torch.empty(0), persistent=False)
         self.observation_space = observation_space  # the replay reads its bounds (bit-packing 0/1 planes)
         self.exploration_rate = 0.0
+        self._noisy_layers: tuple[NoisyLinear, ...] | None = None
         self.state_size = 0
         self.is_recurrent = False
 
@@ -184,8 +185,12 @@ class QNetwork(nn.Module):
         return self._device_probe.device
 
     @property
-    def noisy_layers(self) -> list[NoisyLinear]:
-        return [m for m in self.modules() if isinstance(m, NoisyLinear)]
+    def noisy_layers(self) -> tuple[NoisyLinear, ...]:
+        # Found once (a walk over the modules costs more than the noise itself); deepcopy (the
+        # learner's target network) copies the tuple with the modules it points to.
+        if self._noisy_layers is None:
+            self._noisy_layers = tuple(m for m in self.modules() if isinstance(m, NoisyLinear))
+        return self._noisy_layers
 
     def initial_state(self, batch_size: int) -> None:
         return None
