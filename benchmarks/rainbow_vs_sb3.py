@@ -216,6 +216,7 @@ def main() -> None:
     parser.add_argument("--hex-steps", type=int, default=100_000)
     parser.add_argument("--curves", action="store_true", help="print every evaluation of every run")
     parser.add_argument("--skip-sb3", action="store_true", help="only our runs (for tuning)")
+    parser.add_argument("--only-ablation", action="store_true", help="the ablation alone, without the comparison")
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.steps, args.ablation_seeds, args.hex_steps = 1, 6_000, 1, 6_000
@@ -224,6 +225,8 @@ def main() -> None:
     logdir = tempfile.mkdtemp(prefix="rainbow_vs_sb3_")
     print(f"CartPole-v1, zoo DQN settings, {args.steps:,} steps, seeds {seeds}, one torch thread")
 
+    if args.only_ablation:
+        return run_ablation(args, logdir)
     ours_dqn = [run_ours("dqn", "CartPole-v1", args.steps, s, [o.format(a="dqn") for o in OUR_ZOO], cartpole_eval, logdir, "ours DQN") for s in seeds]
     ours_rainbow = [run_ours("rainbow", "CartPole-v1", args.steps, s, [], cartpole_eval, logdir, "ours Rainbow") for s in seeds]
     groups = [ours_dqn, ours_rainbow]
@@ -242,19 +245,21 @@ def main() -> None:
               f"(target {len(ours_rainbow)} of {len(ours_rainbow)}: {met(on_time == len(ours_rainbow))})")
 
     if args.ablation:
-        ablation_seeds = list(range(args.ablation_seeds))
-        variants = [("Rainbow", [])] + [(f"- {part}", [f"rainbow.{part}={'1' if part == 'n_step' else 'false'}"]) for part in PARTS]
-        rows = []
-        for name, overrides in variants:
-            runs = [run_ours("rainbow", "CartPole-v1", args.steps, s, overrides, cartpole_eval, logdir, name) for s in ablation_seeds]
-            rows.append(runs)
-        print_table(f"Ablation on CartPole-v1 ({args.steps:,} steps, seeds {ablation_seeds})", rows, args.curves)
-        print(f"\n== Ablation on 5x5 Hex vs random: the Hex preset at size 5, {args.hex_steps:,} steps, seed 0; greedy win rate [95% CI] ==")
-        print(f"{'':<18} {'steps/s':>9}  {'vs random (200)':<20} {'vs mcts100 (100)':<20}")
-        for name, overrides in variants:
-            run = run_ours("rainbow", "hex", args.hex_steps, 0, ["env.size=5", *overrides], None, logdir, name)
-            vs_random, vs_mcts = hex_results(run.model)
-            print(f"{name:<18} {run.rate:>9,.0f}  {vs_random:<20} {vs_mcts:<20}", flush=True)
+        run_ablation(args, logdir)
+
+
+def run_ablation(args: argparse.Namespace, logdir: str) -> None:
+    """Rainbow minus each part: on CartPole (the comparison's figures) and on 5x5 Hex (win rates)."""
+    ablation_seeds = list(range(args.ablation_seeds))
+    variants = [("Rainbow", [])] + [(f"- {part}", [f"rainbow.{part}={'1' if part == 'n_step' else 'false'}"]) for part in PARTS]
+    rows = [[run_ours("rainbow", "CartPole-v1", args.steps, s, overrides, cartpole_eval, logdir, name) for s in ablation_seeds] for name, overrides in variants]
+    print_table(f"Ablation on CartPole-v1 ({args.steps:,} steps, seeds {ablation_seeds})", rows, args.curves)
+    print(f"\n== Ablation on 5x5 Hex vs random: the Hex preset at size 5, {args.hex_steps:,} steps, seed 0; greedy win rate [95% CI] ==")
+    print(f"{'':<18} {'steps/s':>9}  {'vs random (200)':<20} {'vs mcts100 (100)':<20}")
+    for name, overrides in variants:
+        run = run_ours("rainbow", "hex", args.hex_steps, 0, ["env.size=5", *overrides], None, logdir, name)
+        vs_random, vs_mcts = hex_results(run.model)
+        print(f"{name:<18} {run.rate:>9,.0f}  {vs_random:<20} {vs_mcts:<20}", flush=True)
 
 
 if __name__ == "__main__":
