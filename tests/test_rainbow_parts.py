@@ -339,6 +339,7 @@ def test_beta_anneals_to_one_over_the_run_and_is_logged() -> None:
     ("rainbow.v_min=200", "rainbow.v_min must be below rainbow.v_max"),
     ("rainbow.loss=l1", "rainbow.loss must be one of huber, mse"),
     ("rainbow.tau=0", "rainbow.tau must be in"),
+    ("rainbow.priority_eps=0", "rainbow.priority_eps must be a positive"),
     ("rainbow.batch_size=64", None),
     ("dqn.batch_size=200000", "must not exceed"),
 ])

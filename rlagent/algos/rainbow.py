@@ -97,8 +97,8 @@ class RainbowConfig:
     def __post_init__(self) -> None:
         validate_learner_fields(self)
         section = ALGORITHM_SECTION
-        positive(self, section, "buffer_size", "batch_size", "train_freq", "gradient_steps", "target_update_interval", "n_step", "sigma0")
-        non_negative(self, section, "learning_starts", "priority_eps")
+        positive(self, section, "buffer_size", "batch_size", "train_freq", "gradient_steps", "target_update_interval", "n_step", "sigma0", "priority_eps")
+        non_negative(self, section, "learning_starts")
         unit_interval(self, section, "tau", "exploration_initial_eps", "exploration_final_eps", "exploration_fraction", "alpha", "beta_start")
         finite(self, section, "v_min", "v_max")
         choice(self, section, "loss", Q_LOSSES)
