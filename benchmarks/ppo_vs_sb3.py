@@ -298,7 +298,8 @@ def run_ours(
     return stats
 
 
-def make_sb3_callback(stats: RunStats, evaluate: Callable[[Predict], float] | None, masked: bool) -> Any:
+def make_sb3_callback(stats: RunStats, evaluate: Callable[[Predict], float] | None, masked: bool, every: int = EVAL_EVERY) -> Any:
+    """The timing-and-evaluation callback (also used by ``rainbow_vs_sb3.py``, evaluating every ``every`` env steps)."""
     from stable_baselines3.common.callbacks import BaseCallback
 
     class Timing(BaseCallback):
@@ -309,7 +310,7 @@ def make_sb3_callback(stats: RunStats, evaluate: Callable[[Predict], float] | No
             self.first_step = 0.0
             self.eval_time = 0.0
             self.rollout_started = 0.0
-            self.next_eval = EVAL_EVERY
+            self.next_eval = every
 
         def _on_training_start(self) -> None:
             self.first_step = time.perf_counter()
@@ -320,7 +321,7 @@ def make_sb3_callback(stats: RunStats, evaluate: Callable[[Predict], float] | No
                 t0 = time.perf_counter()
                 stats.evals.append((self.num_timesteps, evaluate(sb3_predict(self.model, masked))))
                 while self.next_eval <= self.num_timesteps:
-                    self.next_eval += EVAL_EVERY
+                    self.next_eval += every
                 self.eval_time += time.perf_counter() - t0
             self.rollout_started = time.perf_counter()
 

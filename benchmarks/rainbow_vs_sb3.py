@@ -43,7 +43,6 @@ cores; ``--ablation`` adds about as much again.
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import sys
 import tempfile
@@ -55,7 +54,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ppo_vs_sb3 import Predict, RunStats, fmt_step, median_min_max, met, run_episodes, solved_median  # noqa: E402
+from ppo_vs_sb3 import Predict, RunStats, fmt_step, make_sb3_callback, median_min_max, met, run_episodes, sb3_predict, solved_median  # noqa: E402
 
 import envs  # noqa: E402,F401  (registers rlagent/Hex-v0)
 from rlagent.config import resolve  # noqa: E402
@@ -130,34 +129,9 @@ def run_ours(
 def run_sb3(kind: str, steps: int, seed: int) -> RunStats:
     """SB3's DQN or sb3-contrib's QR-DQN with the zoo's settings; a callback evaluates between rollouts."""
     import gymnasium as gym
-    from stable_baselines3.common.callbacks import BaseCallback
 
     stats = RunStats(kind, seed)
-
-    class Timing(BaseCallback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.first_step, self.eval_time, self.rollout_started, self.next_eval = 0.0, 0.0, 0.0, EVAL_EVERY
-
-        def _on_training_start(self) -> None:
-            self.first_step = time.perf_counter()
-
-        def _on_rollout_start(self) -> None:
-            if self.num_timesteps >= self.next_eval:
-                t0 = time.perf_counter()
-                stats.evals.append((self.num_timesteps, cartpole_eval(lambda obs: self.model.predict(obs, deterministic=True)[0])))
-                while self.next_eval <= self.num_timesteps:
-                    self.next_eval += EVAL_EVERY
-                self.eval_time += time.perf_counter() - t0
-            self.rollout_started = time.perf_counter()
-
-        def _on_rollout_end(self) -> None:
-            stats.collect += time.perf_counter() - self.rollout_started
-
-        def _on_step(self) -> bool:
-            return True
-
-    callback = Timing()
+    callback = make_sb3_callback(stats, cartpole_eval, masked=False, every=EVAL_EVERY)
     begin = time.perf_counter()
     env = gym.make("CartPole-v1")
     if kind == "SB3 DQN":
@@ -174,7 +148,7 @@ def run_sb3(kind: str, steps: int, seed: int) -> RunStats:
     stats.steps = model.num_timesteps
     stats.train = end - callback.first_step - callback.eval_time
     stats.update = stats.train - stats.collect
-    stats.evals.append((model.num_timesteps, cartpole_eval(lambda obs: model.predict(obs, deterministic=True)[0])))
+    stats.evals.append((model.num_timesteps, cartpole_eval(sb3_predict(model))))
     return stats
 
 

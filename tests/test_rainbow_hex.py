@@ -19,13 +19,12 @@ from rlagent import play as play_cli
 from rlagent.agent import load_agent
 from rlagent.config import SelfPlayConfig, resolve
 from rlagent.episodes import win_rates_by_colour
-from rlagent.games import selfplay
 from rlagent.games.analysis import analyze, heat_map
 from rlagent.games.players import PolicyPlayer
 from rlagent.games.selfplay import OpponentPool, rate_learner, selfplay_game_factory
 from rlagent.make_env import make_env
 from rlagent.nets.policy import PolicyConfig
-from rlagent.nets.q_network import NoisyLinear, QNetwork, build_q_network, greedy_actions
+from rlagent.nets.q_network import QNetwork, build_q_network, greedy_actions
 from rlagent.run import Trainer
 
 SMALL_3X3 = ["env.size=3", "run.progress=false", "policy.board_channels=8", "policy.board_blocks=1", "rainbow.v_min=-1", "rainbow.v_max=1"]

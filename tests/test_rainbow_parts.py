@@ -362,3 +362,35 @@ def test_dqn_is_rainbow_with_every_part_off() -> None:
     assert not (dqn.double or dqn.dueling or dqn.prioritized or dqn.distributional or dqn.noisy) and dqn.n_step == 1
     rainbow = resolve("rainbow", "CartPole-v1").algorithm
     assert rainbow.double and rainbow.dueling and rainbow.prioritized and rainbow.distributional and rainbow.noisy and rainbow.n_step == 3
+
+
+def test_epsilon_is_random_before_learning_starts_then_linear_then_final() -> None:
+    learner = _learner(learning_starts=100, exploration_initial_eps=1.0, exploration_final_eps=0.1, exploration_fraction=0.5)
+    assert learner.exploration_rate() == 1.0  # no steps yet: random actions, as in SB3
+    learner.steps = 100
+    assert learner.exploration_rate() == pytest.approx(1.0)
+    learner.updates_done = 25  # a quarter of the run: half-way through the decay
+    assert learner.exploration_rate() == pytest.approx(0.55)
+    learner.updates_done = 80
+    assert learner.exploration_rate() == pytest.approx(0.1)
+    noisy = _learner(learning_starts=100, noisy=True)
+    noisy.steps = 100
+    assert noisy.exploration_rate() == 0.0  # noisy nets explore by their noise alone
+
+
+@pytest.mark.parametrize("tau", [1.0, 0.25])
+def test_target_follows_the_online_network_every_interval_of_env_steps(tau: float) -> None:
+    learner = _learner(target_update_interval=10, tau=tau)
+    with torch.no_grad():
+        for p in learner.network.parameters():
+            p.add_(1.0)  # the online network moved away from the target
+    online = [p.detach().clone() for p in learner.network.parameters()]
+    before = [p.detach().clone() for p in learner.target.parameters()]
+    learner.steps = 9
+    learner._update_target(0)  # no multiple of 10 crossed: unchanged
+    assert all(torch.equal(a, b) for a, b in zip(learner.target.parameters(), before))
+    learner.steps = 25
+    learner._update_target(9)  # 10 and 20 crossed: two (Polyak) copies, as SB3's per-step ones
+    keep = (1.0 - tau) ** 2
+    for target, old, new in zip(learner.target.parameters(), before, online):
+        assert torch.allclose(target, keep * old + (1 - keep) * new, atol=1e-6)
