@@ -193,3 +193,4 @@ class TurnBasedGame(ABC):
 
 
 from envs.trial_task import TrialTask  # noqa: E402,F401  (the trial-task base, exported here with the others)
+from envs.simultaneous import SimultaneousGame  # noqa: E402,F401  (the simultaneous-move base)
