@@ -1,13 +1,13 @@
 """rlagent's environments, registered with Gymnasium on import.
 
 ``import envs`` makes ``gymnasium.make("rlagent/Hex-v0")`` and ``gymnasium.make_vec("rlagent/Hex-v0",
-num_envs=N)`` work (likewise ``rlagent/PWM-v0``); the latter uses the batched core directly
+num_envs=N)`` work (likewise ``rlagent/PWM-v0`` and ``rlagent/Arena-v0``); the latter uses the batched core directly
 (``vector_entry_point``), not N copies.
 """
 
 from gymnasium.envs.registration import register, registry
 
-ENV_IDS = {"hex": "rlagent/Hex-v0", "pwm": "rlagent/PWM-v0"}
+ENV_IDS = {"hex": "rlagent/Hex-v0", "pwm": "rlagent/PWM-v0", "arena": "rlagent/Arena-v0"}
 
 
 def _register() -> None:
@@ -22,6 +22,12 @@ def _register() -> None:
             id="rlagent/PWM-v0",
             entry_point="envs.pwm.env:pwm_env",
             vector_entry_point="envs.pwm.env:pwm_vector_env",
+        )
+    if "rlagent/Arena-v0" not in registry:
+        register(
+            id="rlagent/Arena-v0",
+            entry_point="envs.arena.env:arena_env",
+            vector_entry_point="envs.arena.env:arena_vector_env",
         )
 
 

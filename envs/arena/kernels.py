@@ -182,6 +182,9 @@ def _step_arenas(
             for s in range(num_slots):
                 if bullet_age[a, k, s] < 0:
                     continue
+                if bullet_age[a, k, s] >= BULLET_LIFETIME:  # flew its 10 steps (and was seen after each)
+                    bullet_age[a, k, s] = -1
+                    continue
                 bx, by = bullet_position[a, k, s, 0], bullet_position[a, k, s, 1]
                 dx, dy = bullet_velocity[a, k, s, 0] / BULLET_SPEED, bullet_velocity[a, k, s, 1] / BULLET_SPEED
                 reach = BULLET_SPEED * DT + (BULLET_OFFSET if fresh[k, s] else 0.0)
@@ -212,8 +215,6 @@ def _step_arenas(
                     bullet_position[a, k, s, 0] = bx + reach * dx
                     bullet_position[a, k, s, 1] = by + reach * dy
                     bullet_age[a, k, s] += 1
-                    if bullet_age[a, k, s] >= BULLET_LIFETIME:
-                        bullet_age[a, k, s] = -1
         # --- kills ------------------------------------------------------------------------------
         for k in range(num_bodies):
             if alive[a, k] and hp[a, k] < 0:

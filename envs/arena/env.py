@@ -1,0 +1,94 @@
+"""Gymnasium entry points for the Arena: ``gymnasium.make("rlagent/Arena-v0")`` and ``make_vec``.
+
+The learner drives one body of each arena (``learner_seat``: 0, another seat, or ``"random"``
+per game); the other bodies are played inside ``step`` by ``opponent``: a scripted bot by name
+(``idle``, ``random``, ``hill``, ``turret``, ``hunter``: :mod:`envs.arena.bots`) or an object with
+the :class:`~envs.simultaneous_env.SeatPlayer` methods (a trained policy, a self-play pool). The
+path of a trained agent is refused here (envs cannot load networks): ``rlagent.make_env`` turns it
+into a player first. Observation: float32 (23,) for ``observation="original"`` (see
+:meth:`envs.arena.core.ArenaCore.observation`), more for ``"rich"``. Action: MultiBinary(4) =
+[gun right, gun left, thruster left, thruster right]. Every option is checked when the env is
+made, with a one-line ``ValueError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from envs.arena.bots import BOT_NAMES, make_bot
+from envs.arena.core import ArenaCore
+from envs.arena.rules import NUM_RAYS, ArenaRules
+from envs.player_names import looks_like_path
+from envs.simultaneous_env import OpponentSpec, SeatPlayer, SimultaneousEnv, SimultaneousVectorEnv
+
+
+def arena_opponent(opponent: OpponentSpec, batch_size: int, seed: int | None = None) -> SeatPlayer:
+    """A bot for a name, an object with the seat-player methods as it is; else a one-line error."""
+    if isinstance(opponent, str):
+        if opponent in BOT_NAMES:
+            return make_bot(opponent, batch_size, seed=0 if seed is None else seed)
+        if looks_like_path(opponent):
+            raise ValueError(
+                f"opponent {opponent!r} looks like the path of a trained agent, which an env cannot load: make the env "
+                "with rlagent.make_env (python -m rlagent.train ... --set env.opponent=PATH does), or pass a player object"
+            )
+    elif isinstance(opponent, SeatPlayer):
+        return opponent
+    raise ValueError(
+        f"unknown arena opponent {opponent!r}: valid opponents are {', '.join(BOT_NAMES)}, "
+        "or an object with start(games, seats) and act(game, games, seats, observation) such as rlagent's arena players"
+    )
+
+
+def _core(batch: int, preset: str | ArenaRules, num_bodies: int, teams: str, observation: str, see_bullets: bool,
+          see_hill: bool, num_rays: int, spawn_jitter: float) -> ArenaCore:
+    return ArenaCore(batch, num_bodies, preset, teams, observation, see_bullets, see_hill, num_rays, spawn_jitter)
+
+
+def arena_env(
+    preset: str = "original",
+    num_bodies: int = 2,
+    teams: str = "free_for_all",
+    observation: str = "original",
+    opponent: OpponentSpec = "random",
+    learner_seat: int | str = 0,
+    see_bullets: bool = False,
+    see_hill: bool = False,
+    num_rays: int = NUM_RAYS,
+    spawn_jitter: float = 0.0,
+    render_mode: str | None = None,
+) -> SimultaneousEnv:
+    """One arena, the learner in ``learner_seat`` and ``opponent`` in every other seat."""
+    core = _core(1, preset, num_bodies, teams, observation, see_bullets, see_hill, num_rays, spawn_jitter)
+    return SimultaneousEnv(core, arena_opponent(opponent, 1), learner_seat, render_mode)
+
+
+def arena_vector_env(
+    num_envs: int = 1,
+    preset: str = "original",
+    num_bodies: int = 2,
+    teams: str = "free_for_all",
+    observation: str = "original",
+    opponent: OpponentSpec = "random",
+    learner_seat: int | str = 0,
+    see_bullets: bool = False,
+    see_hill: bool = False,
+    num_rays: int = NUM_RAYS,
+    spawn_jitter: float = 0.0,
+    render_mode: str | None = None,
+) -> SimultaneousVectorEnv:
+    """``num_envs`` arenas on one batched core: the ``vector_entry_point`` of ``rlagent/Arena-v0``."""
+    if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+    core = _core(int(num_envs), preset, num_bodies, teams, observation, see_bullets, see_hill, num_rays, spawn_jitter)
+    return SimultaneousVectorEnv(core, arena_opponent(opponent, int(num_envs)), learner_seat, render_mode)
+
+
+ARENA_OPTIONS: dict[str, Any] = {
+    "preset": "original, king or walls",
+    "num_bodies": "2 to 8",
+    "teams": "free_for_all or two_teams",
+    "observation": "original or rich",
+}
