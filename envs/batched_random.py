@@ -58,6 +58,13 @@ class BatchedRandom:
             base = np.uint64(seed % 2**64)
             self._state[slots] = _mix(base + offsets + _GOLDEN)
 
+    def seed_each(self, seeds: np.ndarray, slots: np.ndarray) -> None:
+        """Restart ``slots[i]``'s stream as a fresh stream of seed ``seeds[i]`` (position 0), e.g. one
+        seed per game of a league match, so a game's draws depend on its own seed alone."""
+        seeds = np.asarray(seeds, dtype=np.int64).astype(np.uint64)
+        with np.errstate(over="ignore"):
+            self._state[np.asarray(slots)] = _mix(seeds + _GOLDEN)
+
     def _next(self, slots: np.ndarray | None) -> np.ndarray:
         if slots is None:
             slots = np.arange(self._state.size)

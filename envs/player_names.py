@@ -6,11 +6,13 @@ The env's ``opponent`` option, ``selfplay.baselines``, the league's ``--baseline
 * ``random``: uniformly random legal moves;
 * ``mctsN``: UCT search with ``N`` random-rollout simulations per move (:class:`envs.hex.mcts.MCTSPlayer`),
   ``N`` a whole number from 1 to :data:`MAX_SIMULATIONS` written without leading zeros (``mcts100``);
+* the Arena's scripted bots ``idle``, ``hill``, ``turret``, ``hunter`` (:mod:`envs.arena.bots`; its
+  ``random`` is the name above);
 * where a trained agent can be loaded (rlagent's ``make_env`` and ``evaluate``, not a bare
   ``gymnasium.make``, since envs cannot load networks): the path of a run directory or checkpoint.
 
 Names are exact: no other spelling, case or surrounding spaces. This module only reads names;
-the envs build ``random``/``mctsN`` players from them (:meth:`envs.base.TurnBasedGame.named_player`)
+the envs build ``random``/``mctsN``/bot players from them (:meth:`envs.base.TurnBasedGame.named_player`)
 and rlagent adds the path form (``rlagent.games.players``). A refused name raises a one-line
 ``ValueError`` that lists the valid forms.
 """
@@ -23,16 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-RANDOM, MCTS, PATH = "random", "mcts", "path"
+RANDOM, MCTS, PATH, BOT = "random", "mcts", "path", "bot"
+BOTS = ("idle", "hill", "turret", "hunter")  # the Arena's scripted bots besides random
 MAX_SIMULATIONS = 10_000_000  # 10 s a move at 1 M simulations/s: far past any useful baseline
 _MCTS = re.compile(r"mcts([1-9][0-9]*)")
 MCTS_FORM = f"mctsN for UCT with N random-rollout simulations per move (N from 1 to {MAX_SIMULATIONS}, e.g. mcts100)"
 PATH_FORM = "the path of a run directory or checkpoint"
+BOT_FORM = f"an Arena bot ({', '.join(BOTS)})"
 
 
 @dataclass(frozen=True)
 class PlayerName:
-    """A parsed player name: ``kind`` is ``random``, ``mcts`` (with ``simulations``) or ``path``."""
+    """A parsed player name: ``kind`` is ``random``, ``mcts`` (with ``simulations``), ``bot`` (its
+    name in ``path``'s place: ``bot``) or ``path``."""
 
     kind: str
     simulations: int = 0
@@ -41,12 +46,12 @@ class PlayerName:
     def __str__(self) -> str:
         if self.kind == MCTS:
             return f"mcts{self.simulations}"
-        return self.path if self.kind == PATH else self.kind
+        return self.path if self.kind in (PATH, BOT) else self.kind
 
 
 def valid_forms(paths: bool = False, also: Sequence[str] = ()) -> str:
     """The valid forms as a phrase for error messages: ``random, mctsN ... or ...``."""
-    forms = [RANDOM, MCTS_FORM, *([PATH_FORM] if paths else []), *also]
+    forms = [RANDOM, MCTS_FORM, BOT_FORM, *([PATH_FORM] if paths else []), *also]
     return ", ".join(forms[:-1]) + ", or " + forms[-1]
 
 
@@ -66,6 +71,8 @@ def parse_player_name(name: object, *, paths: bool = False, what: str = "player"
     if isinstance(name, str):
         if name == RANDOM:
             return PlayerName(RANDOM)
+        if name in BOTS:
+            return PlayerName(BOT, path=name)
         match = _MCTS.fullmatch(name)
         if match and int(match.group(1)) <= MAX_SIMULATIONS:
             return PlayerName(MCTS, simulations=int(match.group(1)))

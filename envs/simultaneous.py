@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from envs.player_names import PlayerName
 
 
 class SimultaneousGame(ABC):
@@ -56,6 +61,11 @@ class SimultaneousGame(ABC):
     @abstractmethod
     def outcome(self, arenas: np.ndarray | None = None) -> np.ndarray:
         """(n, K): each seat's result, 1 win, 0.5 draw, 0 loss (meaningful once a game is over)."""
+
+    def named_player(self, name: "PlayerName", seed: int = 0) -> Any:
+        """This game's own player for a parsed name (``random``, a bot), with per-game streams for
+        this batch; None if the game has no such player."""
+        return None
 
     def _select(self, games: np.ndarray | None) -> np.ndarray:
         if games is None:

@@ -27,6 +27,11 @@ class Agent:
     path: Path
 
 
+def _plays_opponents(env: str) -> bool:
+    parameters = env_parameters(env)
+    return "agent_color" in parameters or "learner_seat" in parameters
+
+
 def load_agent(path: str | Path) -> Agent:
     """A trained policy from a run directory (its latest checkpoint) or a checkpoint file."""
     path = Path(path)
@@ -40,7 +45,7 @@ def load_agent(path: str | Path) -> Agent:
     config = resolve(saved["algo"], saved["env"], base=saved)
     # Only the spaces are wanted, and they do not depend on the opponent (which may be another
     # run's agent, not to be loaded for this).
-    kwargs = {k: v for k, v in config.env_kwargs.items() if k != "opponent" or "agent_color" not in env_parameters(config.env)}
+    kwargs = {k: v for k, v in config.env_kwargs.items() if k != "opponent" or not _plays_opponents(config.env)}
     env = make_vector_env(config.env, 1, kwargs)
     check_compatible(payload["spaces"], space_signature(env.single_observation_space, env.single_action_space))
     policy = LEARNERS[config.algo].build_network(env.single_observation_space, env.single_action_space, config.policy, config.algorithm)

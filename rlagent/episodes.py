@@ -16,6 +16,7 @@ import torch
 from rlagent.agent import Agent
 from rlagent.games.elo import wilson_interval
 from rlagent.games.players import make_opponent
+from rlagent.games.seat_players import load_seat_opponent
 from rlagent.gym_envs import env_parameters
 from rlagent.make_env import make_env
 from rlagent.monitor.trials import TrialStats
@@ -29,13 +30,19 @@ def play_episodes(
     seed: int,
     deterministic: bool,
     trial_stats: TrialStats | None = None,
+    outcomes: list[float] | None = None,
+    learner_seat: int | None = None,
 ) -> np.ndarray:
     """Returns of ``games`` finished episodes, played in one batch; a trial task's outcomes also go
     to ``trial_stats`` if given. ``opponent``: a player name or object (see
-    :func:`rlagent.games.players.make_opponent`), used where ``agent_color`` is given."""
+    :func:`rlagent.games.players.make_opponent`), used where ``agent_color`` (board games) or
+    ``learner_seat`` (simultaneous games, whose ``info["outcome"]`` per game is appended to
+    ``outcomes``) is given."""
     kwargs = dict(agent.config.env_kwargs)
     if agent_color is not None:
         kwargs.update(agent_color=agent_color, opponent=opponent)
+    if learner_seat is not None:
+        kwargs.update(learner_seat=learner_seat, opponent=opponent)
     batch = min(games, 256)
     env = make_env(agent.config.env, batch, kwargs)  # a run's path opponent is loaded, as in training
     obs, _ = env.reset(seed=seed)
@@ -55,6 +62,8 @@ def play_episodes(
             trial_stats.update(info, start, reward)
         for i in np.flatnonzero(start & (quota > 0)):
             finished.append(float(running[i]))
+            if outcomes is not None:
+                outcomes.append(float(info["outcome"][i]))
             quota[i] -= 1
         running[start] = 0.0
     env.close()
@@ -62,8 +71,50 @@ def play_episodes(
 
 
 def is_two_player(agent: Agent) -> bool:
-    """Whether the agent's env is a game against an opponent (it takes ``agent_color``)."""
+    """Whether the agent's env is a board game against an opponent (it takes ``agent_color``)."""
     return "agent_color" in env_parameters(agent.config.env)
+
+
+def is_seated(agent: Agent) -> bool:
+    """Whether the agent's env is a simultaneous-move game against opponents (it takes ``learner_seat``)."""
+    return "learner_seat" in env_parameters(agent.config.env)
+
+
+@dataclass(frozen=True)
+class SeatResult:
+    """Games played from one seat, counted won / drawn / lost by score."""
+
+    seat: int
+    won: int
+    drawn: int
+    lost: int
+
+    @property
+    def games(self) -> int:
+        return self.won + self.drawn + self.lost
+
+    def interval(self, count: int) -> tuple[float, float]:
+        """95% Wilson interval of the rate of ``count`` of these games (won, drawn or lost)."""
+        return wilson_interval(count, self.games)
+
+
+def results_by_seat(agent: Agent, opponent: str, games: int, seed: int, deterministic: bool = True, seats: int = 2) -> list[SeatResult]:
+    """``games`` games against ``opponent`` (a bot's name or a run path) in a simultaneous-move
+    game, split evenly over the learner's first ``seats`` seats (the Arena's spawns are mirror
+    images, but a policy may still favour one), each counted by score."""
+    results = []
+    for seat in range(seats):
+        count = games // seats + (seat < games % seats)
+        outcomes: list[float] = []
+        play_episodes(agent, count, load_seat_opponent(opponent, _num_seats(agent)), None, seed + seat, deterministic,
+                      outcomes=outcomes, learner_seat=seat)
+        values = np.asarray(outcomes)
+        results.append(SeatResult(seat, int((values == 1.0).sum()), int((values == 0.5).sum()), int((values == 0.0).sum())))
+    return results
+
+
+def _num_seats(agent: Agent) -> int:
+    return int(agent.config.env_kwargs.get("num_bodies", 2))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Plays a trained agent against an opponent, half the games with each colour (Hex has a first-move
 advantage, so a single colour flatters or undersells), and prints win rates by colour with 95%
-Wilson intervals. For single-agent envs it prints the mean return instead.
+Wilson intervals. In the Arena, half the games from each spawn, counted won / drawn / lost by
+score. For single-agent envs it prints the mean return instead.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from rlagent.agent import load_agent
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
 from rlagent.errors import RlagentError
-from rlagent.episodes import is_two_player, trial_accuracy, win_rates_by_colour
+from rlagent.episodes import is_seated, is_two_player, results_by_seat, trial_accuracy, win_rates_by_colour
 from rlagent.games.elo import wilson_interval
 from rlagent.games.players import parse_player
 
@@ -19,7 +20,10 @@ from rlagent.games.players import parse_player
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineErrorParser(prog="python -m rlagent.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("run", help="a run directory (its latest checkpoint) or a checkpoint file")
-    parser.add_argument("--opponent", default="random", help="for board games: random (default), mctsN (e.g. mcts200), or a run directory / checkpoint")
+    parser.add_argument(
+        "--opponent", default="random",
+        help="random (default); for board games mctsN (e.g. mcts200); for the Arena idle, hill, turret, hunter; or a run directory / checkpoint",
+    )
     parser.add_argument("--games", type=int, default=200, help="games or episodes to play (default 200)")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--sample", action="store_true", help="sample moves instead of playing the most likely one (a Q-network, rainbow or dqn, has no distribution to sample: it stays greedy)")
@@ -29,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     parse_player(args.opponent, paths=True, what="opponent")  # refused before loading, for every env alike
     agent = load_agent(args.run)
     print(f"{agent.path} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")
+    if is_seated(agent):
+        print_seat_results(results_by_seat(agent, args.opponent, args.games, args.seed, deterministic=not args.sample), args.opponent)
+        return 0
     if not is_two_player(agent):
         returns, summary = trial_accuracy(agent, args.games, args.seed, deterministic=not args.sample)
         print(f"mean return over {args.games} episodes: {returns.mean():.2f} (std {returns.std():.2f})")
@@ -47,6 +54,22 @@ def main(argv: list[str] | None = None) -> int:
     low, high = wilson_interval(wins, args.games)
     print(f"  overall vs {args.opponent}: won {wins}/{args.games} = {wins / args.games:.1%} (95% CI {low:.1%}-{high:.1%})")
     return 0
+
+def print_seat_results(results: list, opponent: str) -> None:
+    """Won / drawn / lost by score from each seat and overall, with 95% Wilson intervals."""
+    for result in results + [_total(results)]:
+        where = f"from seat {result.seat}" if result.seat >= 0 else "overall"
+        parts = []
+        for label, count in (("won", result.won), ("drawn", result.drawn), ("lost", result.lost)):
+            low, high = result.interval(count)
+            parts.append(f"{label} {count}/{result.games} = {count / result.games:.1%} ({low:.1%}-{high:.1%})")
+        print(f"  {where:<12} vs {opponent}: " + ", ".join(parts))
+
+
+def _total(results: list) -> object:
+    first = results[0]
+    return type(first)(-1, sum(r.won for r in results), sum(r.drawn for r in results), sum(r.lost for r in results))
+
 
 if __name__ == "__main__":
     run_command(main)

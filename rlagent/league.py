@@ -24,13 +24,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by python -m rlagent.train")
     parser.add_argument("--games", type=int, default=40, help="games per pair of entrants, even (default 40)")
     parser.add_argument(
-        "--baselines", default="random,mcts100", help="comma-separated fixed players: random, mctsN (default random,mcts100; '' for none)"
+        "--baselines", help="comma-separated fixed players: random, mctsN, Arena bots (idle, hill, turret, hunter); '' for none "
+        "(default random,mcts100 for board games, idle,random,hill,turret,hunter for the Arena)"
     )
     parser.add_argument("--workers", type=int, default=0, help="processes to play pairings in (default 0: this one)")
     parser.add_argument("--anchor", help="the player fixed at 0 Elo (default random if it plays, else the oldest checkpoint)")
     parser.add_argument(
         "--openings", choices=OPENING_RULES, default="random",
-        help="first move of each game: random legal cell (default), suite (every cell once per colour order), none",
+        help="first move of each game: random legal cell (default), suite (every cell once per colour order), none; "
+        "in the Arena an opening is a numbered jittered spawn (64 of them)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the openings and of the baselines' moves (default 0)")
     return parser
@@ -51,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"played {len(results) - before} new games; {len(results)} in {matches_path}")
     print(format_table(league_table(ratings, results)))
     low, high = ratings.advantage_interval
-    print(f"first-move advantage {ratings.first_move_advantage:+.0f} Elo [{low:+.0f}, {high:+.0f}]; {ratings.anchor} is fixed at 0")
+    if (low, high) != (0.0, 0.0):
+        print(f"first-move advantage {ratings.first_move_advantage:+.0f} Elo [{low:+.0f}, {high:+.0f}]; {ratings.anchor} is fixed at 0")
+    else:
+        print(f"symmetric seats: no first-move advantage fitted; {ratings.anchor} is fixed at 0")
     print(f"wrote {league_dir / RATINGS_FILE}, {league_dir / PLOT_FILE} and TensorBoard scalars elo/* in {league_dir}")
     return 0
 

@@ -86,7 +86,7 @@ def test_the_parser_reads_the_names() -> None:
     assert parse_player_name("random") == PlayerName(RANDOM)
     assert parse_player_name("mcts250") == PlayerName(MCTS, simulations=250)
     assert str(parse_player_name("mcts250")) == "mcts250"
-    with pytest.raises(ValueError, match=r"^unknown baseline 'mcts0': valid baselines are random, or mctsN for UCT with N "):
+    with pytest.raises(ValueError, match=r"^unknown baseline 'mcts0': valid baselines are random, mctsN for UCT with N "):
         parse_player_name("mcts0", what="baseline")
 
 

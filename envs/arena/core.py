@@ -11,7 +11,7 @@ what the vector adapters do for the arenas that ended on a step.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from envs.arena.rules import (
 )
 from envs.base import SimultaneousGame
 from envs.batched_random import BatchedRandom
+from envs.player_names import PlayerName
 
 RAY_KINDS = (kernels.WALL, kernels.ENEMY, kernels.ALLY, kernels.BULLET, kernels.HILL)
 RICH_SCALARS = ("hp", "right_gun_ready", "left_gun_ready", "hill_cos", "hill_sin", "hill_distance", "on_hill", "time_left", "lead")
@@ -221,6 +222,12 @@ class ArenaCore(SimultaneousGame):
     def bullets_in_flight(self, arena: int) -> np.ndarray:
         """(m, 2) positions of the bullets alive in ``arena``."""
         return self.bullet_position[arena][self.bullet_age[arena] >= 0]
+
+    def named_player(self, name: PlayerName, seed: int = 0) -> Any:
+        """A scripted bot (``random``, ``idle``, ``hill``, ``turret``, ``hunter``) for this batch."""
+        from envs.arena.bots import BOT_NAMES, make_bot
+
+        return make_bot(str(name), self.batch_size, seed) if str(name) in BOT_NAMES else None
 
     def render_ansi(self, arena: int = 0) -> str:
         from envs.arena.render import arena_to_text

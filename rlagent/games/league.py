@@ -8,7 +8,9 @@ players that do not change while the learner does.
 Why it is built the way it is:
 
 * Every pair of entrants plays ``games`` games, half with each colour (Hex has a large first-move
-  advantage, so one-sided schedules would mix colour and strength).
+  advantage, so one-sided schedules would mix colour and strength). In a simultaneous-move game
+  (the Arena) the colours are the seats, played by :mod:`rlagent.games.seat_matches`; its seats
+  are mirror images, so no first-move advantage is fitted there.
 * Greedy policies are deterministic: two of them would play the same game every time, and 40
   games would carry the information of one. So by default each game starts from a uniformly
   random legal first move (``--openings random``), drawn from the league seed and the pair, the
@@ -43,6 +45,8 @@ import numpy as np
 import torch
 
 from envs.base import TurnBasedGame
+from envs.simultaneous import SimultaneousGame
+from envs.simultaneous_env import SeatPlayer
 from envs.player_names import RANDOM
 from rlagent.checkpoint import list_checkpoints
 from rlagent.agent import load_agent
@@ -52,6 +56,8 @@ from rlagent.games.league_report import TableRow, format_table, league_table, pl
 from rlagent.games.match_table import GameResult, append_matches, read_matches
 from rlagent.games.matches import Player, game_factory, play_boards
 from rlagent.games.players import PolicyPlayer, make_player, parse_player
+from rlagent.games.seat_matches import OPENINGS, play_seated
+from rlagent.games.seat_players import PolicySeatPlayer
 from rlagent.monitor.progress import Progress
 
 __all__ = [
@@ -74,6 +80,8 @@ MATCHES_FILE = "matches.csv"
 RATINGS_FILE = "ratings.csv"
 PLOT_FILE = "elo.png"
 OPENING_RULES = ("random", "suite", "none")
+# Fixed players rated beside the run's snapshots when none are named: board games, simultaneous games.
+DEFAULT_BASELINES = {"boards": ("random", "mcts100"), "seats": ("idle", "random", "hill", "turret", "hunter")}
 _SNAPSHOT = re.compile(r"step_(\d+)\.pt")
 
 
@@ -107,7 +115,7 @@ class _Pairing:
 def run_league(
     run_dir: str | Path,
     games: int = 40,
-    baselines: str | Sequence[str] = ("random", "mcts100"),
+    baselines: str | Sequence[str] | None = None,
     workers: int = 0,
     *,
     anchor: str | None = None,
@@ -117,7 +125,7 @@ def run_league(
 ) -> Ratings:
     """Play the games the league of ``run_dir`` still lacks, then rate everyone and store it.
 
-    ``workers`` > 0 plays pairings in that many spawned processes (0: in this one); the results
+    ``baselines`` None: :data:`DEFAULT_BASELINES` for the run's kind of game. ``workers`` > 0 plays pairings in that many spawned processes (0: in this one); the results
     do not depend on it. ``anchor`` is fixed at 0 Elo; by default ``random`` when it has played,
     else the oldest checkpoint. ``progress`` as in :class:`~rlagent.monitor.progress.Progress`.
     Returns the ratings fitted over every game in ``league/matches.csv``.
@@ -125,12 +133,15 @@ def run_league(
     run_dir = Path(run_dir)
     _check_settings(games, workers, openings, seed)
     env, env_kwargs = read_run_env(run_dir)
+    kwargs_json = json.dumps(env_kwargs, sort_keys=True)
+    probe = _factory(env, kwargs_json)(1)
+    if baselines is None:
+        baselines = DEFAULT_BASELINES["seats" if isinstance(probe, SimultaneousGame) else "boards"]
     entrants = find_entrants(run_dir) + parse_baselines(baselines)
     if len(entrants) < 2:
         raise ConfigError(f"a league needs at least two entrants, {run_dir} gives only {entrants[0].name}: add a baseline such as random")
-    kwargs_json = json.dumps(env_kwargs, sort_keys=True)
-    probe = _factory(env, kwargs_json)(1)
     _check_baselines_fit(entrants, probe, env)
+    symmetric = isinstance(probe, SimultaneousGame)  # every seat alike: no first-move term to fit
     league_dir = run_dir / LEAGUE_DIR
     matches_path = league_dir / MATCHES_FILE
     results = read_matches(matches_path)
@@ -138,13 +149,15 @@ def run_league(
         raise ConfigError(f"anchor {anchor!r} is not in this league; choose one of {', '.join(e.name for e in entrants)}")
     pairings = _plan(entrants, results, games, openings, _first_moves(probe), seed, env, kwargs_json)
     _play_all(pairings, matches_path, workers, progress)
-    return _rate_and_store(league_dir, anchor, run_dir.name)
+    return _rate_and_store(league_dir, anchor, run_dir.name, symmetric)
 
 
-def _rate_and_store(league_dir: Path, anchor: str | None, title: str) -> Ratings:
-    """Fit the whole match table and write it out in every form the league promises."""
+def _rate_and_store(league_dir: Path, anchor: str | None, title: str, symmetric: bool = False) -> Ratings:
+    """Fit the whole match table and write it out in every form the league promises. A
+    ``symmetric`` game (the Arena: its seats are mirror images) gets no first-move advantage."""
     results = read_matches(league_dir / MATCHES_FILE)
-    ratings = fit_ratings([(r.first, r.second, r.score) for r in results], anchor=_choose_anchor(anchor, results))
+    rows = [(r.first, r.second, r.score) for r in results]
+    ratings = fit_ratings(rows, anchor=_choose_anchor(anchor, results), first_move_advantage=not symmetric)
     rows = league_table(ratings, results)
     write_ratings(league_dir / RATINGS_FILE, rows)
     plot_ratings(league_dir / PLOT_FILE, rows, ratings.anchor, title)
@@ -216,16 +229,22 @@ def _check_settings(games: object, workers: object, openings: object, seed: obje
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
 
 
-def _check_baselines_fit(entrants: Sequence[Entrant], probe: TurnBasedGame, env: str) -> None:
-    """A baseline the game has no player for (MCTS reads Hex boards only) would fail mid-league: refuse it up front."""
+def _check_baselines_fit(entrants: Sequence[Entrant], probe: TurnBasedGame | SimultaneousGame, env: str) -> None:
+    """A baseline the game has no player for (MCTS reads Hex boards only, the Arena's bots play
+    only the Arena) would fail mid-league: refuse it up front."""
     for entrant in entrants:
         name = parse_player(entrant.name) if entrant.step is None else None
-        if name is not None and name.kind != RANDOM and probe.named_player(name) is None:
+        if name is None or (name.kind == RANDOM and isinstance(probe, TurnBasedGame)):
+            continue
+        if probe.named_player(name) is None:
             raise ConfigError(f"baseline {entrant.name} does not play {probe.name}, the game of this run's env {env}: use --baselines random")
 
 
-def _first_moves(probe: TurnBasedGame) -> np.ndarray:
-    """The legal first moves of the game (every cell, for Hex): what openings are drawn from."""
+def _first_moves(probe: TurnBasedGame | SimultaneousGame) -> np.ndarray:
+    """What openings are drawn from: the legal first moves of a board game (every cell, for Hex),
+    or the numbered spawn jitters of a simultaneous game (:data:`seat_matches.OPENINGS`)."""
+    if isinstance(probe, SimultaneousGame):
+        return OPENINGS
     probe.reset()
     return np.flatnonzero(probe.legal_mask(np.array([0]))[0])
 
@@ -356,8 +375,12 @@ def play_pairing(pairing: _Pairing) -> list[GameResult]:
     """
     game = _factory(pairing.env, pairing.env_kwargs)(len(pairing.a_first))
     seed_a, seed_b = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(pairing.seed).spawn(2))
-    a, b = _build_player(pairing.a, seed_a), _build_player(pairing.b, seed_b)
-    scores = play_boards(game, a, b, pairing.a_first, pairing.openings)
+    if isinstance(game, SimultaneousGame):
+        a, b = _build_seat_player(pairing.a, game, seed_a), _build_seat_player(pairing.b, game, seed_b)
+        scores = play_seated(game, a, b, pairing.a_first, pairing.openings)
+    else:
+        a, b = _build_player(pairing.a, seed_a), _build_player(pairing.b, seed_b)
+        scores = play_boards(game, a, b, pairing.a_first, pairing.openings)
     results = []
     for i, a_opens in enumerate(pairing.a_first):
         first, second = (pairing.a.name, pairing.b.name) if a_opens else (pairing.b.name, pairing.a.name)
@@ -371,6 +394,16 @@ def _build_player(entrant: Entrant, seed: int) -> Player:
         stat = os.stat(entrant.spec)
         return PolicyPlayer(_load_policy(entrant.spec, stat.st_mtime_ns, stat.st_size), greedy=True, name=entrant.name)
     return make_player(entrant.name, seed)  # parse_baselines admitted only random and mctsN
+
+
+def _build_seat_player(entrant: Entrant, game: SimultaneousGame, seed: int) -> SeatPlayer:
+    """A snapshot as a greedy :class:`PolicySeatPlayer` (fresh recurrent state per body), or the
+    game's own player for a baseline's name (the Arena's bots)."""
+    if entrant.step is not None:
+        stat = os.stat(entrant.spec)
+        policy = _load_policy(entrant.spec, stat.st_mtime_ns, stat.st_size)
+        return PolicySeatPlayer(policy, game.num_seats, greedy=True, seed=seed, name=entrant.name)
+    return game.named_player(parse_player(entrant.name), seed)
 
 
 @lru_cache(maxsize=64)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from envs.base import DRAW, RUNNING, TurnBasedGame
+from envs.simultaneous import SimultaneousGame
 from rlagent.errors import ConfigError
 from rlagent.gym_envs import make_vector_env
 
@@ -133,19 +134,21 @@ def _name(player: Any) -> str:
     return str(getattr(player, "name", None) or repr(player))
 
 
-def game_factory(env_name: str, env_kwargs: dict[str, Any] | None = None) -> Callable[[int], TurnBasedGame]:
-    """``batch -> fresh core`` for a two-player env of this package (its rules, no opponent).
+def game_factory(env_name: str, env_kwargs: dict[str, Any] | None = None) -> Callable[[int], TurnBasedGame | SimultaneousGame]:
+    """``batch -> fresh core`` for a game env of this package (its rules, no opponent): a board
+    game (:class:`TurnBasedGame`, such as hex) or a simultaneous-move game (the arena).
 
-    Made through the env's own vector entry point, so any :class:`TurnBasedGame` registered as
-    an env works, with the same keyword arguments a run was trained with.
+    Made through the env's own vector entry point, so any such game registered as an env works,
+    with the same keyword arguments a run was trained with.
     """
-    kwargs = {k: v for k, v in (env_kwargs or {}).items() if k not in ("opponent", "agent_color", "render_mode")}
+    seating = ("opponent", "agent_color", "learner_seat", "render_mode")
+    kwargs = {k: v for k, v in (env_kwargs or {}).items() if k not in seating}
 
-    def make(batch: int) -> TurnBasedGame:
+    def make(batch: int) -> TurnBasedGame | SimultaneousGame:
         env = make_vector_env(env_name, batch, kwargs)
         game = getattr(env, "game", None)
-        if not isinstance(game, TurnBasedGame):
-            raise ConfigError(f"{env_name} is not a two-player board game: matches need a TurnBasedGame env such as hex")
+        if not isinstance(game, (TurnBasedGame, SimultaneousGame)):
+            raise ConfigError(f"{env_name} is not a game between players: matches need a game env such as hex or arena")
         return game
 
     make(1)  # fail here, at once, for an env that is not a board game
