@@ -9,8 +9,8 @@ only (~1e-7), so the first PPO ratio is 1 to that precision.
 
 Only what this fast path implements exactly is taken: MLP trunks without a recurrent core, a
 ``Discrete`` action head (with an optional legal-action mask) and a linear value head, on CPU.
-Anything else (board networks, GRU cores, Box or MultiDiscrete actions, a GPU) keeps torch's
-``ActorCritic.act``: :func:`numpy_actor` returns None for it.
+Anything else (board networks, GRU cores, Box, MultiDiscrete or MultiBinary actions, a GPU) keeps
+torch's ``ActorCritic.act``: :func:`numpy_actor` returns None for it.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from envs.hex.render import PLAYER_NAMES, board_to_text
 from envs.player_names import MCTS, PATH, RANDOM, PlayerName, parse_player_name
 from rlagent.agent import load_agent
 from rlagent.errors import ConfigError
-from rlagent.nets.distributions import Categorical
+from rlagent.nets.distributions import Bernoulli, Categorical
 
 
 class RandomPlayer:
@@ -65,13 +65,10 @@ class PolicyPlayer:
         return cls(agent.policy, greedy, temperature, seed, name=agent.path.stem)
 
     @torch.inference_mode()
-    def distribution(self, observation: np.ndarray, action_mask: np.ndarray) -> tuple[Categorical, torch.Tensor]:
+    def distribution(self, observation: np.ndarray, action_mask: np.ndarray) -> tuple[Categorical | Bernoulli, torch.Tensor]:
         """The policy's move distribution (at this player's temperature) and value, for a batch."""
         out = self.policy.forward({"observation": observation, "action_mask": action_mask})
-        dist = out.dist
-        if self.temperature != 1.0:
-            dist = Categorical(dist.logits / self.temperature, dist.mask)
-        return dist, out.value
+        return with_temperature(out.dist, self.temperature), out.value
 
     def __call__(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
         dist, _ = self.distribution(observation, action_mask)
@@ -94,6 +91,18 @@ class PolicyPlayer:
             raise ConfigError("select_moves got a full board: there is no legal move to choose")
         actions = self(planes, mask)
         return np.where(to_move == 1, transpose_actions(actions, n), actions)
+
+
+def with_temperature(dist: Any, temperature: float) -> Categorical | Bernoulli:
+    """``dist`` with its logits divided by ``temperature`` (1: unchanged): a categorical keeps its
+    mask; each bit of a Bernoulli (MultiBinary actions, the Arena's) is sharpened or flattened alike."""
+    if temperature == 1.0:
+        return dist
+    if isinstance(dist, Categorical):
+        return Categorical(dist.logits / temperature, dist.mask)
+    if isinstance(dist, Bernoulli):
+        return Bernoulli(dist.logits / temperature)
+    raise ConfigError(f"a temperature applies to Discrete and MultiBinary policies, not to a {type(dist).__name__}")
 
 
 def parse_player(spec: object, *, paths: bool = False, what: str = "player") -> PlayerName:

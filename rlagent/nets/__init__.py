@@ -5,15 +5,24 @@ then ``policy.act(...)`` in the rollout and ``policy.forward(...)`` / ``forward_
 the update.
 """
 
-from rlagent.nets.distributions import Categorical, DiagGaussian, Distribution, MultiCategorical
+from rlagent.nets.distributions import Bernoulli, Categorical, DiagGaussian, Distribution, MultiCategorical
 from rlagent.nets.encoders import BoardEncoder, ChannelLayerNorm, HexConv2d, MLPEncoder
-from rlagent.nets.heads import BoardPolicyHead, CategoricalHead, GaussianHead, MultiCategoricalHead, ValueHead
+from rlagent.nets.heads import (
+    BernoulliHead,
+    BoardPolicyHead,
+    CategoricalHead,
+    GaussianHead,
+    MultiCategoricalHead,
+    ValueHead,
+)
 from rlagent.nets.inputs import ObservationAdapter
 from rlagent.nets.policy import ActorCritic, PolicyConfig, PolicyOutput, Trunk, build_policy
 from rlagent.nets.recurrent import GRUCore
 
 __all__ = [
     "ActorCritic",
+    "Bernoulli",
+    "BernoulliHead",
     "BoardEncoder",
     "BoardPolicyHead",
     "Categorical",

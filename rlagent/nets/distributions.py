@@ -15,19 +15,26 @@ import math
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def _noise(like: Tensor, generator: torch.Generator | None, kind: str) -> Tensor:
-    """Exp(1) or N(0, 1) noise shaped like ``like``, drawn from ``generator`` on the generator's own
-    device, so a run seeded with one CPU generator samples the same actions with a policy on a GPU."""
+    """Exp(1), N(0, 1) or U[0, 1) noise (``kind``: exponential, normal, uniform) shaped like ``like``,
+    drawn from ``generator`` on the generator's own device, so a run seeded with one CPU generator
+    samples the same actions with a policy on a GPU."""
     if generator is None or generator.device == like.device:
         out = torch.empty_like(like)
     else:
         out = torch.empty(like.shape, dtype=like.dtype, device=generator.device)
-    out = out.exponential_(generator=generator) if kind == "exponential" else out.normal_(generator=generator)
+    if kind == "exponential":
+        out = out.exponential_(generator=generator)
+    elif kind == "uniform":
+        out = out.uniform_(generator=generator)
+    else:
+        out = out.normal_(generator=generator)
     return out if out.device == like.device else out.to(like.device)
 
 
@@ -124,6 +131,46 @@ class MultiCategorical:
         return torch.stack([d.mode() for d in self.dists], dim=-1)
 
 
+class Bernoulli:
+    """Independent bits for a ``MultiBinary(n)`` action: one logit per bit, ``logits`` (..., n).
+
+    Actions are int64 (..., n) of 0/1, the dtype every discrete action has in the rollout's buffers;
+    ``log_prob`` accepts any numeric dtype. Log-probabilities and entropies are summed over the bits
+    because the joint action's probability is the product of the bits'. Everything is computed from
+    the logits with ``softplus`` (``log(1 + e^x)``, stable for any x), never from ``log(sigmoid)``,
+    which underflows to ``-inf`` for a confident bit and turns its gradient into NaN.
+    """
+
+    __slots__ = ("logits",)
+
+    def __init__(self, logits: Tensor) -> None:
+        self.logits = logits
+
+    @property
+    def probs(self) -> Tensor:
+        """P(bit = 1), (..., n)."""
+        return torch.sigmoid(self.logits)
+
+    def sample(self, generator: torch.Generator | None = None) -> Tensor:
+        """``U < sigmoid(logit)`` with ``U ~ U[0, 1)``: one uniform draw per bit from ``generator``."""
+        return (_noise(self.logits, generator, "uniform") < self.probs).long()
+
+    def log_prob(self, actions: Tensor) -> Tensor:
+        """``sum_i a_i x_i - softplus(x_i)``: log sigmoid(x) for a 1, log sigmoid(-x) for a 0."""
+        bits = actions.to(self.logits.dtype)
+        return (bits * self.logits - F.softplus(self.logits)).sum(dim=-1)
+
+    def entropy(self) -> Tensor:
+        """Per bit ``softplus(-|x|) + |x| sigmoid(-|x|)``: the entropy is even in x, and this form
+        adds two non-negative terms, so it does not cancel to a wrong value for a large |x|."""
+        magnitude = self.logits.abs()
+        return (F.softplus(-magnitude) + magnitude * torch.sigmoid(-magnitude)).sum(dim=-1)
+
+    def mode(self) -> Tensor:
+        """Each bit's likelier value (0 on a tie)."""
+        return (self.logits > 0).long()
+
+
 class DiagGaussian:
     """A Gaussian with diagonal covariance for ``Box`` actions (..., D).
 
@@ -156,4 +203,4 @@ class DiagGaussian:
         return self.mean
 
 
-Distribution = Categorical | MultiCategorical | DiagGaussian
+Distribution = Categorical | MultiCategorical | Bernoulli | DiagGaussian

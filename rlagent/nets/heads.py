@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rlagent.fast.hooks import module_hooked
-from rlagent.nets.distributions import Categorical, DiagGaussian, MultiCategorical
+from rlagent.nets.distributions import Bernoulli, Categorical, DiagGaussian, MultiCategorical
 
 
 def _apply(layer: nn.Module, x: Tensor, conv: bool = False) -> Tensor:
@@ -86,6 +86,27 @@ class MultiCategoricalHead(nn.Module):
         return [self.linear]
 
 
+class BernoulliHead(nn.Module):
+    """Linear logits, one per bit, for a ``MultiBinary(n)`` action space.
+
+    Every combination of bits is a legal action, so there is nothing to mask; the mask argument
+    exists for a uniform head interface and must be None (a mask per bit would need its own
+    meaning: forcing a bit to 0, or to 1).
+    """
+
+    def __init__(self, in_dim: int, num_bits: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_dim, num_bits)
+
+    def forward(self, features: Tensor, mask: Tensor | None = None) -> Bernoulli:
+        if mask is not None:
+            raise ValueError("MultiBinary actions cannot be masked")
+        return Bernoulli(_apply(self.linear, features))
+
+    def output_layers(self) -> list[nn.Module]:
+        return [self.linear]
+
+
 class GaussianHead(nn.Module):
     """Linear mean and a state-independent learned log-std (init 0, i.e. std 1) for ``Box`` actions.
 
@@ -127,4 +148,4 @@ class ValueHead(nn.Module):
         return [self.linear]
 
 
-PolicyHead = CategoricalHead | BoardPolicyHead | MultiCategoricalHead | GaussianHead
+PolicyHead = CategoricalHead | BoardPolicyHead | MultiCategoricalHead | BernoulliHead | GaussianHead

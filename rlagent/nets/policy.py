@@ -29,6 +29,7 @@ from rlagent.errors import ConfigError
 from rlagent.nets.distributions import Distribution
 from rlagent.nets.encoders import ACTIVATIONS, BOARD_KINDS, NORMS, BoardEncoder, MLPEncoder
 from rlagent.nets.heads import (
+    BernoulliHead,
     BoardPolicyHead,
     CategoricalHead,
     GaussianHead,
@@ -241,8 +242,8 @@ class ActorCritic(nn.Module):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Tensor | None]:
         """The rollout's per-step call: (actions, log_probs float32 (B,), values float32 (B,), new state).
 
-        Actions are int64 (B,) for Discrete, int64 (B, k) for MultiDiscrete, float32 (B, D) for Box
-        (unclipped). Runs under ``torch.inference_mode``: the returned state is an inference tensor,
+        Actions are int64 (B,) for Discrete, int64 (B, k) for MultiDiscrete, int64 (B, n) of 0/1 for
+        MultiBinary, float32 (B, D) for Box (unclipped). Runs under ``torch.inference_mode``: the returned state is an inference tensor,
         fine to feed back into ``act``/``value`` or to copy into a buffer, not to backpropagate through.
         """
         with torch.inference_mode():
@@ -379,12 +380,15 @@ def _check_action_space(action_space: spaces.Space) -> None:
     elif isinstance(action_space, spaces.MultiDiscrete):
         if action_space.nvec.ndim != 1 or np.any(np.asarray(getattr(action_space, "start", 0)) != 0):
             raise ConfigError(f"MultiDiscrete action spaces must be 1-D and start at 0, got {action_space}")
+    elif isinstance(action_space, spaces.MultiBinary):
+        if len(action_space.shape) != 1:
+            raise ConfigError(f"MultiBinary action spaces must be 1-D (MultiBinary(n)), got shape {tuple(action_space.shape)}")
     elif isinstance(action_space, spaces.Box):
         if len(action_space.shape) != 1 or not np.issubdtype(action_space.dtype, np.floating):
             raise ConfigError(f"Box action spaces must be 1-D floating point, got {action_space}")
     else:
         raise ConfigError(
-            f"unsupported action space {type(action_space).__name__}: use Discrete, MultiDiscrete or a 1-D Box"
+            f"unsupported action space {type(action_space).__name__}: use Discrete, MultiDiscrete, MultiBinary or a 1-D Box"
         )
 
 
@@ -393,6 +397,8 @@ def _linear_head(action_space: spaces.Space, in_dim: int) -> PolicyHead:
         return CategoricalHead(in_dim, int(action_space.n))
     if isinstance(action_space, spaces.MultiDiscrete):
         return MultiCategoricalHead(in_dim, action_space.nvec.tolist())
+    if isinstance(action_space, spaces.MultiBinary):
+        return BernoulliHead(in_dim, int(action_space.shape[0]))
     return GaussianHead(in_dim, int(action_space.shape[0]))
 
 
@@ -403,7 +409,7 @@ def _check_mask(action_space: spaces.Space, inputs: ObservationAdapter) -> None:
         expected = int(action_space.n)
     elif isinstance(action_space, spaces.MultiDiscrete):
         expected = int(np.sum(action_space.nvec))
-    else:
+    else:  # every MultiBinary bit pattern and every Box point is a legal action: nothing to mask
         raise ConfigError(f"observation key 'action_mask' needs a Discrete or MultiDiscrete action space, got {action_space}")
     if inputs.mask_size != expected:
         raise ConfigError(f"observation key 'action_mask' has {inputs.mask_size} entries but the action space has {expected} actions")
