@@ -12,6 +12,8 @@ draws from per-game streams (:mod:`envs.batched_random`).
 Episode ends: a game ends when one side is left or time is up, and always *terminates* (never
 truncates): the time limit is part of the game's rules and its scoring. ``info["outcome"]`` then
 holds the learner's result by score (1 win, 0.5 draw, 0 loss) and ``info["score"]`` its score.
+``reward_scale`` multiplies the rewards the learner is paid (the Arena's run to +-100 a kill; value
+networks prefer returns near +-1), never the score or the outcome.
 The vector env resets ended games in the same step (``AutoresetMode.SAME_STEP``) and keeps the
 last observation in ``info["final_obs"]``.
 """
@@ -169,6 +171,12 @@ def spaces_for(game: SimultaneousGame) -> tuple[spaces.Box, spaces.MultiBinary]:
     return observation, spaces.MultiBinary(game.num_actions)
 
 
+def check_reward_scale(scale: object) -> float:
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < float(scale) <= 1e6:
+        raise ValueError(f"reward_scale must be a positive number, got {scale!r}")
+    return float(scale)
+
+
 def check_learner_actions(actions: Any, num_envs: int, num_actions: int) -> np.ndarray:
     """The learner's actions as int8 (num_envs, num_actions) bits; a one-line error otherwise."""
     array = np.asarray(actions)
@@ -184,10 +192,13 @@ class SimultaneousEnv(gym.Env):
 
     metadata: dict[str, Any] = {"render_modes": RENDER_MODES, "render_fps": 10}
 
-    def __init__(self, game: SimultaneousGame, opponent: SeatPlayer, learner_seat: int | str = 0, render_mode: str | None = None) -> None:
+    def __init__(
+        self, game: SimultaneousGame, opponent: SeatPlayer, learner_seat: int | str = 0, render_mode: str | None = None, reward_scale: float = 1.0
+    ) -> None:
         if game.batch_size != 1:
             raise ValueError("SimultaneousEnv plays one game; use SimultaneousVectorEnv for a batch")
         self.match = SeatedMatch(game, opponent, learner_seat)
+        self.reward_scale = check_reward_scale(reward_scale)
         self.render_mode = check_render_mode(render_mode)
         self.observation_space, self.action_space = spaces_for(game)
         self._one = np.zeros(1, np.int64)
@@ -213,7 +224,7 @@ class SimultaneousEnv(gym.Env):
         if terminated:
             outcome, score = self.match.finish(self._one)
             info.update(outcome=float(outcome[0]), score=float(score[0]))
-        return self.match.learner_view()[0].copy(), float(rewards[0, seat]), terminated, False, info
+        return self.match.learner_view()[0].copy(), float(rewards[0, seat]) * self.reward_scale, terminated, False, info
 
     def render(self) -> str | np.ndarray | None:
         if self.render_mode == "ansi":
@@ -228,8 +239,11 @@ class SimultaneousVectorEnv(VectorEnv):
 
     metadata: dict[str, Any] = {"render_modes": RENDER_MODES, "render_fps": 10, "autoreset_mode": AutoresetMode.SAME_STEP}
 
-    def __init__(self, game: SimultaneousGame, opponent: SeatPlayer, learner_seat: int | str = 0, render_mode: str | None = None) -> None:
+    def __init__(
+        self, game: SimultaneousGame, opponent: SeatPlayer, learner_seat: int | str = 0, render_mode: str | None = None, reward_scale: float = 1.0
+    ) -> None:
         self.match = SeatedMatch(game, opponent, learner_seat)
+        self.reward_scale = check_reward_scale(reward_scale)
         self.num_envs = game.batch_size
         self.render_mode = check_render_mode(render_mode)
         self.single_observation_space, self.single_action_space = spaces_for(game)
@@ -249,7 +263,7 @@ class SimultaneousVectorEnv(VectorEnv):
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         match, game = self.match, self.game
         rewards_all = match.step(check_learner_actions(actions, self.num_envs, game.num_actions))
-        rewards = rewards_all[match.all_games, match.learner_seat].astype(np.float64)
+        rewards = rewards_all[match.all_games, match.learner_seat] * self.reward_scale
         terminated = match.ended()
         infos: dict[str, Any] = {}
         ended = np.flatnonzero(terminated)

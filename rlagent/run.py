@@ -51,6 +51,7 @@ from rlagent.monitor.logger import RunLogger
 from rlagent.monitor.progress import Progress
 from rlagent.monitor.trials import TrialStats
 from rlagent.rollout import Collector
+from envs.simultaneous import SimultaneousGame
 from rlagent.games.selfplay import POOL_DIR, OpponentPool, rate_learner, selfplay_game_factory
 
 
@@ -144,7 +145,9 @@ class Trainer:
         self.pool: OpponentPool | None = None
         if config.selfplay.enabled:
             self.game_factory = selfplay_game_factory(config)
-            self.pool = OpponentPool(config.selfplay, cfg.num_envs, self.run_dir / POOL_DIR, seed=cfg.seed)
+            probe = self.game_factory(cfg.num_envs)
+            seat_game = probe if isinstance(probe, SimultaneousGame) else None
+            self.pool = OpponentPool(config.selfplay, cfg.num_envs, self.run_dir / POOL_DIR, seed=cfg.seed, seat_game=seat_game)
             env_kwargs["opponent"] = self.pool
         self.env = make_env(config.env, cfg.num_envs, env_kwargs)
         spec = LEARNERS[config.algo]

@@ -7,8 +7,8 @@ the :class:`~envs.simultaneous_env.SeatPlayer` methods (a trained policy, a self
 path of a trained agent is refused here (envs cannot load networks): ``rlagent.make_env`` turns it
 into a player first. Observation: float32 (23,) for ``observation="original"`` (see
 :meth:`envs.arena.core.ArenaCore.observation`), more for ``"rich"``. Action: MultiBinary(4) =
-[gun right, gun left, thruster left, thruster right]. Every option is checked when the env is
-made, with a one-line ``ValueError``.
+[gun right, gun left, thruster left, thruster right]. ``reward_scale`` multiplies the learner's
+rewards (not its score). Every option is checked when the env is made, with a one-line ``ValueError``.
 """
 
 from __future__ import annotations
@@ -58,11 +58,12 @@ def arena_env(
     see_hill: bool = False,
     num_rays: int = NUM_RAYS,
     spawn_jitter: float = 0.0,
+    reward_scale: float = 1.0,
     render_mode: str | None = None,
 ) -> SimultaneousEnv:
     """One arena, the learner in ``learner_seat`` and ``opponent`` in every other seat."""
     core = _core(1, preset, num_bodies, teams, observation, see_bullets, see_hill, num_rays, spawn_jitter)
-    return SimultaneousEnv(core, arena_opponent(opponent, 1), learner_seat, render_mode)
+    return SimultaneousEnv(core, arena_opponent(opponent, 1), learner_seat, render_mode, reward_scale)
 
 
 def arena_vector_env(
@@ -77,13 +78,14 @@ def arena_vector_env(
     see_hill: bool = False,
     num_rays: int = NUM_RAYS,
     spawn_jitter: float = 0.0,
+    reward_scale: float = 1.0,
     render_mode: str | None = None,
 ) -> SimultaneousVectorEnv:
     """``num_envs`` arenas on one batched core: the ``vector_entry_point`` of ``rlagent/Arena-v0``."""
     if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
         raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
     core = _core(int(num_envs), preset, num_bodies, teams, observation, see_bullets, see_hill, num_rays, spawn_jitter)
-    return SimultaneousVectorEnv(core, arena_opponent(opponent, int(num_envs)), learner_seat, render_mode)
+    return SimultaneousVectorEnv(core, arena_opponent(opponent, int(num_envs)), learner_seat, render_mode, reward_scale)
 
 
 ARENA_OPTIONS: dict[str, Any] = {

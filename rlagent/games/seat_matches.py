@@ -18,7 +18,7 @@ opening for both seatings of a pair, as the turn-based league shares first moves
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -31,10 +31,16 @@ OPENINGS = np.arange(64)  # the distinct openings of the "suite" rule and what r
 
 
 def play_seated(
-    game: SimultaneousGame, a: SeatPlayer, b: SeatPlayer, a_first: np.ndarray, openings: np.ndarray | None = None
+    game: SimultaneousGame,
+    a: SeatPlayer,
+    b: SeatPlayer,
+    a_first: np.ndarray,
+    openings: np.ndarray | None = None,
+    on_step: Callable[[], None] | None = None,
 ) -> np.ndarray:
     """One game per game slot of ``game`` (all reset here); returns the score of the player in
-    seat 0 of each (``a``'s where ``a_first``, ``b``'s elsewhere), 1 win, 0.5 draw, 0 loss."""
+    seat 0 of each (``a``'s where ``a_first``, ``b``'s elsewhere), 1 win, 0.5 draw, 0 loss.
+    ``on_step`` is called after the reset and after every step (e.g. to draw a frame)."""
     n, k = game.batch_size, game.num_seats
     a_first = np.asarray(a_first, bool).reshape(-1)
     if a_first.size != n:
@@ -50,6 +56,8 @@ def play_seated(
     a.start(*bodies["a"])
     b.start(*bodies["b"])
     alive = getattr(game, "alive", None)
+    if on_step is not None:
+        on_step()
     for _ in range(100_000):
         if game.over.all():
             break
@@ -61,6 +69,8 @@ def play_seated(
             if g.size:
                 actions[g, s] = _checked(player, player.act(game, g, s, views[g, s]), g.size, game.num_actions)
         game.step(actions)
+        if on_step is not None:
+            on_step()
     else:
         raise RuntimeError("games did not end within 100000 steps: the game's rules never finish")
     return game.outcome(games)[:, 0]
@@ -81,3 +91,21 @@ def _apply_openings(game: SimultaneousGame, openings: np.ndarray) -> None:
         raise ConfigError(f"{game.name} has no spawn jitter to draw openings from: use --openings none")
     game.spawn_jitter = max(float(game.spawn_jitter), OPENING_JITTER)
     game.random.seed_each(openings, np.arange(game.batch_size))
+
+
+def record_game(
+    game: SimultaneousGame, a: SeatPlayer, b: SeatPlayer, a_first: bool = True, opening: int | None = None, every: int = 1
+) -> tuple[list[np.ndarray], float]:
+    """Play one game (``game`` must hold a batch of one) and keep a picture of it every ``every``
+    steps (``game.render_rgb``); returns the frames and seat 0's score."""
+    if game.batch_size != 1:
+        raise ConfigError(f"record_game plays one game: make the core with a batch of 1, got {game.batch_size}")
+    frames: list[np.ndarray] = []
+
+    def draw() -> None:
+        if int(game.steps[0]) % every == 0 or bool(game.over[0]):
+            frames.append(game.render_rgb(0))
+
+    openings = None if opening is None else np.array([opening])
+    score = play_seated(game, a, b, np.array([a_first]), openings, on_step=draw)
+    return frames, float(score[0])

@@ -32,13 +32,16 @@ import numpy as np
 import torch
 
 from envs.base import TurnBasedGame
+from envs.simultaneous import SimultaneousGame
 from rlagent.agent import load_agent
 from rlagent.checkpoint import save_checkpoint
 from rlagent.config import SelfPlayConfig
 from rlagent.games.elo import fit_ratings
 from rlagent.errors import ConfigError
 from rlagent.games.matches import game_factory, play_games
-from rlagent.games.players import PolicyPlayer, make_player
+from rlagent.games.players import PolicyPlayer, make_player, parse_player
+from rlagent.games.seat_matches import OPENINGS, play_seated
+from rlagent.games.seat_players import PolicySeatPlayer
 
 POOL_DIR = "pool"
 
@@ -61,19 +64,37 @@ class Member:
 
 
 class OpponentPool:
-    """The self-play opponent of ``num_envs`` env slots; see the module docstring."""
+    """The self-play opponent of ``num_envs`` env slots; see the module docstring.
 
-    def __init__(self, config: SelfPlayConfig, num_envs: int, directory: Path, seed: int = 0) -> None:
+    In a board game (:class:`~envs.base.SeatedOpponent`) each slot seats one member per game. In
+    a simultaneous-move game (``seat_game``: a core of the run's game, batch ``num_envs``; the pool
+    is then an :class:`~envs.simultaneous_env.SeatPlayer`) each opponent seat of each arena seats
+    its own member for the whole episode, and each step is one batched call per member in use.
+    """
+
+    name = "selfplay-pool"
+
+    def __init__(
+        self, config: SelfPlayConfig, num_envs: int, directory: Path, seed: int = 0, seat_game: SimultaneousGame | None = None
+    ) -> None:
         self.config, self.num_envs, self.directory, self.seed = config, num_envs, Path(directory), seed
         self.rng = np.random.default_rng(seed)
         self.members: list[Member] = []
         self.players: dict[str, Any] = {}
-        self.seated = np.full(num_envs, -1, dtype=np.int64)  # member index per slot, -1 before any game
+        self.num_seats = seat_game.num_seats if seat_game is not None else 0
+        # member index per slot (per body ``game * K + seat`` in a simultaneous game), -1 before any game
+        self.seated = np.full(num_envs * max(self.num_seats, 1), -1, dtype=np.int64)
         self.eval_rows: list[tuple[str, str, float]] = []
         self.metadata: dict[str, Any] = {}  # the run's config and spaces, written into snapshot files
         for index, name in enumerate(config.baselines):
             self.members.append(Member(name, "baseline"))
-            self.players[name] = make_player(name, seed=seed + 1000 + index)
+            if seat_game is not None:
+                bot = seat_game.named_player(parse_player(name, what="selfplay baseline"), seed + 1000 + index)
+                if bot is None:
+                    raise ConfigError(f"selfplay baseline {name!r} does not play {seat_game.name}: use one of its bots such as random or hunter")
+                self.players[name] = bot
+            else:
+                self.players[name] = make_player(name, seed=seed + 1000 + index)
 
     # --- the SeatedOpponent protocol, called by the env ------------------------------------------
     def start_games(self, boards: np.ndarray) -> None:
@@ -94,6 +115,40 @@ class OpponentPool:
             rows = np.flatnonzero(seated == index)
             actions[rows] = self.player(index)(observation[rows], action_mask[rows])
         return actions
+
+    # --- the SeatPlayer protocol, called by a simultaneous-move env --------------------------------
+    def start(self, games: np.ndarray, seats: np.ndarray) -> None:
+        games, seats = np.asarray(games), np.asarray(seats)
+        self.seated[(np.unique(games)[:, None] * self.num_seats + np.arange(self.num_seats)).reshape(-1)] = -1
+        slots = games * self.num_seats + seats
+        self.seated[slots] = self.rng.choice(len(self.members), size=len(slots), p=self.probabilities())
+        for index in np.unique(self.seated[slots]):
+            rows = self.seated[slots] == index
+            self.player(int(index)).start(games[rows], seats[rows])
+
+    def act(self, game: SimultaneousGame, games: np.ndarray, seats: np.ndarray, observation: np.ndarray) -> np.ndarray:
+        seated = self.seated[np.asarray(games) * self.num_seats + np.asarray(seats)]
+        actions = np.zeros((len(games), game.num_actions), dtype=np.int8)
+        for index in np.unique(seated):
+            rows = np.flatnonzero(seated == index)
+            actions[rows] = self.player(int(index)).act(game, games[rows], seats[rows], observation[rows])
+        return actions
+
+    def end(self, games: np.ndarray, learner_outcomes: np.ndarray) -> None:
+        """Credit each member seated against the learner in these games with the learner's result
+        (1 / 0.5 / 0), once per game however many seats it held there."""
+        k = self.num_seats
+        seated = np.sort(self.seated[np.asarray(games)[:, None] * k + np.arange(k)], axis=1)  # (n, K)
+        first = np.ones_like(seated, dtype=bool)
+        first[:, 1:] = seated[:, 1:] != seated[:, :-1]
+        counted = first & (seated >= 0)  # the learner's seat holds -1
+        members = seated[counted]
+        outcomes = np.broadcast_to(np.asarray(learner_outcomes, float)[:, None], seated.shape)[counted]
+        games_per = np.bincount(members, minlength=len(self.members))
+        scores = np.bincount(members, weights=outcomes, minlength=len(self.members))
+        for index in np.flatnonzero(games_per):
+            self.members[index].games += int(games_per[index])
+            self.members[index].learner_score += float(scores[index])
 
     # --- membership ------------------------------------------------------------------------------
     def probabilities(self) -> np.ndarray:
@@ -136,7 +191,9 @@ class OpponentPool:
         """A snapshot's frozen policy network (for evaluating against it greedily)."""
         return self.player(index).policy
 
-    def _snapshot_player(self, network: torch.nn.Module, index: int) -> PolicyPlayer:
+    def _snapshot_player(self, network: torch.nn.Module, index: int) -> PolicyPlayer | PolicySeatPlayer:
+        if self.num_seats:
+            return PolicySeatPlayer(network, self.num_seats, greedy=False, seed=self.seed + 2000 + index, name=self.members[index].name)
         return PolicyPlayer(
             network, greedy=False, temperature=self.config.opponent_temperature, seed=self.seed + 2000 + index,
             name=self.members[index].name,
@@ -147,7 +204,7 @@ class OpponentPool:
 
     def _drop_unused_players(self) -> None:
         """Free retired snapshots' networks once no slot still plays them."""
-        in_use = set(self.seated[self.seated >= 0].tolist())
+        in_use = set(self.seated[self.seated >= 0].tolist())  # (a seat player's bodies restart with fresh state anyway)
         for index, member in enumerate(self.members):
             if member.kind == "snapshot" and not member.active and index not in in_use:
                 self.players.pop(member.name, None)
@@ -157,9 +214,10 @@ class OpponentPool:
         """Pickled with the env inside checkpoints: snapshot networks stay in their files, but
         their sampling generators travel, so a resumed run draws the same moves."""
         state = self.__dict__.copy()
-        state["players"] = {name: p for name, p in self.players.items() if not isinstance(p, PolicyPlayer)}
+        snapshots = (PolicyPlayer, PolicySeatPlayer)
+        state["players"] = {name: p for name, p in self.players.items() if not isinstance(p, snapshots)}
         state["snapshot_generators"] = {
-            name: p.generator.get_state() for name, p in self.players.items() if isinstance(p, PolicyPlayer)
+            name: p.generator.get_state() for name, p in self.players.items() if isinstance(p, snapshots)
         }
         return state
 
@@ -216,6 +274,8 @@ def rate_learner(
     Snapshots play greedily here too, and baselines as they are.
     """
     name = f"step_{int(step)}"
+    if pool.num_seats:
+        return _rate_seated_learner(pool, policy, name, step, game_factory)
     learner = PolicyPlayer(policy, greedy=True, name=name)
     half = pool.config.eval_games // 2
     rng = np.random.default_rng([pool.seed, int(step)])
@@ -244,11 +304,46 @@ def rate_learner(
     }
 
 
+def _rate_seated_learner(pool: OpponentPool, policy: torch.nn.Module, name: str, step: int, game_factory: Callable) -> dict[str, float]:
+    """:func:`rate_learner` in a simultaneous-move game: half the games from each seat, from
+    random numbered openings (jittered spawns), greedy on both sides (bots as they are)."""
+    games = pool.config.eval_games
+    rng = np.random.default_rng([pool.seed, int(step)])
+    scores = []
+    try:
+        for index, member in enumerate(pool.members):
+            if not member.active or member.name == name:
+                continue
+            game = game_factory(games)
+            learner = PolicySeatPlayer(policy, game.num_seats, greedy=True, name=name)
+            if member.kind == "snapshot":
+                rival = PolicySeatPlayer(pool.network(index), game.num_seats, greedy=True, name=member.name)
+            else:
+                rival = game.named_player(parse_player(member.name), pool.seed + 3000 + index)
+            learner_first = np.arange(games) < games // 2
+            openings = np.tile(rng.choice(OPENINGS, size=games // 2), 2)  # the same starts for both seatings
+            result = play_seated(game, learner, rival, learner_first, openings)
+            pool.eval_rows.extend(
+                (name, member.name, float(r)) if first else (member.name, name, float(r)) for first, r in zip(learner_first, result)
+            )
+            scores.append(np.where(learner_first, result, 1.0 - result))
+    finally:
+        policy.train()
+    fit = fit_ratings(pool.eval_rows, anchor="random" if "random" in pool.players else None, first_move_advantage=False)
+    low, high = fit.intervals[name]
+    return {
+        "elo/current": fit.ratings[name],
+        "elo/current_low": low,
+        "elo/current_high": high,
+        "eval/win_rate_pool": float(np.concatenate(scores).mean()) if scores else float("nan"),
+    }
+
+
 def selfplay_game_factory(config: Any) -> Callable[[int], TurnBasedGame]:
     """The run's game rules for rating matches; a one-line error for an env that has no opponent."""
     try:
         return game_factory(config.env, dict(config.env_kwargs))
     except ConfigError:
         raise ConfigError(
-            f"selfplay.enabled needs a two-player board game env such as hex; {config.env} is not one"
+            f"selfplay.enabled needs a game env such as hex or arena; {config.env} is not one"
         ) from None
