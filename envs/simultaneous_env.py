@@ -167,7 +167,10 @@ class SeatedMatch:
 
 
 def spaces_for(game: SimultaneousGame) -> tuple[spaces.Box, spaces.MultiBinary]:
-    observation = spaces.Box(-np.inf, np.inf, (game.observation_size,), dtype=np.float32)
+    """The game's own bounds if it states them (``observation_bounds``), else unbounded."""
+    bounds = getattr(game, "observation_bounds", None)
+    low, high = bounds() if bounds is not None else (-np.inf, np.inf)
+    observation = spaces.Box(low, high, (game.observation_size,), dtype=np.float32)
     return observation, spaces.MultiBinary(game.num_actions)
 
 

@@ -82,13 +82,15 @@ def test_episodes_end_with_the_outcome_and_the_learner_dying_ends_its_episode() 
     env.reset(seed=0)
     core = env.unwrapped.game
     core.position[0, 0], core.angle[0, 0] = (0.0, -10.0), np.pi / 2
-    core.position[0, 1], core.hp[0, 1] = (-0.25, -6.0), 0  # on the learner's left gun line, one hit from death
+    core.position[0, 1], core.hp[0, 1] = (-0.25, -8.0), 0  # on the learner's left gun line, one hit from death
     _, reward, terminated, _, _ = env.step(np.array([0, 1, 0, 0]))
     assert reward == pytest.approx(101.0) and not terminated  # a kill, but the third body lives on
-    core.alive[0, 0] = False  # the learner is out: its episode ends even though the game could go on
+    core.hp[0, 0] = 0  # a bullet of body 2's comes at the learner from behind, fatally
+    core.bullet_position[0, 2, 0], core.bullet_velocity[0, 2, 0], core.bullet_age[0, 2, 0] = (0.0, -12.0), (0.0, 20.0), 1
     obs, reward, terminated, truncated, info = env.step(np.zeros(4, np.int8))
-    assert terminated and not truncated and not obs.any()
-    assert info["outcome"] == 1.0 and info["score"] == pytest.approx(101.0)
+    assert reward == pytest.approx(-101.0)
+    assert terminated and not truncated and not obs.any()  # its episode ends though the game could go on
+    assert info["outcome"] == 0.0 and info["score"] == pytest.approx(0.0)  # 101 - 101 against body 2's 101
 
 
 @pytest.mark.parametrize(

@@ -112,6 +112,17 @@ class ArenaCore(SimultaneousGame):
         base = 3 + self.num_rays
         return base if self.observation_mode == "original" else base + len(RAY_KINDS) * self.num_rays + len(RICH_SCALARS)
 
+    def observation_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds of every observation entry: speeds within +-50 (the thrusters' terminal speed is
+        8 units/s and 4 rad/s; contacts only slow bodies), everything else within [-1, 1] except
+        the hill's distance / 20 (at most 1.12 in a 20 x 40 box)."""
+        low = np.full(self.observation_size, -1.0, np.float32)
+        high = np.full(self.observation_size, 1.0, np.float32)
+        low[:3], high[:3] = -50.0, 50.0
+        if self.observation_mode == "rich":
+            high[3 + self.num_rays + len(RAY_KINDS) * self.num_rays + RICH_SCALARS.index("hill_distance")] = 1.2
+        return low, high
+
     # --- episodes ---------------------------------------------------------------------------------
     def _reset(self, idx: np.ndarray) -> None:
         n, k = idx.size, self.num_seats
