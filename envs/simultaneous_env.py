@@ -10,7 +10,7 @@ batch; to the learner the game is an ordinary single-agent MDP. The same engine,
 draws from per-game streams (:mod:`envs.batched_random`).
 
 Episode ends: a game ends when one side is left or time is up, and always *terminates* (never
-truncates): the time limit is part of the game's rules and its scoring. ``info["outcome"]`` then
+truncates): the time limit is part of the game's rules and its scoring. ``info["result"]`` then
 holds the learner's result by score (1 win, 0.5 draw, 0 loss) and ``info["score"]`` its score.
 ``reward_scale`` multiplies the rewards the learner is paid (the Arena's run to +-100 a kill; value
 networks prefer returns near +-1), never the score or the outcome.
@@ -226,7 +226,7 @@ class SimultaneousEnv(gym.Env):
         terminated = bool(self.match.ended()[0])
         if terminated:
             outcome, score = self.match.finish(self._one)
-            info.update(outcome=float(outcome[0]), score=float(score[0]))
+            info.update(result=float(outcome[0]), score=float(score[0]))
         return self.match.learner_view()[0].copy(), float(rewards[0, seat]) * self.reward_scale, terminated, False, info
 
     def render(self) -> str | np.ndarray | None:
@@ -284,7 +284,7 @@ class SimultaneousVectorEnv(VectorEnv):
 
     def _attach_endings(self, infos, ended, final_views, final_seats, outcome, score, terminated) -> None:
         """Gymnasium's SAME_STEP layout: ``final_obs`` an object array of per-env observations,
-        ``final_info`` a batched dict; also ``outcome``/``score`` at the top level for loggers."""
+        ``final_info`` a batched dict; also ``result``/``score`` at the top level for loggers."""
         n = self.num_envs
         final_obs = np.full(n, None, dtype=object)
         for i, env in enumerate(ended):  # a loop over the games that ended this step, as the layout needs
@@ -292,10 +292,10 @@ class SimultaneousVectorEnv(VectorEnv):
         outcomes, scores, seats = np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
         outcomes[ended], scores[ended], seats[ended] = outcome, score, final_seats
         mask = terminated.copy()
-        final_info = {"outcome": outcomes, "_outcome": mask, "score": scores, "_score": mask, "learner_seat": seats, "_learner_seat": mask}
+        final_info = {"result": outcomes, "_result": mask, "score": scores, "_score": mask, "learner_seat": seats, "_learner_seat": mask}
         infos.update(
             final_obs=final_obs, _final_obs=mask.copy(), final_info=final_info, _final_info=mask.copy(),
-            outcome=outcomes, _outcome=mask.copy(), score=scores, _score=mask.copy(),
+            result=outcomes, _result=mask.copy(), score=scores, _score=mask.copy(),
         )
 
     def render(self) -> tuple | None:

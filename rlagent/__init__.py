@@ -2,7 +2,7 @@
 
 Commands: ``python -m rlagent.train`` (train), ``.evaluate`` (win rates, accuracy), ``.league`` (Elo
 of a run's checkpoints), ``.play`` (play an agent in the terminal), ``.analyze`` (what an agent
-thinks of a position). The environments live in the sibling package ``envs``.
+thinks of a position), ``.watch`` (record an Arena match as a GIF). The environments live in the sibling package ``envs``.
 
 The names below are the public API: import them from here (``from rlagent import PolicyPlayer``),
 not from the modules that define them, which may move. They load on first use, so
@@ -44,6 +44,7 @@ _PUBLIC = {
     "play_episodes": "rlagent.episodes",
     "win_rates_by_colour": "rlagent.episodes",
     "trial_accuracy": "rlagent.episodes",
+    "results_by_seat": "rlagent.episodes",
     # players, matches, self-play, ratings
     "RandomPlayer": "rlagent.games.players",
     "MCTSPlayer": "rlagent.games.players",
@@ -53,6 +54,9 @@ _PUBLIC = {
     "make_opponent": "rlagent.games.players",
     "parse_player": "rlagent.games.players",
     "play_games": "rlagent.games.matches",
+    "PolicySeatPlayer": "rlagent.games.seat_players",
+    "play_seated": "rlagent.games.seat_matches",
+    "make_bot": "envs.arena.bots",
     "OpponentPool": "rlagent.games.selfplay",
     "SelfPlayConfig": "rlagent.config",
     "bradley_terry": "rlagent.games.elo",
@@ -67,7 +71,12 @@ _PUBLIC = {
     "HexCore": "envs.hex",
     "pwm_env": "envs.pwm",
     "pwm_vector_env": "envs.pwm",
+    "arena_env": "envs.arena.env",
+    "arena_vector_env": "envs.arena.env",
+    "arena_parallel_env": "envs.arena",
+    "ArenaCore": "envs.arena",
     "TurnBasedGame": "envs.base",
+    "SimultaneousGame": "envs.base",
     "TrialTask": "envs.base",
     # errors
     "RlagentError": "rlagent.errors",
@@ -78,7 +87,7 @@ _PUBLIC = {
 
 __all__ = sorted(_PUBLIC)
 
-_RENAMED = {"hex_pettingzoo_env": "pettingzoo_env"}
+_RENAMED = {"hex_pettingzoo_env": "pettingzoo_env", "arena_parallel_env": "parallel_env"}
 
 
 def __getattr__(name: str) -> Any:

@@ -36,7 +36,7 @@ def play_episodes(
     """Returns of ``games`` finished episodes, played in one batch; a trial task's outcomes also go
     to ``trial_stats`` if given. ``opponent``: a player name or object (see
     :func:`rlagent.games.players.make_opponent`), used where ``agent_color`` (board games) or
-    ``learner_seat`` (simultaneous games, whose ``info["outcome"]`` per game is appended to
+    ``learner_seat`` (simultaneous games, whose ``info["result"]`` per game is appended to
     ``outcomes``) is given."""
     kwargs = dict(agent.config.env_kwargs)
     if agent_color is not None:
@@ -63,7 +63,7 @@ def play_episodes(
         for i in np.flatnonzero(start & (quota > 0)):
             finished.append(float(running[i]))
             if outcomes is not None:
-                outcomes.append(float(info["outcome"][i]))
+                outcomes.append(float(info["result"][i]))
             quota[i] -= 1
         running[start] = 0.0
     env.close()

@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         "in the Arena an opening is a numbered jittered spawn (64 of them)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the openings and of the baselines' moves (default 0)")
+    parser.add_argument("--gifs", action="store_true", help="Arena: also record one sample match per pair of entrants in league/samples/")
     return parser
 
 
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     before = len(read_matches(matches_path))
     ratings = run_league(
         args.run_dir, args.games, args.baselines, args.workers,
-        anchor=args.anchor, openings=args.openings, seed=args.seed,
+        anchor=args.anchor, openings=args.openings, seed=args.seed, gifs=args.gifs,
     )
     results = read_matches(matches_path)
     league_dir = matches_path.parent

@@ -49,6 +49,7 @@ from rlagent.gym_envs import resolve_env_id
 from rlagent.make_env import make_env
 from rlagent.monitor.logger import RunLogger
 from rlagent.monitor.progress import Progress
+from rlagent.monitor.results import GameResults
 from rlagent.monitor.trials import TrialStats
 from rlagent.rollout import Collector
 from envs.simultaneous import SimultaneousGame
@@ -167,9 +168,10 @@ class Trainer:
             if not resume:
                 self.pool.add_snapshot(self.policy, 0)  # before the first games, so step_0 plays in them
         self.trial_stats = TrialStats()
+        self.game_results = GameResults()
         self.collector = Collector(
             self.env, self.policy, num_steps, cfg.seed, actor=self.fast.actor,
-            reset_state_per_trial=needs.reset_state_per_trial, observers=(self.trial_stats,),
+            reset_state_per_trial=needs.reset_state_per_trial, observers=(self.trial_stats, self.game_results),
         )
         self.steps = 0
         self.resumed_from: Path | None = None
@@ -265,6 +267,7 @@ class Trainer:
                 self.steps += self.steps_per_update
                 metrics.update(self.collector.stats.summary())
                 metrics.update(self.trial_stats.summary(rollout))
+                metrics.update(self.game_results.summary())
                 metrics["fast/numpy_actor"] = float(self.collector.fast_actor_used)
                 metrics.setdefault("fast/analytic_gradient", 0.0)  # learners without that path
                 if self.pool is not None:

@@ -48,7 +48,7 @@ def test_make_vec_plays_the_games_of_n_single_envs() -> None:
             if term:
                 endings += 1
                 assert np.array_equal(info["final_obs"][i], o)
-                assert info["outcome"][i] == single_info["outcome"]
+                assert info["result"][i] == single_info["result"]
                 o, _ = env.reset()
             assert np.array_equal(obs[i], o)
     assert endings >= n  # every game ended at least once (600 steps at most)
@@ -90,7 +90,7 @@ def test_episodes_end_with_the_outcome_and_the_learner_dying_ends_its_episode() 
     obs, reward, terminated, truncated, info = env.step(np.zeros(4, np.int8))
     assert reward == pytest.approx(-101.0)
     assert terminated and not truncated and not obs.any()  # its episode ends though the game could go on
-    assert info["outcome"] == 0.0 and info["score"] == pytest.approx(0.0)  # 101 - 101 against body 2's 101
+    assert info["result"] == 0.0 and info["score"] == pytest.approx(0.0)  # 101 - 101 against body 2's 101
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 Agents are ``body_0 .. body_{K-1}``; each observes its own view (float32, see
 :meth:`envs.arena.core.ArenaCore.observation`) and acts with MultiBinary(4) = [gun right, gun left,
 thruster left, thruster right]. A body that is killed is terminated (and leaves ``agents``) at
-that step; when the game ends every remaining agent is terminated. ``infos[agent]["outcome"]`` at
+that step; when the game ends every remaining agent is terminated. ``infos[agent]["result"]`` at
 the end: 1 win, 0.5 draw, 0 loss by score. Nothing here is random unless ``spawn_jitter`` > 0.
 """
 
@@ -65,7 +65,7 @@ class ArenaParallelEnv(ParallelEnv):
             rewards[agent] = float(rewards_all[k])
             terminations[agent] = over or not bool(self.core.alive[0, k])
             truncations[agent] = False
-            infos[agent] = {"outcome": float(outcome[k])} if outcome is not None else {}
+            infos[agent] = {"result": float(outcome[k])} if outcome is not None else {}
         observations = {agent: observations[agent] for agent in self.agents}
         self.agents = [agent for agent in self.agents if not terminations[agent]]
         return observations, rewards, terminations, truncations, infos

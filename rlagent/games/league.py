@@ -56,7 +56,7 @@ from rlagent.games.league_report import TableRow, format_table, league_table, pl
 from rlagent.games.match_table import GameResult, append_matches, read_matches
 from rlagent.games.matches import Player, game_factory, play_boards
 from rlagent.games.players import PolicyPlayer, make_player, parse_player
-from rlagent.games.seat_matches import OPENINGS, play_seated
+from rlagent.games.seat_matches import OPENINGS, play_seated, record_game
 from rlagent.games.seat_players import PolicySeatPlayer
 from rlagent.monitor.progress import Progress
 
@@ -79,6 +79,7 @@ LEAGUE_DIR = "league"
 MATCHES_FILE = "matches.csv"
 RATINGS_FILE = "ratings.csv"
 PLOT_FILE = "elo.png"
+SAMPLES_DIR = "samples"
 OPENING_RULES = ("random", "suite", "none")
 # Fixed players rated beside the run's snapshots when none are named: board games, simultaneous games.
 DEFAULT_BASELINES = {"boards": ("random", "mcts100"), "seats": ("idle", "random", "hill", "turret", "hunter")}
@@ -122,8 +123,13 @@ def run_league(
     openings: str = "random",
     seed: int = 0,
     progress: bool | None = None,
+    gifs: bool = False,
 ) -> Ratings:
     """Play the games the league of ``run_dir`` still lacks, then rate everyone and store it.
+
+    ``gifs`` (simultaneous-move games, the Arena): also record one sample match per pair of
+    entrants, ``league/samples/<a>-vs-<b>.gif`` (``a`` in seat 0, opening 0), to see what the
+    ratings mean.
 
     ``baselines`` None: :data:`DEFAULT_BASELINES` for the run's kind of game. ``workers`` > 0 plays pairings in that many spawned processes (0: in this one); the results
     do not depend on it. ``anchor`` is fixed at 0 Elo; by default ``random`` when it has played,
@@ -135,13 +141,15 @@ def run_league(
     env, env_kwargs = read_run_env(run_dir)
     kwargs_json = json.dumps(env_kwargs, sort_keys=True)
     probe = _factory(env, kwargs_json)(1)
+    symmetric = isinstance(probe, SimultaneousGame)  # every seat alike: no first-move term to fit
+    if gifs and not symmetric:
+        raise ConfigError(f"--gifs records Arena matches; {env} is a board game (see python -m rlagent.play for its games)")
     if baselines is None:
         baselines = DEFAULT_BASELINES["seats" if isinstance(probe, SimultaneousGame) else "boards"]
     entrants = find_entrants(run_dir) + parse_baselines(baselines)
     if len(entrants) < 2:
         raise ConfigError(f"a league needs at least two entrants, {run_dir} gives only {entrants[0].name}: add a baseline such as random")
     _check_baselines_fit(entrants, probe, env)
-    symmetric = isinstance(probe, SimultaneousGame)  # every seat alike: no first-move term to fit
     league_dir = run_dir / LEAGUE_DIR
     matches_path = league_dir / MATCHES_FILE
     results = read_matches(matches_path)
@@ -149,7 +157,29 @@ def run_league(
         raise ConfigError(f"anchor {anchor!r} is not in this league; choose one of {', '.join(e.name for e in entrants)}")
     pairings = _plan(entrants, results, games, openings, _first_moves(probe), seed, env, kwargs_json)
     _play_all(pairings, matches_path, workers, progress)
+    if gifs:
+        record_samples(entrants, env, kwargs_json, league_dir / SAMPLES_DIR, seed)
     return _rate_and_store(league_dir, anchor, run_dir.name, symmetric)
+
+
+def record_samples(entrants: Sequence[Entrant], env: str, env_kwargs: str, directory: Path, seed: int = 0) -> list[Path]:
+    """One recorded match per pair of entrants (the earlier entrant in seat 0, opening 0), as
+    ``<a>-vs-<b>.gif`` in ``directory``; pairs already recorded are skipped."""
+    from envs.arena.recording import write_animation  # pictures are the Arena's own
+
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i, a in enumerate(entrants):
+        for b in entrants[i + 1 :]:
+            path = directory / f"{a.name}-vs-{b.name}.gif"
+            if path.exists():
+                continue
+            game = _factory(env, env_kwargs)(1)
+            first, second = _build_seat_player(a, game, seed), _build_seat_player(b, game, seed + 1)
+            frames, _ = record_game(game, first, second, a_first=True, opening=0, every=2)
+            write_animation(frames, path, fps=5)
+            written.append(path)
+    return written
 
 
 def _rate_and_store(league_dir: Path, anchor: str | None, title: str, symmetric: bool = False) -> Ratings:
