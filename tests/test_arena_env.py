@@ -29,8 +29,9 @@ def test_pettingzoo_parallel_api_and_seed_tests_pass() -> None:
     parallel_seed_test(lambda: parallel_env(spawn_jitter=0.5))
 
 
-def test_make_vec_plays_the_games_of_n_single_envs() -> None:
-    options = dict(preset="king", num_bodies=3, opponent="random", learner_seat="random", spawn_jitter=0.5)
+@pytest.mark.parametrize("opponent", ["random", ["random", "hunter", "idle"]])
+def test_make_vec_plays_the_games_of_n_single_envs(opponent) -> None:
+    options = dict(preset="king", num_bodies=3, opponent=opponent, learner_seat="random", spawn_jitter=0.5)
     n, seed, steps = 4, 21, 700
     vector = gym.make_vec("rlagent/Arena-v0", num_envs=n, vectorization_mode="vector_entry_point", **options)
     singles = [arena_env(**options) for _ in range(n)]
@@ -52,6 +53,21 @@ def test_make_vec_plays_the_games_of_n_single_envs() -> None:
                 o, _ = env.reset()
             assert np.array_equal(obs[i], o)
     assert endings >= n  # every game ended at least once (600 steps at most)
+
+
+def test_a_mix_of_bots_draws_one_per_game_from_each_arena_stream() -> None:
+    env = arena_vector_env(num_envs=64, opponent=["idle", "hunter"])
+    env.reset(seed=3)
+    drawn = env.match.opponent.drawn.copy()
+    assert 20 < drawn.sum() < 44  # about half the arenas drew the hunter
+    again = arena_vector_env(num_envs=64, opponent=["idle", "hunter"])
+    again.reset(seed=3)
+    assert np.array_equal(again.match.opponent.drawn, drawn)
+    speeds = np.zeros(64)
+    for _ in range(20):
+        env.step(np.zeros((64, 4), np.int8))
+        speeds += np.abs(env.game.velocity[:, 1]).sum(axis=1)
+    assert (speeds[drawn == 0] == 0).all() and (speeds[drawn == 1] > 0).all()  # idle never moves, the hunter does
 
 
 def test_the_opponent_is_called_once_per_step_for_the_whole_batch() -> None:

@@ -400,6 +400,44 @@ def make_bot(name: str, batch_size: int, seed: int = 0) -> ArenaPlayer:
     return _BOTS[name]()
 
 
+class BotMix:
+    """Several bots as one opponent: each game draws one of them (uniformly, from that arena's own
+    stream) for all its opponent seats for the whole game, so a learner meets every style without
+    a self-play pool. Each step is one call per bot for the bodies it plays."""
+
+    def __init__(self, names: Sequence[str], batch_size: int, seed: int = 0) -> None:
+        if len(names) < 1:
+            raise ValueError(f"a mix of bots needs at least one name from {', '.join(BOT_NAMES)}")
+        self.bots = [make_bot(name, batch_size, seed + index) for index, name in enumerate(names)]
+        self.name = "+".join(names)
+        self.random = BatchedRandom(batch_size, seed)
+        self.drawn = np.zeros(batch_size, np.int64)
+
+    def reseed(self, seed: int, arenas: np.ndarray) -> None:
+        """A seeded reset: the draws of ``arenas`` restart from ``seed + arena``, and so do random bots'."""
+        self.random.seed(seed, np.asarray(arenas))
+        for index, bot in enumerate(self.bots):
+            if hasattr(bot, "reseed"):
+                bot.reseed(seed + index, arenas)
+
+    def start(self, arenas: np.ndarray, seats: np.ndarray) -> None:
+        arenas, seats = np.asarray(arenas, np.int64), np.asarray(seats, np.int64)
+        first = np.unique(arenas)
+        self.drawn[first] = self.random.integers(len(self.bots), first)
+        for index, bot in enumerate(self.bots):
+            mine = self.drawn[arenas] == index
+            bot.start(arenas[mine], seats[mine])
+
+    def act(self, core: ArenaCore, arenas: np.ndarray, seats: np.ndarray, observation: np.ndarray) -> np.ndarray:
+        arenas, seats = np.asarray(arenas, np.int64), np.asarray(seats, np.int64)
+        actions = np.zeros((arenas.size, NUM_ACTIONS), np.int8)
+        drawn = self.drawn[arenas]
+        for index in np.unique(drawn):
+            rows = np.flatnonzero(drawn == index)
+            actions[rows] = self.bots[index].act(core, arenas[rows], seats[rows], observation[rows])
+        return actions
+
+
 def play(core: ArenaCore, players: Sequence[ArenaPlayer], seating: np.ndarray) -> None:
     """Play one episode in every arena of ``core`` from a reset: seat ``k`` of arena ``a`` is played
     by ``players[seating[a, k]]`` (a player may sit in different seats in different arenas).
@@ -417,4 +455,4 @@ def play(core: ArenaCore, players: Sequence[ArenaPlayer], seating: np.ndarray) -
         core.step(actions)
 
 
-__all__ = ("ArenaPlayer", "BOT_NAMES", "HillBot", "HunterBot", "IdleBot", "RandomBot", "TurretBot", "make_bot", "play")
+__all__ = ("ArenaPlayer", "BOT_NAMES", "BotMix", "HillBot", "HunterBot", "IdleBot", "RandomBot", "TurretBot", "make_bot", "play")

@@ -2,7 +2,8 @@
 
 The learner drives one body of each arena (``learner_seat``: 0, another seat, or ``"random"``
 per game); the other bodies are played inside ``step`` by ``opponent``: a scripted bot by name
-(``idle``, ``random``, ``hill``, ``turret``, ``hunter``: :mod:`envs.arena.bots`) or an object with
+(``idle``, ``random``, ``hill``, ``turret``, ``hunter``: :mod:`envs.arena.bots`), a list of them
+(each game draws one: :class:`~envs.arena.bots.BotMix`), or an object with
 the :class:`~envs.simultaneous_env.SeatPlayer` methods (a trained policy, a self-play pool). The
 path of a trained agent is refused here (envs cannot load networks): ``rlagent.make_env`` turns it
 into a player first. Observation: float32 (23,) for ``observation="original"`` (see
@@ -13,19 +14,25 @@ rewards (not its score). Every option is checked when the env is made, with a on
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-from envs.arena.bots import BOT_NAMES, make_bot
+from envs.arena.bots import BOT_NAMES, BotMix, make_bot
 from envs.arena.core import ArenaCore
 from envs.arena.rules import NUM_RAYS, ArenaRules
 from envs.player_names import looks_like_path
 from envs.simultaneous_env import OpponentSpec, SeatPlayer, SimultaneousEnv, SimultaneousVectorEnv
 
 
-def arena_opponent(opponent: OpponentSpec, batch_size: int, seed: int | None = None) -> SeatPlayer:
-    """A bot for a name, an object with the seat-player methods as it is; else a one-line error."""
+def arena_opponent(opponent: OpponentSpec | Sequence[str], batch_size: int, seed: int | None = None) -> SeatPlayer:
+    """A bot for a name, a :class:`BotMix` for a list of names (each game draws one), an object
+    with the seat-player methods as it is; else a one-line error."""
+    if isinstance(opponent, (list, tuple)) and opponent and all(isinstance(name, str) for name in opponent):
+        unknown = [name for name in opponent if name not in BOT_NAMES]
+        if unknown:
+            raise ValueError(f"unknown arena opponent {unknown[0]!r} in {list(opponent)}: valid bots are {', '.join(BOT_NAMES)}")
+        return BotMix(list(opponent), batch_size, seed=0 if seed is None else seed)
     if isinstance(opponent, str):
         if opponent in BOT_NAMES:
             return make_bot(opponent, batch_size, seed=0 if seed is None else seed)
@@ -37,7 +44,7 @@ def arena_opponent(opponent: OpponentSpec, batch_size: int, seed: int | None = N
     elif isinstance(opponent, SeatPlayer):
         return opponent
     raise ValueError(
-        f"unknown arena opponent {opponent!r}: valid opponents are {', '.join(BOT_NAMES)}, "
+        f"unknown arena opponent {opponent!r}: valid opponents are {', '.join(BOT_NAMES)}, a list of them, "
         "or an object with start(games, seats) and act(game, games, seats, observation) such as rlagent's arena players"
     )
 
