@@ -131,3 +131,13 @@ def test_bad_learner_actions_are_refused() -> None:
         env.step(np.zeros((2, 3), np.int8))
     with pytest.raises(ValueError, match="0 or 1"):
         env.step(np.full((2, 4), 3))
+
+
+def test_stable_baselines3_trains_on_the_arena() -> None:
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    vec = make_vec_env(lambda: arena_env(opponent="idle", observation="rich", reward_scale=0.01), n_envs=2, seed=0)
+    model = PPO("MlpPolicy", vec, n_steps=64, batch_size=64, n_epochs=1, seed=0, device="cpu").learn(256)
+    actions, _ = model.predict(vec.reset(), deterministic=True)
+    assert actions.shape == (2, 4) and set(np.unique(actions)) <= {0, 1}
