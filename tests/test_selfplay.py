@@ -183,7 +183,7 @@ def test_resumed_self_play_run_equals_the_uninterrupted_one(tmp_path: Path) -> N
 
 def test_self_play_needs_a_two_player_game(tmp_path: Path) -> None:
     config = resolve("ppo", "CartPole-v1", overrides=["selfplay.enabled=true", f"run.logdir={tmp_path}"])
-    with pytest.raises(ConfigError, match="selfplay.enabled needs a two-player board game env such as hex; CartPole-v1 is not one"):
+    with pytest.raises(ConfigError, match="selfplay.enabled needs a game env such as hex or arena; CartPole-v1 is not one"):
         Trainer(config)
 
 

@@ -28,7 +28,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from envs.arena.core import ArenaCore
+from envs.arena.state import ArenaState
 from envs.arena.rays import wall_hits
 from envs.arena.rules import (
     ANGULAR_DAMPING,
@@ -78,7 +78,7 @@ WAYPOINT_CLEARANCE = 1.5  # a path round a wall passes its end this far beyond i
 
 
 class ArenaPlayer(Protocol):
-    """Anything that plays some bodies of an :class:`ArenaCore`: a scripted bot, a policy.
+    """Anything that plays some bodies of an Arena (:class:`ArenaState`): a scripted bot, a policy.
 
     ``start`` says that new episodes begin for bodies ``(arenas[i], seats[i])``, so a player with
     memory can clear it; ``act`` returns int8 (n, 4) actions of 0/1 for those bodies, given their
@@ -88,7 +88,7 @@ class ArenaPlayer(Protocol):
 
     def start(self, arenas: np.ndarray, seats: np.ndarray) -> None: ...
 
-    def act(self, core: ArenaCore, arenas: np.ndarray, seats: np.ndarray, observation: np.ndarray) -> np.ndarray: ...
+    def act(self, core: ArenaState, arenas: np.ndarray, seats: np.ndarray, observation: np.ndarray) -> np.ndarray: ...
 
 
 # --- what a bot sees ------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ class _View:
         return self.angle + self.spin / ANGULAR_DAMPING
 
 
-def _view(core: ArenaCore, arenas: np.ndarray, seats: np.ndarray) -> _View:
+def _view(core: ArenaState, arenas: np.ndarray, seats: np.ndarray) -> _View:
     alive = core.alive[arenas]
     team = core.team
     own = np.arange(core.num_seats)[None, :] == seats[:, None]
@@ -283,7 +283,7 @@ class _Scripted:
     def start(self, arenas: np.ndarray, seats: np.ndarray) -> None:
         """Nothing to do: no memory of past steps."""
 
-    def act(self, core: ArenaCore, arenas: np.ndarray, seats: np.ndarray, observation: np.ndarray) -> np.ndarray:
+    def act(self, core: ArenaState, arenas: np.ndarray, seats: np.ndarray, observation: np.ndarray) -> np.ndarray:
         arenas, seats = np.asarray(arenas, np.int64).reshape(-1), np.asarray(seats, np.int64).reshape(-1)
         view = _view(core, arenas, seats)
         return _actions(*self._decide(view), view.alive)
@@ -325,7 +325,7 @@ class RandomBot:
     def start(self, arenas: np.ndarray, seats: np.ndarray) -> None:
         """Nothing to do: the streams run on across episodes."""
 
-    def act(self, core: ArenaCore, arenas: np.ndarray, seats: np.ndarray, observation: np.ndarray) -> np.ndarray:
+    def act(self, core: ArenaState, arenas: np.ndarray, seats: np.ndarray, observation: np.ndarray) -> np.ndarray:
         arenas, seats = np.asarray(arenas, np.int64).reshape(-1), np.asarray(seats, np.int64).reshape(-1)
         draws = self.random.integers(2**NUM_ACTIONS, arenas)  # one draw per body, its bits the actions
         actions = ((draws[:, None] >> np.arange(NUM_ACTIONS)) & 1).astype(np.int8)
@@ -428,7 +428,7 @@ class BotMix:
             mine = self.drawn[arenas] == index
             bot.start(arenas[mine], seats[mine])
 
-    def act(self, core: ArenaCore, arenas: np.ndarray, seats: np.ndarray, observation: np.ndarray) -> np.ndarray:
+    def act(self, core: ArenaState, arenas: np.ndarray, seats: np.ndarray, observation: np.ndarray) -> np.ndarray:
         arenas, seats = np.asarray(arenas, np.int64), np.asarray(seats, np.int64)
         actions = np.zeros((arenas.size, NUM_ACTIONS), np.int8)
         drawn = self.drawn[arenas]
@@ -438,7 +438,7 @@ class BotMix:
         return actions
 
 
-def play(core: ArenaCore, players: Sequence[ArenaPlayer], seating: np.ndarray) -> None:
+def play(core: ArenaState, players: Sequence[ArenaPlayer], seating: np.ndarray) -> None:
     """Play one episode in every arena of ``core`` from a reset: seat ``k`` of arena ``a`` is played
     by ``players[seating[a, k]]`` (a player may sit in different seats in different arenas).
     Afterwards ``core.score`` and ``core.outcome()`` hold the results."""

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from envs.arena import kernels
+from envs.arena.bots import BOT_NAMES, make_bot
 from envs.arena.rules import (
     BODY_RADIUS,
     BULLET_SLOTS,
@@ -236,8 +237,6 @@ class ArenaCore(SimultaneousGame):
 
     def named_player(self, name: PlayerName, seed: int = 0) -> Any:
         """A scripted bot (``random``, ``idle``, ``hill``, ``turret``, ``hunter``) for this batch."""
-        from envs.arena.bots import BOT_NAMES, make_bot
-
         return make_bot(str(name), self.batch_size, seed) if str(name) in BOT_NAMES else None
 
     def render_ansi(self, arena: int = 0) -> str:

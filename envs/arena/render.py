@@ -13,36 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
 
 import numpy as np
 
-from envs.arena.rules import BODY_RADIUS, EPISODE_STEPS, HILL_RADIUS, RAY_LENGTH, START_HP, ArenaRules
+from envs.arena.state import ArenaState
+from envs.arena.rules import BODY_RADIUS, EPISODE_STEPS, HILL_RADIUS, RAY_LENGTH, START_HP
 
-
-class ArenaState(Protocol):
-    """What the views read of :class:`envs.arena.core.ArenaCore`. Named here rather than imported,
-    because the core imports this module for its ``render_*`` methods: imports run one way."""
-
-    batch_size: int
-    num_seats: int
-    rules: ArenaRules
-    walls: np.ndarray  # (S, 2, 2), the outer box first
-    team: np.ndarray  # (K,)
-    ray_offsets: np.ndarray  # (R,)
-    steps: np.ndarray  # (B,)
-    over: np.ndarray  # (B,)
-    position: np.ndarray  # (B, K, 2)
-    angle: np.ndarray  # (B, K)
-    hp: np.ndarray  # (B, K)
-    alive: np.ndarray  # (B, K)
-    score: np.ndarray  # (B, K)
-    bullet_position: np.ndarray  # (B, K, G, 2)
-    bullet_age: np.ndarray  # (B, K, G), -1 for an empty slot
-
-    def rays(self, arenas: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
-
-    def bullets_in_flight(self, arena: int) -> np.ndarray: ...
 
 FLOOR_RGB = (238, 236, 228)
 STRIP_RGB = (250, 250, 250)

@@ -294,13 +294,19 @@ def rate_learner(
                 scores.append(result if learner_first else 1.0 - result)
     finally:
         policy.train()
-    fit = fit_ratings(pool.eval_rows, anchor="random" if "random" in pool.players else None)
+    return _learner_rating(pool, name, scores)
+
+
+def _learner_rating(pool: OpponentPool, name: str, scores: list[np.ndarray], first_move_advantage: bool = True) -> dict[str, float]:
+    """``elo/current`` and its interval from every rating game of the run so far (anchored at
+    ``random`` when it is a member), and the learner's mean score in this round."""
+    fit = fit_ratings(pool.eval_rows, anchor="random" if "random" in pool.players else None, first_move_advantage=first_move_advantage)
     low, high = fit.intervals[name]
     return {
         "elo/current": fit.ratings[name],
         "elo/current_low": low,
         "elo/current_high": high,
-        "eval/win_rate_pool": float(np.concatenate(scores).mean()),
+        "eval/win_rate_pool": float(np.concatenate(scores).mean()) if scores else float("nan"),
     }
 
 
@@ -329,14 +335,7 @@ def _rate_seated_learner(pool: OpponentPool, policy: torch.nn.Module, name: str,
             scores.append(np.where(learner_first, result, 1.0 - result))
     finally:
         policy.train()
-    fit = fit_ratings(pool.eval_rows, anchor="random" if "random" in pool.players else None, first_move_advantage=False)
-    low, high = fit.intervals[name]
-    return {
-        "elo/current": fit.ratings[name],
-        "elo/current_low": low,
-        "elo/current_high": high,
-        "eval/win_rate_pool": float(np.concatenate(scores).mean()) if scores else float("nan"),
-    }
+    return _learner_rating(pool, name, scores, first_move_advantage=False)
 
 
 def selfplay_game_factory(config: Any) -> Callable[[int], TurnBasedGame]:
