@@ -289,7 +289,7 @@ def test_table_lists_checkpoints_by_step_then_baselines_by_rating() -> None:
     ("arguments", "message"),
     [
         (["--games", "3"], "games must be a positive even number"),
-        (["--baselines", "random,alphazero"], "unknown baseline 'alphazero': valid baselines are random, or mctsN"),
+        (["--baselines", "random,alphazero"], "unknown baseline 'alphazero': valid baselines are random, mctsN"),
         (["--baselines", "mcts0"], "unknown baseline 'mcts0'"),
         (["--openings", "book"], "invalid choice: 'book'"),
         (["--seed", "-1"], "seed must be a non-negative integer"),
