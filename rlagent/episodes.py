@@ -16,6 +16,7 @@ import torch
 from rlagent.agent import Agent
 from rlagent.games.elo import wilson_interval
 from rlagent.games.players import make_opponent
+from rlagent.games.seat_matches import OPENING_JITTER
 from rlagent.games.seat_players import load_seat_opponent
 from rlagent.gym_envs import env_parameters
 from rlagent.make_env import make_env
@@ -32,17 +33,19 @@ def play_episodes(
     trial_stats: TrialStats | None = None,
     outcomes: list[float] | None = None,
     learner_seat: int | None = None,
+    extra_env: dict[str, Any] | None = None,
 ) -> np.ndarray:
     """Returns of ``games`` finished episodes, played in one batch; a trial task's outcomes also go
     to ``trial_stats`` if given. ``opponent``: a player name or object (see
     :func:`rlagent.games.players.make_opponent`), used where ``agent_color`` (board games) or
     ``learner_seat`` (simultaneous games, whose ``info["result"]`` per game is appended to
-    ``outcomes``) is given."""
+    ``outcomes``) is given. ``extra_env``: env options that override the run's."""
     kwargs = dict(agent.config.env_kwargs)
     if agent_color is not None:
         kwargs.update(agent_color=agent_color, opponent=opponent)
     if learner_seat is not None:
         kwargs.update(learner_seat=learner_seat, opponent=opponent)
+    kwargs.update(extra_env or {})
     batch = min(games, 256)
     env = make_env(agent.config.env, batch, kwargs)  # a run's path opponent is loaded, as in training
     obs, _ = env.reset(seed=seed)
@@ -101,13 +104,18 @@ class SeatResult:
 def results_by_seat(agent: Agent, opponent: str, games: int, seed: int, deterministic: bool = True, seats: int = 2) -> list[SeatResult]:
     """``games`` games against ``opponent`` (a bot's name or a run path) in a simultaneous-move
     game, split evenly over the learner's first ``seats`` seats (the Arena's spawns are mirror
-    images, but a policy may still favour one), each counted by score."""
+    images, but a policy may still favour one), each counted by score.
+
+    A greedy policy against a scripted bot would replay one game from an exact spawn, so each game
+    starts from its own jittered spawn (at least :data:`OPENING_JITTER`, as the league's openings),
+    drawn from that game's seed: ``games`` games, not one game ``games`` times."""
     results = []
+    jitter = {"spawn_jitter": max(float(agent.config.env_kwargs.get("spawn_jitter", 0.0)), OPENING_JITTER)}
     for seat in range(seats):
         count = games // seats + (seat < games % seats)
         outcomes: list[float] = []
         play_episodes(agent, count, load_seat_opponent(opponent, _num_seats(agent)), None, seed + seat, deterministic,
-                      outcomes=outcomes, learner_seat=seat)
+                      outcomes=outcomes, learner_seat=seat, extra_env=jitter)
         values = np.asarray(outcomes)
         results.append(SeatResult(seat, int((values == 1.0).sum()), int((values == 0.5).sum()), int((values == 0.0).sum())))
     return results

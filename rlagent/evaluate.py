@@ -2,7 +2,8 @@
 
 Plays a trained agent against an opponent, half the games with each colour (Hex has a first-move
 advantage, so a single colour flatters or undersells), and prints win rates by colour with 95%
-Wilson intervals. In the Arena, half the games from each spawn, counted won / drawn / lost by
+Wilson intervals. In the Arena, half the games from each spawn (each jittered by up to 0.5, so
+that greedy play against a scripted bot is not one game replayed), counted won / drawn / lost by
 score. For single-agent envs it prints the mean return instead.
 """
 
