@@ -88,10 +88,8 @@ class SimultaneousGame(ABC):
         expected = (self.batch_size, self.num_seats, self.num_actions)
         if actions.shape != expected:
             raise ValueError(f"{self.name} actions must have shape {expected} (games, seats, bits), got {actions.shape}")
-        if actions.dtype != np.int8:
-            if not np.isin(actions, (0, 1)).all():
-                raise ValueError(f"{self.name} actions are bits: every entry must be 0 or 1")
-            actions = actions.astype(np.int8)
-        elif ((actions != 0) & (actions != 1)).any():
+        if ((actions != 0) & (actions != 1)).any():
             raise ValueError(f"{self.name} actions are bits: every entry must be 0 or 1")
+        if actions.dtype != np.int8:
+            actions = actions.astype(np.int8)
         return self._step(actions, ~self.over)

@@ -185,7 +185,9 @@ def check_learner_actions(actions: Any, num_envs: int, num_actions: int) -> np.n
     array = np.asarray(actions)
     if array.shape != (num_envs, num_actions) and not (num_envs == 1 and array.shape == (num_actions,)):
         raise ValueError(f"expected actions of shape {(num_envs, num_actions)} (MultiBinary({num_actions}) per env), got {array.shape}")
-    if not np.isin(array, (0, 1)).all():
+    if array.dtype == bool:
+        return array.reshape(num_envs, num_actions).astype(np.int8)
+    if ((array != 0) & (array != 1)).any():  # a plain comparison: np.isin costs ~90 us at batch 1024
         raise ValueError(f"actions are MultiBinary({num_actions}): every entry must be 0 or 1, got {array.reshape(-1)[:8]!r}")
     return array.reshape(num_envs, num_actions).astype(np.int8)
 
