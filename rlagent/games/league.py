@@ -264,7 +264,7 @@ def _check_baselines_fit(entrants: Sequence[Entrant], probe: TurnBasedGame | Sim
     only the Arena) would fail mid-league: refuse it up front."""
     for entrant in entrants:
         name = parse_player(entrant.name) if entrant.step is None else None
-        if name is None or (name.kind == RANDOM and isinstance(probe, TurnBasedGame)):
+        if name is None or (name.kind == RANDOM and not isinstance(probe, SimultaneousGame)):  # boards play random themselves
             continue
         if probe.named_player(name) is None:
             raise ConfigError(f"baseline {entrant.name} does not play {probe.name}, the game of this run's env {env}: use --baselines random")

@@ -223,6 +223,7 @@ class OpponentPool:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         generators = state.pop("snapshot_generators", {})
+        state.setdefault("num_seats", 0)  # pools pickled before simultaneous games seated boards only
         self.__dict__.update(state)
         self._pending_generators = generators
 
