@@ -62,6 +62,24 @@ class SimultaneousGame(ABC):
     def outcome(self, arenas: np.ndarray | None = None) -> np.ndarray:
         """(n, K): each seat's result, 1 win, 0.5 draw, 0 loss (meaningful once a game is over)."""
 
+    # --- what a game may add; the defaults suit a game without them ----------------------------
+    def in_game(self, games: np.ndarray) -> np.ndarray:
+        """Bool (n, K): the seats of ``games`` still playing (a game where seats drop out, such as
+        the Arena's dead bodies, overrides this); the others' actions are ignored."""
+        return np.ones((np.size(games), self.num_seats), bool)
+
+    def observation_bounds(self) -> tuple[np.ndarray | float, np.ndarray | float]:
+        """Low and high of every observation entry, for the Box space."""
+        return -np.inf, np.inf
+
+    def seed(self, seed: int) -> None:
+        """Restart the game's own random streams (game ``i`` from ``seed + i``); a no-op without any."""
+
+    def seed_openings(self, openings: np.ndarray) -> None:
+        """Make the next reset start game ``i`` from numbered opening ``openings[i]``, so that
+        deterministic players do not replay one game; a game without openings refuses."""
+        raise ValueError(f"{self.name} has no numbered openings: play from its own start (--openings none)")
+
     def named_player(self, name: "PlayerName", seed: int = 0) -> Any:
         """This game's own player for a parsed name (``random``, a bot), with per-game streams for
         this batch; None if the game has no such player."""

@@ -30,8 +30,8 @@ from gymnasium.vector.utils import batch_space
 
 from envs.batched_random import BatchedRandom
 from envs.simultaneous import SimultaneousGame
+from envs.turn_based_env import RENDER_MODES, check_render_mode  # the render modes every env of ours offers
 
-RENDER_MODES = ["ansi", "rgb_array"]
 LEARNER_SEATS = "a seat number from 0 to K-1, or 'random'"
 
 
@@ -69,12 +69,6 @@ class Reseedable(Protocol):
 OpponentSpec = Union[str, SeatPlayer]
 
 
-def check_render_mode(render_mode: str | None) -> str | None:
-    if render_mode is not None and render_mode not in RENDER_MODES:
-        raise ValueError(f"render_mode must be one of {RENDER_MODES} or None, got {render_mode!r}")
-    return render_mode
-
-
 def check_learner_seat(seat: object, num_seats: int) -> int | str:
     if isinstance(seat, str) and seat == "random":
         return seat
@@ -100,9 +94,7 @@ class SeatedMatch:
         if seed is None:
             return
         self.rng.seed(seed)
-        game_random = getattr(self.game, "random", None)
-        if isinstance(game_random, BatchedRandom):
-            game_random.seed(seed)
+        self.game.seed(seed)
         if isinstance(self.opponent, Reseedable):
             self.opponent.reseed(seed, self.all_games)
 
@@ -144,9 +136,8 @@ class SeatedMatch:
     def ended(self) -> np.ndarray:
         """Bool (B,): the games that are over for the learner: ended, or its own body is out (with
         more than two seats the others could play on, but the learner's episode is over)."""
-        out = getattr(self.game, "alive", None)
-        learner_out = ~out[self.all_games, self.learner_seat] if out is not None else False
-        return self.game.over | learner_out
+        learner_in = self.game.in_game(self.all_games)[self.all_games, self.learner_seat]
+        return self.game.over | ~learner_in
 
     def learner_view(self, games: np.ndarray | None = None) -> np.ndarray:
         idx = self.all_games if games is None else games
@@ -167,9 +158,8 @@ class SeatedMatch:
 
 
 def spaces_for(game: SimultaneousGame) -> tuple[spaces.Box, spaces.MultiBinary]:
-    """The game's own bounds if it states them (``observation_bounds``), else unbounded."""
-    bounds = getattr(game, "observation_bounds", None)
-    low, high = bounds() if bounds is not None else (-np.inf, np.inf)
+    """One seat's spaces: a Box within the game's own bounds, and MultiBinary actions."""
+    low, high = game.observation_bounds()
     observation = spaces.Box(low, high, (game.observation_size,), dtype=np.float32)
     return observation, spaces.MultiBinary(game.num_actions)
 

@@ -16,7 +16,7 @@ import torch
 from rlagent.agent import Agent
 from rlagent.games.elo import wilson_interval
 from rlagent.games.players import make_opponent
-from rlagent.games.seat_matches import OPENING_JITTER
+from envs.arena.core import OPENING_JITTER
 from rlagent.games.seat_players import load_seat_opponent
 from rlagent.gym_envs import env_parameters
 from rlagent.make_env import make_env

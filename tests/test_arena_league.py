@@ -127,3 +127,57 @@ def test_league_gifs_are_refused_for_board_games(tmp_path: Path) -> None:
     (run / "config.json").write_text('{"env": "hex", "env_kwargs": {"size": 3}}')
     with pytest.raises(ConfigError, match="--gifs records Arena matches"):
         league(run, games=2, baselines="random", gifs=True)
+
+
+def test_a_seat_player_keeps_one_recurrent_state_per_body_and_clears_it_at_a_start() -> None:
+    import torch
+    from gymnasium import spaces
+
+    from rlagent.games.seat_players import PolicySeatPlayer
+    from rlagent.nets.policy import PolicyConfig, build_policy
+
+    torch.manual_seed(0)
+    core = ArenaCore(4)
+    policy = build_policy(spaces.Box(-50, 50, (23,), np.float32), spaces.MultiBinary(4), PolicyConfig(recurrent="gru", recurrent_hidden=8))
+    views = np.random.default_rng(0).normal(size=(5, 2, 23)).astype(np.float32)
+    alone, shared = PolicySeatPlayer(policy, 2), PolicySeatPlayer(policy, 2)
+    alone.start(np.array([0]), np.array([0]))
+    shared.start(np.array([0, 3]), np.array([0, 1]))
+    for t in range(5):
+        alone.act(core, np.array([0]), np.array([0]), views[t, :1])
+        shared.act(core, np.array([0, 3]), np.array([0, 1]), views[t])  # body (3, 1) sees other things
+        if t == 0:
+            after_first = alone.state[0].clone()
+    # body (0, 0) remembers only its own views (batches of 1 and 2: equal up to float rounding)
+    assert torch.allclose(alone.state[0], shared.state[0], atol=1e-6)
+    assert not torch.allclose(shared.state[0], shared.state[7], atol=1e-3)
+    alone.start(np.array([0]), np.array([0]))  # a new episode there: its memory starts from zero
+    alone.act(core, np.array([0]), np.array([0]), views[0, :1])
+    assert torch.allclose(alone.state[0], after_first, atol=1e-6)
+
+
+def test_game_results_count_wins_and_draws_from_each_games_final_info() -> None:
+    from rlagent.monitor.results import GameResults
+
+    results = GameResults(window=4)
+    dones = np.array([True, False, True])
+    info = {"result": np.zeros(3), "final_info": {"result": np.array([1.0, 0.0, 0.5])}}  # the new games' info is 0
+    results.update(info, dones, np.zeros(3))
+    results.update({"result": np.zeros(3), "final_info": {"result": np.array([1.0, 1.0, 0.0])}}, np.array([True, True, False]), np.zeros(3))
+    assert results.summary() == {"rollout/win_rate": 0.75, "rollout/draw_rate": 0.25}
+    results.update({}, np.zeros(3, bool), np.zeros(3))  # no game ended: nothing to count
+    assert list(results.results) == [1.0, 0.5, 1.0, 1.0]
+
+
+def test_evaluation_plays_distinct_games_from_jittered_spawns(arena_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rlagent.episodes as episodes
+    from rlagent.agent import load_agent
+
+    agent = load_agent(arena_run)
+    exact = episodes.play_episodes(agent, 6, "hunter", None, 0, True, learner_seat=0)
+    jittered = episodes.play_episodes(agent, 6, "hunter", None, 0, True, learner_seat=0, extra_env={"spawn_jitter": 0.5})
+    assert np.unique(exact).size == 1 and np.unique(jittered).size > 1  # greedy vs a bot: one game, unless jittered
+    seen = []
+    monkeypatch.setattr(episodes, "play_episodes", lambda *args, **kwargs: seen.append(kwargs["extra_env"]) or np.zeros(0))
+    episodes.results_by_seat(agent, "hunter", 4, seed=0)
+    assert seen == [{"spawn_jitter": 0.5}] * 2

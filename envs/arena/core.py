@@ -38,6 +38,7 @@ from envs.base import SimultaneousGame
 from envs.batched_random import BatchedRandom
 from envs.player_names import PlayerName
 
+OPENING_JITTER = 0.5  # the least spawn jitter of a numbered opening (league, evaluation)
 RAY_KINDS = (kernels.WALL, kernels.ENEMY, kernels.ALLY, kernels.BULLET, kernels.HILL)
 RICH_SCALARS = ("hp", "right_gun_ready", "left_gun_ready", "hill_cos", "hill_sin", "hill_distance", "on_hill", "time_left", "lead")
 
@@ -112,6 +113,23 @@ class ArenaCore(SimultaneousGame):
     def observation_size(self) -> int:
         base = 3 + self.num_rays
         return base if self.observation_mode == "original" else base + len(RAY_KINDS) * self.num_rays + len(RICH_SCALARS)
+
+    def in_game(self, games: np.ndarray) -> np.ndarray:
+        """Dead bodies are out of the game."""
+        return self.alive[np.asarray(games)]
+
+    def seed(self, seed: int) -> None:
+        """The spawn jitter's streams: arena ``i`` from ``seed + i``."""
+        self.random.seed(seed)
+
+    def seed_openings(self, openings: np.ndarray) -> None:
+        """Opening ``k`` is the spawn jittered (by at least ``OPENING_JITTER``) from the stream of seed
+        ``k``: positions moved by up to that many units, headings turned by up to that many radians."""
+        openings = np.asarray(openings).reshape(-1)
+        if openings.size != self.batch_size or not np.issubdtype(openings.dtype, np.integer):
+            raise ValueError(f"openings must be {self.batch_size} integers, one per arena, got {openings!r}")
+        self.spawn_jitter = max(self.spawn_jitter, OPENING_JITTER)
+        self.random.seed_each(openings, np.arange(self.batch_size))
 
     def observation_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Bounds of every observation entry: speeds within +-50 (the thrusters' terminal speed is
@@ -286,4 +304,4 @@ def _check_options(batch_size: int, num_bodies: int, teams: str, observation: st
         raise ValueError(f"spawn_jitter must be between 0 and 5, got {spawn_jitter!r}")
 
 
-__all__: Sequence[str] = ("ArenaCore", "spawn_layout", "RAY_KINDS", "RICH_SCALARS")
+__all__: Sequence[str] = ("ArenaCore", "spawn_layout", "OPENING_JITTER", "RAY_KINDS", "RICH_SCALARS")

@@ -41,7 +41,7 @@ class ArenaParallelEnv(ParallelEnv):
 
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
         if seed is not None:
-            self.core.random.seed(seed)
+            self.core.seed(seed)
         self.core.reset(self._one)
         self.agents = list(self.possible_agents)
         return self._observations(), {agent: {} for agent in self.agents}

@@ -222,7 +222,6 @@ class Rainbow:
                     value.copy_(online[name])
 
     def _train(self) -> dict[str, float]:
-        cfg = self.config
         self.gradient.set_learning_rate(self.learning_rate())
         analytic = self.analytic if self.analytic is not None and self.analytic.applies() else None
         self.analytic_used = analytic is not None

@@ -11,9 +11,9 @@ the lone player's result against the rest by score (1 if its side tops the score
 the top, 0 otherwise): the league fits Bradley-Terry ratings to those pairwise results.
 
 Greedy policies and deterministic bots would play the same game every time, so each game may
-start from its own ``opening``: a number that seeds that game's spawn jitter (positions moved by
-up to :data:`OPENING_JITTER` units and headings turned by up to that many radians), the same
-opening for both seatings of a pair, as the turn-based league shares first moves.
+start from its own ``opening``: a number the game turns into a start of its own
+(:meth:`~envs.simultaneous.SimultaneousGame.seed_openings`; in the Arena a jittered spawn), the
+same opening for both seatings of a pair, as the turn-based league shares first moves.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from envs.simultaneous import SimultaneousGame
 from envs.simultaneous_env import SeatPlayer
 from rlagent.errors import ConfigError
 
-OPENING_JITTER = 0.5
 OPENINGS = np.arange(64)  # the distinct openings of the "suite" rule and what random ones are drawn from
 
 
@@ -47,7 +46,10 @@ def play_seated(
         raise ConfigError(f"a_first needs one entry per game ({n}), got {a_first.size}")
     games = np.arange(n)
     if openings is not None:
-        _apply_openings(game, np.asarray(openings).reshape(-1))
+        try:
+            game.seed_openings(np.asarray(openings).reshape(-1))
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
     game.reset(games)
     lone_seat = np.zeros(n, np.int64)  # seat 0 holds the player of a_first's choice alone
     seats = np.broadcast_to(np.arange(k), (n, k))
@@ -55,7 +57,6 @@ def play_seated(
     bodies = {"a": (np.nonzero(is_a)), "b": (np.nonzero(~is_a))}
     a.start(*bodies["a"])
     b.start(*bodies["b"])
-    alive = getattr(game, "alive", None)
     if on_step is not None:
         on_step()
     for _ in range(100_000):
@@ -64,7 +65,7 @@ def play_seated(
         views = game.observation()
         actions = np.zeros((n, k, game.num_actions), np.int8)
         for player, (g, s) in ((a, bodies["a"]), (b, bodies["b"])):
-            playing = ~game.over[g] if alive is None else ~game.over[g] & alive[g, s]
+            playing = ~game.over[g] & game.in_game(g)[np.arange(g.size), s]
             g, s = g[playing], s[playing]
             if g.size:
                 actions[g, s] = _checked(player, player.act(game, g, s, views[g, s]), g.size, game.num_actions)
@@ -81,16 +82,6 @@ def _checked(player: Any, actions: Any, n: int, bits: int) -> np.ndarray:
     if actions.shape != (n, bits) or not np.isin(actions, (0, 1)).all():
         raise ConfigError(f"player {getattr(player, 'name', player)!r} returned actions shaped {actions.shape}; expected {(n, bits)} bits (0 or 1)")
     return actions.astype(np.int8)
-
-
-def _apply_openings(game: SimultaneousGame, openings: np.ndarray) -> None:
-    """Seed each game's spawn jitter with its opening number (the game must have per-game streams)."""
-    if openings.size != game.batch_size or not np.issubdtype(openings.dtype, np.integer):
-        raise ConfigError(f"openings must be {game.batch_size} integers, one per game, got {openings!r}")
-    if not hasattr(game, "spawn_jitter") or not hasattr(game, "random"):
-        raise ConfigError(f"{game.name} has no spawn jitter to draw openings from: use --openings none")
-    game.spawn_jitter = max(float(game.spawn_jitter), OPENING_JITTER)
-    game.random.seed_each(openings, np.arange(game.batch_size))
 
 
 def record_game(
