@@ -2,7 +2,9 @@
 
 What a trained Hex agent thinks of one position: its move probabilities drawn on the board as a
 heat map (for a Q-network, a Rainbow or DQN run: its action values Q instead, on the value scale),
-its favourite moves, the swap if that is legal, and its value estimate.
+its favourite moves, the swap if that is legal, and its value estimate. With ``--solve``, the exact
+answer beside it: whether the mover wins, which moves keep the win, and how much probability the
+policy puts on them (boards up to 8x8; :mod:`envs.hex.solver`).
 
 The board text's format: :data:`rlagent.games.analysis.BOARD_FORMAT` (also in ``--help``).
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
-from rlagent.games.analysis import BOARD_FORMAT, analyze, is_q_network, report
+from rlagent.games.analysis import BOARD_FORMAT, analyze, is_q_network, report, solve
 from rlagent.games.hex_agent import board_settings, load_hex_agent
 from rlagent.games.players import PolicyPlayer
 
@@ -25,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--board", required=True, help='the position, e.g. "x..o./...../.....//" (format above)')
     parser.add_argument("--to-move", type=str.lower, choices=("x", "o"), help="who is to move (default: from the stone counts)")
     parser.add_argument("--top", type=int, default=5, help="how many of the likeliest moves to list (default 5)")
+    parser.add_argument("--solve", action="store_true", help="also solve the position exactly (boards up to 8x8) and mark the winning moves")
     return parser
 
 
@@ -36,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     player = PolicyPlayer(agent.policy, name=agent.path.stem)
     value_loss = getattr(agent.config.algorithm, "value_loss", "mse")
     result = analyze(player, args.board, args.to_move, swap=swap, value_loss=value_loss)
+    if args.solve:
+        result = solve(result)
     head = "Q-network: shows action values Q" if is_q_network(agent.policy) else f"{value_loss} value head"
     print(f"{agent.path} ({agent.config.algo}, {head})")
     print(report(result, args.top))

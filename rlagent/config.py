@@ -105,7 +105,11 @@ class SelfPlayConfig:
     0.1 there). ``eval_every``
     updates the learner plays ``eval_games`` games (both colours, random first moves) against
     every pool member; ``elo/current`` is the Bradley-Terry rating of the learner from all these
-    games so far, anchored at ``random``. ``eval_every: 0`` turns that off.
+    games so far, anchored at ``random``. ``eval_every: 0`` turns that off. On Hex boards up to
+    7x7 the same rounds log ``eval/winning_move_rate``: in which share of ``eval_positions``
+    random-play positions won for the mover the greedy policy keeps the win (exact values, drawn
+    and solved once per run, kept in ``pool/solved_positions.npz``: ~10 s on 5x5, ~2 min on 7x7);
+    ``eval_positions: 0`` turns that off.
     """
 
     enabled: bool = False
@@ -118,12 +122,15 @@ class SelfPlayConfig:
     opponent_temperature: float = 1.0
     eval_every: int = 10
     eval_games: int = 16
+    eval_positions: int = 200
 
     def __post_init__(self) -> None:
         positive(self, "selfplay", "snapshot_every", "max_snapshots", "eval_games", "opponent_temperature")
         non_negative(self, "selfplay", "priority_power")
         if self.eval_every < 0:
             raise ConfigError(f"selfplay.eval_every must be 0 (off) or a positive number of updates, got {self.eval_every}")
+        if self.eval_positions < 0:
+            raise ConfigError(f"selfplay.eval_positions must be 0 (off) or a number of positions, got {self.eval_positions}")
         if self.eval_games % 2:
             raise ConfigError(f"selfplay.eval_games must be even (both colours equally often), got {self.eval_games}")
         choice(self, "selfplay", "sampling", ("uniform", "latest", "prioritized"))

@@ -5,6 +5,10 @@ advantage, so a single colour flatters or undersells), and prints win rates by c
 Wilson intervals. In the Arena, half the games from each spawn (each jittered by up to 0.5, so
 that greedy play against a scripted bot is not one game replayed), counted won / drawn / lost by
 score. For single-agent envs it prints the mean return instead.
+
+``--positions N`` grades a Hex agent against exact values instead of an opponent: N positions from
+uniformly random play (seeded), and of those won for the side to move, the share where its greedy
+move keeps the win, overall and by stone count (boards up to 8x8; :mod:`rlagent.games.solved_positions`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
 from rlagent.errors import RlagentError
 from rlagent.episodes import is_seated, is_two_player, results_by_seat, trial_accuracy, win_rates_by_colour
 from rlagent.games.elo import wilson_interval
-from rlagent.games.players import parse_player
+from rlagent.games.hex_agent import load_hex_agent, policy_board_size
+from rlagent.games.players import PolicyPlayer, parse_player
+from rlagent.games.solved_positions import draw_positions, parse_stone_range, score_lines, score_player, stone_range
 
 
 @one_line_errors
@@ -27,10 +33,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--games", type=int, default=200, help="games or episodes to play (default 200)")
     parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--positions", type=int, metavar="N", help="Hex: grade the greedy move in N random-play positions with the exact solver instead of playing games")
+    parser.add_argument("--stones", metavar="LOW-HIGH", help="with --positions: the stone counts to draw (default by size: 5x5 4-14, 7x7 20-38)")
     parser.add_argument("--sample", action="store_true", help="sample moves instead of playing the most likely one (a Q-network, rainbow or dqn, has no distribution to sample: it stays greedy)")
     args = parser.parse_args(argv)
     if args.games < 2:
         raise RlagentError(f"--games must be at least 2, got {args.games}")
+    if args.positions is not None:
+        return print_position_score(args.run, args.positions, args.seed, args.stones)
+    if args.stones is not None:
+        raise RlagentError("--stones only applies with --positions N")
     parse_player(args.opponent, paths=True, what="opponent")  # refused before loading, for every env alike
     agent = load_agent(args.run)
     print(f"{agent.path} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")
@@ -55,6 +67,19 @@ def main(argv: list[str] | None = None) -> int:
     low, high = wilson_interval(wins, args.games)
     print(f"  overall vs {args.opponent}: won {wins}/{args.games} = {wins / args.games:.1%} (95% CI {low:.1%}-{high:.1%})")
     return 0
+
+def print_position_score(run: str, count: int, seed: int, stones: str | None) -> int:
+    """``--positions``: the exact-value score of a Hex agent's greedy move."""
+    agent = load_hex_agent(run)
+    size = policy_board_size(agent.policy)
+    stone_counts = stone_range(size, parse_stone_range(stones) if stones else None)
+    print(f"{agent.path} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")
+    suite = draw_positions(size, count, seed, stone_counts)
+    player = PolicyPlayer(agent.policy, name=agent.path.stem)
+    for line in score_lines(score_player(player, suite), suite, "greedy policy"):
+        print(line)
+    return 0
+
 
 def print_seat_results(results: list, opponent: str) -> None:
     """Won / drawn / lost by score from each seat and overall, with 95% Wilson intervals."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
-from rlagent.games.league import LEAGUE_DIR, MATCHES_FILE, OPENING_RULES, PLOT_FILE, RATINGS_FILE, run_league
+from rlagent.games.league import DEFAULT_POSITIONS, LEAGUE_DIR, MATCHES_FILE, OPENING_RULES, PLOT_FILE, RATINGS_FILE, read_position_scores, run_league
 from rlagent.games.league_report import format_table, league_table
 from rlagent.games.match_table import read_matches
 
@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
         "in the Arena an opening is a numbered jittered spawn (64 of them)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the openings and of the baselines' moves (default 0)")
+    parser.add_argument(
+        "--positions", type=int, default=DEFAULT_POSITIONS,
+        help=f"Hex up to 7x7: grade every entrant on N random-play positions with exact values, the table's 'win move' column (default {DEFAULT_POSITIONS}; 0: off)",
+    )
     parser.add_argument("--gifs", action="store_true", help="Arena: also record one sample match per pair of entrants in league/samples/")
     return parser
 
@@ -47,12 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     before = len(read_matches(matches_path))
     ratings = run_league(
         args.run_dir, args.games, args.baselines, args.workers,
-        anchor=args.anchor, openings=args.openings, seed=args.seed, gifs=args.gifs,
+        anchor=args.anchor, openings=args.openings, seed=args.seed, gifs=args.gifs, positions=args.positions,
     )
     results = read_matches(matches_path)
     league_dir = matches_path.parent
     print(f"played {len(results) - before} new games; {len(results)} in {matches_path}")
-    print(format_table(league_table(ratings, results)))
+    print(format_table(league_table(ratings, results, read_position_scores(league_dir, args.positions, args.seed))))
     low, high = ratings.advantage_interval
     if (low, high) != (0.0, 0.0):
         print(f"first-move advantage {ratings.first_move_advantage:+.0f} Elo [{low:+.0f}, {high:+.0f}]; {ratings.anchor} is fixed at 0")

@@ -53,6 +53,8 @@ from rlagent.monitor.results import GameResults
 from rlagent.monitor.trials import TrialStats
 from rlagent.rollout import Collector
 from envs.simultaneous import SimultaneousGame
+from rlagent.games.players import PolicyPlayer
+from rlagent.games.solved_positions import PositionSuite, score_player, selfplay_suite
 from rlagent.games.selfplay import POOL_DIR, OpponentPool, rate_learner, selfplay_game_factory
 
 
@@ -174,6 +176,7 @@ class Trainer:
             reset_state_per_trial=needs.reset_state_per_trial, observers=(self.trial_stats, self.game_results),
         )
         self.steps = 0
+        self._positions: PositionSuite | None | bool = False  # False: not drawn yet
         self.resumed_from: Path | None = None
         if resume:
             self._restore()
@@ -300,9 +303,23 @@ class Trainer:
         metrics = self.pool.metrics()
         if sp.eval_every and updates % sp.eval_every == 0:
             metrics.update(rate_learner(self.pool, self.policy, self.steps, self.game_factory))
+            metrics.update(self._position_score())
         if updates % sp.snapshot_every == 0:
             self.pool.add_snapshot(self.policy, self.steps)
         return metrics
+
+    def _position_score(self) -> dict[str, float]:
+        """``eval/winning_move_rate`` on Hex boards the solver handles (see ``selfplay.eval_positions``)."""
+        if self._positions is False:
+            suite = selfplay_suite(self.game_factory(1), self.config.selfplay.eval_positions, self.config.run.seed, self.run_dir / POOL_DIR)
+            self._positions = suite if suite is not None and len(suite) else None
+        if self._positions is None:
+            return {}
+        try:
+            score = score_player(PolicyPlayer(self.policy, greedy=True), self._positions)
+        finally:
+            self.policy.train()
+        return {"eval/winning_move_rate": score.rate}
 
     @staticmethod
     def _progress_fields(metrics: dict[str, float]) -> dict[str, str]:

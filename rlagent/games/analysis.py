@@ -8,13 +8,15 @@ The board text's format is :data:`BOARD_FORMAT`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from envs.hex.core import cell_name, planes_from_boards
 from envs.hex.render import board_to_text
+from envs.hex.solver import MAX_SOLVER_SIZE, HexSolver, SolverLimit
 from rlagent.errors import ConfigError
 from rlagent.games.hex_agent import policy_board_size
 from rlagent.games.players import PolicyPlayer
@@ -57,6 +59,12 @@ class Analysis:
     value: float
     action_values: np.ndarray | None = None
     swap_action_value: float | None = None
+    winning: np.ndarray | None = None  # exact: bool (n, n), the moves that keep a won position won
+    swap_wins: bool | None = None  # exact: whether the swap wins, where it is legal
+
+    @property
+    def solved(self) -> bool:
+        return self.winning is not None
 
     @property
     def shows_action_values(self) -> bool:
@@ -171,6 +179,33 @@ def analyze(
     )
 
 
+SOLVE_NODE_LIMIT = 100_000_000  # about a minute: past it --solve gives up with a one-line error
+
+
+def solve(analysis: Analysis, node_limit: int = SOLVE_NODE_LIMIT) -> Analysis:
+    """``analysis`` with the exact answer added: which moves (and the swap) win for the mover.
+
+    Boards up to 8x8 (:mod:`envs.hex.solver`); late positions of 6x6-8x8 solve fast, early ones may
+    not: past ``node_limit`` nodes a one-line error says so.
+    """
+    n = analysis.board.shape[0]
+    if n > MAX_SOLVER_SIZE:
+        raise ConfigError(f"--solve handles boards up to {MAX_SOLVER_SIZE}x{MAX_SOLVER_SIZE}; this one is {n}x{n}")
+    solver = HexSolver(n, table_bits=22, node_limit=node_limit)
+    if solver.winner(analysis.board) is not None:
+        raise ConfigError("the game is over on this board: there is nothing to solve")
+    try:
+        winning = np.zeros(n * n, dtype=bool)
+        winning[solver.winning_moves(analysis.board, analysis.to_move)] = True
+        swap_wins = None
+        if analysis.swap_probability is not None or analysis.swap_action_value is not None:
+            swapped = np.where(analysis.board.T == 1, 2, 0).astype(np.int8)  # X's stone becomes O's, mirrored
+            swap_wins = not solver.mover_wins(swapped, 0)
+    except SolverLimit:
+        raise ConfigError(f"the solver found no answer within {node_limit:,} nodes: this position is too early for exact values on {n}x{n}") from None
+    return replace(analysis, winning=winning.reshape(n, n), swap_wins=swap_wins)
+
+
 def is_q_network(policy: object) -> bool:
     """A network that values actions (the DQN family's :class:`~rlagent.nets.q_network.QNetwork`)."""
     return hasattr(policy, "action_values")
@@ -181,17 +216,28 @@ def heat_map(analysis: Analysis) -> str:
     ``+0.53``) on the hex rhombus (each row half a cell right of the one above, as
     :func:`envs.hex.render.board_to_text` draws it); occupied cells show their stone."""
     board = analysis.board
-    n = board.shape[0]
-    w = len(str(n))
-    base = w + 2
     q = analysis.action_values
-    step = 4 if q is None else 6  # columns from one cell to the next; fields are step - 1 wide
-    half, width = step // 2, step - 1
 
     def field(r: int, c: int) -> str:
         if board[r, c]:
             return SYMBOLS[board[r, c]]
         return f"{100 * analysis.probabilities[r, c]:.0f}" if q is None else f"{q[r, c]:+.2f}"
+
+    return _rhombus(board.shape[0], field, 4 if q is None else 6)
+
+
+def exact_map(analysis: Analysis) -> str:
+    """The board with each empty cell marked ``W`` (a move that wins) or ``-`` (one that loses)."""
+    board, winning = analysis.board, analysis.winning
+    return _rhombus(board.shape[0], lambda r, c: SYMBOLS[board[r, c]] if board[r, c] else ("W" if winning[r, c] else "-"), 4)
+
+
+def _rhombus(n: int, field: Callable[[int, int], str], step: int) -> str:
+    """Text fields on the hex rhombus with the coordinates around it: ``step`` columns from one cell
+    to the next, fields ``step - 1`` wide, right-aligned."""
+    w = len(str(n))
+    base = w + 2
+    half, width = step // 2, step - 1
 
     def line(items: list[tuple[int, str]]) -> str:
         chars = [" "] * (base + (step + half) * n + w + 2)
@@ -237,4 +283,23 @@ def report(analysis: Analysis, top: int = 5) -> str:
         lines.append(f"swap: {100 * analysis.swap_probability:.1f}%")
     what = " (the best legal Q)" if q else ""
     lines.append(f"value{what}: {analysis.value:+.3f} for {mover}, the player to move (+1 = {mover} wins, -1 = {mover} loses)")
+    if analysis.solved:
+        lines += ["", *solved_lines(analysis)]
     return "\n".join(lines)
+
+
+def solved_lines(analysis: Analysis) -> list[str]:
+    """What ``--solve`` adds: the exact result, the winning moves and how much the policy puts on them."""
+    n = analysis.board.shape[0]
+    mover = SYMBOLS[analysis.to_move + 1]
+    winning = [cell_name(int(c), n) for c in np.flatnonzero(analysis.winning)] + (["swap"] if analysis.swap_wins else [])
+    if not winning:
+        return [f"exact: {mover} to move loses with perfect play (every move loses)"]
+    mass = float(analysis.probabilities[analysis.winning].sum()) + (analysis.swap_probability or 0.0) * bool(analysis.swap_wins)
+    best = analysis.top_moves(1)[0][0]
+    verdict = "wins" if best in winning else "loses"
+    return [
+        f"exact: {mover} to move wins; winning moves (W), losing ones (-):",
+        exact_map(analysis),
+        f"winning moves: {', '.join(winning)}; the policy puts {mass:.1%} on them, and its top move {best} {verdict}",
+    ]

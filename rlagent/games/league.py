@@ -37,6 +37,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+import csv
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ from rlagent.games.matches import Player, game_factory, play_boards
 from rlagent.games.players import PolicyPlayer, make_player, parse_player
 from rlagent.games.seat_matches import OPENINGS, play_seated, record_game
 from rlagent.games.seat_players import PolicySeatPlayer
+from rlagent.games.solved_positions import score_player, selfplay_suite
 from rlagent.monitor.progress import Progress
 
 __all__ = [
@@ -71,6 +73,7 @@ __all__ = [
     "parse_baselines",
     "play_pairing",
     "read_matches",
+    "read_position_scores",
     "append_matches",
     "run_league",
 ]
@@ -78,6 +81,8 @@ __all__ = [
 LEAGUE_DIR = "league"
 MATCHES_FILE = "matches.csv"
 RATINGS_FILE = "ratings.csv"
+POSITION_SCORES_FILE = "solved_positions.csv"
+DEFAULT_POSITIONS = 200
 PLOT_FILE = "elo.png"
 SAMPLES_DIR = "samples"
 OPENING_RULES = ("random", "suite", "none")
@@ -124,12 +129,16 @@ def run_league(
     seed: int = 0,
     progress: bool | None = None,
     gifs: bool = False,
+    positions: int = DEFAULT_POSITIONS,
 ) -> Ratings:
     """Play the games the league of ``run_dir`` still lacks, then rate everyone and store it.
 
     ``gifs`` (simultaneous-move games, the Arena): also record one sample match per pair of
     entrants, ``league/samples/<a>-vs-<b>.gif`` (``a`` in seat 0, opening 0), to see what the
     ratings mean.
+
+    ``positions`` (Hex up to 7x7; 0: off): also grade every entrant on that many random-play
+    positions with exact values, the table's ``win move`` column (:func:`grade_positions`).
 
     ``baselines`` None: :data:`DEFAULT_BASELINES` for the run's kind of game. ``workers`` > 0 plays pairings in that many spawned processes (0: in this one); the results
     do not depend on it. ``anchor`` is fixed at 0 Elo; by default ``random`` when it has played,
@@ -138,6 +147,8 @@ def run_league(
     """
     run_dir = Path(run_dir)
     _check_settings(games, workers, openings, seed)
+    if not isinstance(positions, int) or positions < 0:
+        raise ConfigError(f"positions must be 0 (off) or a number of positions, got {positions!r}")
     env, env_kwargs = read_run_env(run_dir)
     kwargs_json = json.dumps(env_kwargs, sort_keys=True)
     probe = _factory(env, kwargs_json)(1)
@@ -159,7 +170,46 @@ def run_league(
     _play_all(pairings, matches_path, workers, progress)
     if gifs:
         record_samples(entrants, env, kwargs_json, league_dir / SAMPLES_DIR, seed)
+    grade_positions(entrants, probe, league_dir, positions, seed)
     return _rate_and_store(league_dir, anchor, run_dir.name, symmetric)
+
+
+def grade_positions(entrants: Sequence[Entrant], probe: object, league_dir: Path, positions: int, seed: int) -> dict[str, float]:
+    """Each entrant's share of won random-play positions where it picks a winning move, kept in
+    ``league/solved_positions.csv`` (entrants graded before on the same suite are not graded again).
+
+    Only where the exact solver is quick enough (Hex up to 7x7); elsewhere nothing is graded. The
+    suite is drawn and solved once per league (``league/solved_positions.npz``).
+    """
+    suite = selfplay_suite(probe, positions, seed, league_dir)
+    if suite is None or not len(suite):
+        return {}
+    path = league_dir / POSITION_SCORES_FILE
+    scores = read_position_scores(league_dir, positions, seed)
+    missing = [e for e in entrants if e.name not in scores]
+    for entrant in missing:
+        scores[entrant.name] = score_player(_build_player(entrant, _derive_seed(seed, "positions", entrant.name)), suite).rate
+    if missing:
+        partial = path.with_suffix(".tmp")
+        with partial.open("w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file, lineterminator="\n")
+            writer.writerow(("name", "winning_move", "positions", "seed"))
+            writer.writerows((name, f"{rate:.6f}", positions, seed) for name, rate in scores.items())
+        partial.replace(path)
+    return scores
+
+
+def read_position_scores(league_dir: Path, positions: int | None = None, seed: int | None = None) -> dict[str, float]:
+    """The graded entrants of ``league/solved_positions.csv``: of the given suite, or all of it."""
+    path = league_dir / POSITION_SCORES_FILE
+    if not path.exists():
+        return {}
+    with path.open(newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    return {
+        row["name"]: float(row["winning_move"]) for row in rows
+        if (positions is None or int(row["positions"]) == positions) and (seed is None or int(row["seed"]) == seed)
+    }
 
 
 def record_samples(entrants: Sequence[Entrant], env: str, env_kwargs: str, directory: Path, seed: int = 0) -> list[Path]:
@@ -188,7 +238,7 @@ def _rate_and_store(league_dir: Path, anchor: str | None, title: str, symmetric:
     results = read_matches(league_dir / MATCHES_FILE)
     rows = [(r.first, r.second, r.score) for r in results]
     ratings = fit_ratings(rows, anchor=_choose_anchor(anchor, results), first_move_advantage=not symmetric)
-    rows = league_table(ratings, results)
+    rows = league_table(ratings, results, read_position_scores(league_dir))
     write_ratings(league_dir / RATINGS_FILE, rows)
     plot_ratings(league_dir / PLOT_FILE, rows, ratings.anchor, title)
     write_tensorboard(league_dir, rows)

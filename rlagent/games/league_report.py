@@ -18,7 +18,7 @@ from pathlib import Path
 from rlagent.games.elo import Ratings
 from rlagent.games.match_table import GameResult
 
-RATING_COLUMNS = ("name", "step", "elo", "low", "high", "games")
+RATING_COLUMNS = ("name", "step", "elo", "low", "high", "games", "winning_move")
 _STEP_NAME = re.compile(r"step_(\d+)")
 
 
@@ -33,6 +33,7 @@ class TableRow:
     high: float
     games: int
     score: float
+    winning_move: float = math.nan  # share of won random-play positions kept won (Hex up to 7x7)
 
 
 def snapshot_step(name: str) -> int | None:
@@ -42,8 +43,10 @@ def snapshot_step(name: str) -> int | None:
 
 
 
-def league_table(ratings: Ratings, results: Sequence[GameResult]) -> list[TableRow]:
-    """Checkpoints in training order, then the other players by rating (strongest first)."""
+def league_table(ratings: Ratings, results: Sequence[GameResult], winning_moves: dict[str, float] | None = None) -> list[TableRow]:
+    """Checkpoints in training order, then the other players by rating (strongest first).
+    ``winning_moves``: each player's solved-position score, where the league graded them."""
+    winning_moves = winning_moves or {}
     score: Counter[str] = Counter()
     for r in results:
         score[r.first] += r.score
@@ -56,6 +59,7 @@ def league_table(ratings: Ratings, results: Sequence[GameResult]) -> list[TableR
             *ratings.intervals[name],
             ratings.games[name],
             score[name] / ratings.games[name] if ratings.games[name] else math.nan,
+            winning_moves.get(name, math.nan),
         )
         for name, elo in ratings.ratings.items()
     ]
@@ -67,13 +71,16 @@ def league_table(ratings: Ratings, results: Sequence[GameResult]) -> list[TableR
 def format_table(rows: Sequence[TableRow]) -> str:
     """The league table as aligned text: name, step, Elo, 95% interval, games, score %."""
     width = max([len("name")] + [len(row.name) for row in rows])
-    lines = [f"{'name':<{width}}  {'step':>10}  {'Elo':>6}  {'95% interval':>16}  {'games':>6}  {'score':>6}"]
+    graded = any(not math.isnan(row.winning_move) for row in rows)
+    header = f"{'name':<{width}}  {'step':>10}  {'Elo':>6}  {'95% interval':>16}  {'games':>6}  {'score':>6}"
+    lines = [header + (f"  {'win move':>8}" if graded else "")]
     for row in rows:
         step = "-" if row.step is None else str(row.step)
         interval = f"[{row.low:+.0f}, {row.high:+.0f}]"
-        lines.append(
-            f"{row.name:<{width}}  {step:>10}  {row.elo:>+6.0f}  {interval:>16}  {row.games:>6}  {row.score:>6.1%}"
-        )
+        line = f"{row.name:<{width}}  {step:>10}  {row.elo:>+6.0f}  {interval:>16}  {row.games:>6}  {row.score:>6.1%}"
+        if graded:
+            line += f"  {'-' if math.isnan(row.winning_move) else format(row.winning_move, '.1%'):>8}"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -84,7 +91,8 @@ def write_ratings(path: Path, rows: Sequence[TableRow]) -> None:
         writer.writerow(RATING_COLUMNS)
         for row in rows:
             step = "" if row.step is None else row.step
-            writer.writerow([row.name, step, f"{row.elo:.4f}", f"{row.low:.4f}", f"{row.high:.4f}", row.games])
+            winning = "" if math.isnan(row.winning_move) else f"{row.winning_move:.4f}"
+            writer.writerow([row.name, step, f"{row.elo:.4f}", f"{row.low:.4f}", f"{row.high:.4f}", row.games, winning])
 
 
 def plot_ratings(path: Path, rows: Sequence[TableRow], anchor: str, title: str) -> None:
@@ -122,7 +130,8 @@ def plot_ratings(path: Path, rows: Sequence[TableRow], anchor: str, title: str) 
 
 
 def write_tensorboard(league_dir: Path, rows: Sequence[TableRow]) -> None:
-    """``elo/rating``, ``elo/low``, ``elo/high`` at each checkpoint's step, in a fresh event file.
+    """``elo/rating``, ``elo/low``, ``elo/high`` (and ``eval/winning_move_rate`` where graded) at each
+    checkpoint's step, in a fresh event file.
 
     The old league event files are deleted first: appending would show every earlier fit of
     the same steps as extra points.
@@ -136,6 +145,8 @@ def write_tensorboard(league_dir: Path, rows: Sequence[TableRow]) -> None:
         for row in rows:
             if row.step is None:
                 continue
+            if not math.isnan(row.winning_move):
+                writer.add_scalar("eval/winning_move_rate", row.winning_move, row.step)
             writer.add_scalar("elo/rating", row.elo, row.step)
             writer.add_scalar("elo/low", row.low, row.step)
             writer.add_scalar("elo/high", row.high, row.step)

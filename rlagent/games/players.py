@@ -35,6 +35,11 @@ class RandomPlayer:
         keys = np.where(legal, self.rng.random(legal.shape), -1.0)
         return keys.argmax(axis=1)
 
+    def select_moves(self, boards: np.ndarray, to_move: np.ndarray) -> np.ndarray:
+        """Hex positions in, a uniformly random empty cell ``r * n + c`` of each out."""
+        flat = np.asarray(boards).reshape(len(boards), -1)
+        return self(flat, flat == 0)
+
 
 class PolicyPlayer:
     """A trained policy as a player: greedy, or sampled with a temperature.
