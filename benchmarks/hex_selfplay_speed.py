@@ -3,8 +3,8 @@
 Two parts, in one process; the script prints figures and asserts nothing.
 
 (a) Self-play data generation. The learner's own rollout collection (``Trainer.collector.collect()``)
-    on ``rlagent/Hex-v0`` with ``selfplay.enabled``: the opponent pool (``random`` plus
-    ``--snapshots`` frozen copies of the learner, drawn uniformly per game) moves inside the vector
+    on ``rlagent/Hex-v0`` with ``selfplay.enabled``: the opponent pool (``random`` and
+    ``--snapshots`` + 1 frozen copies of the learner, 3 + 1 by default, drawn uniformly per game) moves inside the vector
     env, with one batched forward pass per member that holds boards with a move to make, beside
     the learner's one batched pass for all envs. Moves/s count stones placed: the learner's (one
     per env per step) and the pool's (counted at the pool's ``moves`` call) separately and summed;
@@ -29,7 +29,22 @@ CPU); it needs a machine with one and has not been measured here. ``--threads`` 
 threads (default 1, as in the other benchmarks). sb3-contrib comes with ``pip install -e ".[benchmark]"``;
 without it part (b) says so in one line and is skipped.
 
-    python benchmarks/hex_selfplay_speed.py [--quick] [--device cpu|cuda] [--skip-selfplay] [--skip-sb3]
+    python benchmarks/hex_selfplay_speed.py [--quick] [--device cpu|cuda] [--profile] [--skip-selfplay] [--skip-sb3]
+
+``--profile`` adds one rollout + update of ours under ``torch.profiler``: the operators that take
+the time and the convolution kernels' share of it.
+
+What limits the speed (measured on 2 shared CPU cores, AVX2, one torch thread): both parts are
+bound by torch's oneDNN convolution kernels. In (b) they take about 87% of our rollout + update
+(``--profile``: the backward about 52%, the forward 34%; ReLUs, residual adds and everything of
+ours, Python included, share the rest), and SB3 calls the same kernels the same number of times
+for the same network and settings, so ours ran 1.1-1.3x SB3's steps/s, with a ceiling near 1.5x
+even if all our other time vanished. The 3x of the MLP comparison (``ppo_vs_sb3.py``, 4.7x) came
+from removing per-step overhead, which a network of this size hides. In (a) convolutions took
+about 80% of collection at 7x7 and 256 envs (cProfile); the env and the pool's bookkeeping about
+1%. Neither channels-last memory format, splitting the minibatch, an im2col gradient nor a frozen
+TorchScript encoder gained beyond the noise (under 15%) here. What would: a GPU (``--device cuda``),
+fewer FLOPs (a smaller network), or a CPU with bf16 matrix units (not this one).
 
 The full run takes about 5 minutes on 2 CPU cores; ``--quick`` (one net, shorter windows and runs)
 about 1.5 minutes.
@@ -237,6 +252,26 @@ def run_ours_board(setting: Setting, steps: int, seed: int, net: tuple[int, int]
     return stats, parameters
 
 
+def profile_ours(net: tuple[int, int], device: str, logdir: str, ratio: float, rows: int = 8) -> None:
+    """One rollout and update of our PPO under ``torch.profiler``: where the time goes, by operator,
+    and the share of the convolution kernels (forward and backward), which SB3 runs just the same:
+    with every other operator and all Python gone, ours would still be at most ``ratio / share``
+    times SB3's speed."""
+    from torch.profiler import ProfilerActivity, profile
+
+    stats = run_ours_board(HEX_RESNET, HEX_RESNET.num_envs * HEX_RESNET.n_steps, 0, net, device, logdir)[0]
+    trainer = stats.model
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        trainer.algo.update(trainer.collector.collect())
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    conv = sum(e.self_cpu_time_total for e in events if "convolution" in e.key)
+    print(f"\n(b) profile of one rollout + update of ours: convolution kernels {conv / total:.0%} of {total / 1e6:.2f} s CPU; top operators:")
+    for event in sorted(events, key=lambda e: e.self_cpu_time_total, reverse=True)[:rows]:
+        print(f"  {event.key[:40]:<40} {event.self_cpu_time_total / total:>6.1%}  ({event.count} calls)")
+    print(f"ceiling of the ratio with everything of ours outside the convolution kernels taking no time: {ratio * total / conv:.2f}x")
+
+
 def part_b(args: argparse.Namespace, logdir: str) -> None:
     if importlib.util.find_spec("sb3_contrib") is None:
         print('\n(b) skipped: sb3-contrib is not installed (pip install -e ".[benchmark]" or pip install sb3-contrib)')
@@ -257,6 +292,8 @@ def part_b(args: argparse.Namespace, logdir: str) -> None:
         print(f"{stats.library:<16} {params:>10,} {stats.rate:>9,.0f} {stats.startup:>10.2f} {split:>17}")
     ratio = ours.rate / sb3.rate
     print(f"ratio ours/SB3 of steps/s: {ratio:.2f}x   (target >= {setting.target_ratio:g}x: {'met' if ratio >= setting.target_ratio else 'NOT met'})")
+    if args.profile:
+        profile_ours(net, args.device, logdir, ratio)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ppo-channels", type=int, default=32, help="(b) ResNet channels (default 32, the hex preset's)")
     parser.add_argument("--ppo-blocks", type=int, default=3, help="(b) ResNet blocks (default 3, the hex preset's)")
     parser.add_argument("--quick", action="store_true", help="smoke run: the preset's net only in (a), 1 s windows, 4,096 PPO steps")
+    parser.add_argument("--profile", action="store_true", help="(b) also profile one rollout + update of ours by operator")
     parser.add_argument("--skip-selfplay", action="store_true", help="leave out (a)")
     parser.add_argument("--skip-sb3", action="store_true", help="leave out (b)")
     args = parser.parse_args(argv)
