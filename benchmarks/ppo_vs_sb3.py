@@ -68,12 +68,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 
-import envs  # noqa: F401  (registers rlagent/Hex-v0)
 from rlagent.config import resolve
 from rlagent.games.elo import wilson_interval
 from rlagent.make_env import make_env
@@ -262,15 +260,17 @@ def run_ours(
     overrides: list[str],
     evaluate: Callable[[Predict], float] | None,
     logdir: str,
+    device: str = "cpu",
 ) -> RunStats:
-    """Train with the Trainer's pieces (collect, update), timing only those two calls."""
+    """Train with the Trainer's pieces (collect, update), timing only those two calls (``device``:
+    where the network lives; ``hex_selfplay_speed.py`` passes ``cuda`` on a GPU)."""
     stats = RunStats("rlagent", seed)
     begin = time.perf_counter()
     config = resolve(
         "ppo",
         env,
         overrides=["run.progress=false", *setting.ours(), *OUR_POLICY, *overrides],
-        extra={"total_steps": steps, "seed": seed, "num_envs": setting.num_envs, "device": "cpu", "logdir": logdir},
+        extra={"total_steps": steps, "seed": seed, "num_envs": setting.num_envs, "device": device, "logdir": logdir},
     )
     trainer = Trainer(config)
     stats.startup = time.perf_counter() - begin
