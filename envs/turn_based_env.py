@@ -67,6 +67,12 @@ def check_opponent(opponent: object, game: TurnBasedGame) -> PlayerName | None:
     return name
 
 
+def check_opening_moves(opening_moves: object) -> int:
+    if isinstance(opening_moves, bool) or not isinstance(opening_moves, (int, np.integer)) or opening_moves < 0:
+        raise ValueError(f"opening_moves must be a whole number of random moves to start games with (0: none), got {opening_moves!r}")
+    return int(opening_moves)
+
+
 def check_render_mode(render_mode: str | None) -> str | None:
     if render_mode is not None and render_mode not in RENDER_MODES:
         raise ValueError(f"render_mode must be one of {RENDER_MODES} or None, got {render_mode!r}")
@@ -82,8 +88,9 @@ class Match:
     :meth:`~envs.base.TurnBasedGame.named_player`, rebuilt with the seed of each seeded reset.
     """
 
-    def __init__(self, game: TurnBasedGame, opponent: OpponentSpec = "random", agent_color: int | str = 0) -> None:
+    def __init__(self, game: TurnBasedGame, opponent: OpponentSpec = "random", agent_color: int | str = 0, opening_moves: int = 0) -> None:
         self.game = game
+        self.opening_moves = check_opening_moves(opening_moves)
         self.opponent_name = check_opponent(opponent, game)
         self.opponent = self._named_opponent(None) if self.opponent_name is not None else opponent
         self.agent_color_setting = check_agent_color(agent_color)
@@ -135,12 +142,29 @@ class Match:
             self.agent_color[boards] = self.rng.uniform(boards) < 0.5
         else:
             self.agent_color[boards] = self.agent_color_setting
-        opponent_first = boards[self.agent_color[boards] == 1]
+        if self.opening_moves:
+            self._random_opening(boards)
+        opponent_first = boards[self.agent_color[boards] != self.game.to_move[boards]]
         if self._seated:
             self.opponent.start_games(boards)
         if opening:
             self.opponent_moves(opponent_first)
         return opponent_first
+
+    def _random_opening(self, boards: np.ndarray) -> None:
+        """From 0 to ``opening_moves`` uniformly random moves (the count uniform per game), so that
+        games start all over the board instead of from the one empty position: a learner that only
+        ever meets its own openings knows little of the rest of the game. A game the random moves
+        happen to finish starts again from the empty board."""
+        counts = np.floor(self.rng.uniform(boards) * (self.opening_moves + 1)).astype(np.int64)
+        for move in range(self.opening_moves):
+            live = boards[(counts > move) & ~self.game.done[boards]]
+            if live.size == 0:
+                break
+            self.game.play(self.game.random_actions(self.rng.uniform(live), live), live, check=False)
+        finished = boards[self.game.done[boards]]
+        if finished.size:
+            self.game.reset(finished)
 
     def agent_moves(self, actions: np.ndarray, boards: np.ndarray) -> np.ndarray:
         """Play the learner's ``actions``; an illegal one forfeits the game. Returns the illegal mask."""
@@ -217,10 +241,11 @@ class TurnBasedEnv(gym.Env):
         opponent: OpponentSpec = "random",
         agent_color: int | str = 0,
         render_mode: str | None = None,
+        opening_moves: int = 0,
     ) -> None:
         if game.batch_size != 1:
             raise ValueError("TurnBasedEnv plays one game; use TurnBasedVectorEnv for a batch")
-        self.match = Match(game, opponent, agent_color)
+        self.match = Match(game, opponent, agent_color, opening_moves)
         self.render_mode = check_render_mode(render_mode)
         self.observation_space = observation_space(game)
         self.action_space = spaces.Discrete(game.num_actions)
@@ -286,8 +311,9 @@ class TurnBasedVectorEnv(VectorEnv):
         opponent: OpponentSpec = "random",
         agent_color: int | str = 0,
         render_mode: str | None = None,
+        opening_moves: int = 0,
     ) -> None:
-        self.match = Match(game, opponent, agent_color)
+        self.match = Match(game, opponent, agent_color, opening_moves)
         self.num_envs = game.batch_size
         self.render_mode = check_render_mode(render_mode)
         self.single_observation_space = observation_space(game)

@@ -293,3 +293,27 @@ def test_same_seed_same_games() -> None:
 
     assert play(7) == play(7)
     assert play(7) != play(8)
+
+
+def test_opening_moves_start_games_from_random_positions_with_the_learner_to_move():
+    from collections import Counter
+
+    import gymnasium
+
+    env = gymnasium.make_vec("rlagent/Hex-v0", num_envs=256, size=5, agent_color="random", opening_moves=4)
+    obs, _ = env.reset(seed=3)
+    stones = obs["observation"][:, :2].sum(axis=(1, 2, 3))
+    counts = Counter(int(s) for s in stones)
+    # 0-4 random moves, then the opponent's reply where the learner is not to move: 0 to 5 stones
+    assert set(counts) == set(range(6)) and min(counts.values()) > 10
+    mine, theirs = obs["observation"][:, 0].sum(axis=(1, 2)), obs["observation"][:, 1].sum(axis=(1, 2))
+    core = env.unwrapped.game
+    first = core.to_move == 0  # the learner moves now: it is the first player iff stones are even
+    assert ((mine + theirs) % 2 == np.where(first, 0, 1)).all()
+    assert (mine <= theirs).all() and (theirs - mine <= 1).all()  # the mover never has more stones
+    again, _ = gymnasium.make_vec("rlagent/Hex-v0", num_envs=256, size=5, agent_color="random", opening_moves=4).reset(seed=3)
+    assert (again["observation"] == obs["observation"]).all()
+    plain, _ = gymnasium.make_vec("rlagent/Hex-v0", num_envs=64, size=5).reset(seed=3)
+    assert plain["observation"][:, :2].sum() == 0  # the default: every game from the empty board
+    with pytest.raises(ValueError, match="opening_moves must be a whole number"):
+        gymnasium.make_vec("rlagent/Hex-v0", num_envs=2, size=5, opening_moves=-1)
