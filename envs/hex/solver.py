@@ -217,6 +217,74 @@ def _double_threats(
 
 
 @njit(cache=True)
+def _virtual_connection(
+    stones: np.uint64, empty: np.uint64, edge_a: np.uint64, edge_b: np.uint64,
+    n: np.uint64, full: np.uint64, not_left: np.uint64, not_right: np.uint64, scratch: np.ndarray,
+) -> tuple[bool, np.uint64]:
+    """Whether this player is already connected *virtually*, whoever moves: a chain from edge to
+    edge of its groups, each link either touching or a bridge (two empty cells both next to both
+    ends, so an intrusion into one is answered in the other), the bridges' cell pairs disjoint.
+    Returns (found, the union of the pairs: the carrier). Edge templates of the second row are the
+    same rule with the edge's row as one end. A path search over the groups, first found kept:
+    sound (never claims a connection that is not there), not complete (no OR-combination of
+    connections as a full H-search would do). ``scratch``: uint64 (5, 34) work space, reused so
+    that no node of the search allocates."""
+    zero = np.uint64(0)
+    one = np.uint64(1)
+    groups, around, used, path, next_v = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
+    groups[0], groups[1] = edge_a, edge_b  # nodes 0 and 1 are the edges, then the groups
+    around[0], around[1] = edge_a & empty, edge_b & empty
+    count = 2
+    rest = stones
+    while rest != zero and count < 34:
+        seed = rest & (~rest + one)
+        group = _reach(stones, seed, n, full, not_left, not_right)
+        rest &= ~group
+        groups[count] = group
+        around[count] = _neighbours(group, n, full, not_left, not_right) & empty
+        count += 1
+    # depth-first search for a simple path 0 -> 1 whose bridges' pairs are disjoint
+    on_path = np.uint64(1)  # bit per node
+    depth = 0
+    path[0] = zero
+    used[0] = zero
+    next_v[0] = one
+    while True:
+        u = int(path[depth])
+        advanced = False
+        while int(next_v[depth]) < count:
+            v = int(next_v[depth])
+            next_v[depth] += one
+            if (on_path >> np.uint64(v)) & one or (u < 2 and v < 2):
+                continue
+            if u < 2 and (groups[v] & groups[u]) != zero:
+                carrier = zero  # the group touches the edge
+            elif v < 2 and (groups[u] & groups[v]) != zero:
+                carrier = zero
+            else:
+                common = around[u] & around[v]
+                if not (common & (common - one)):
+                    continue
+                carrier = _two_of(common)
+                if carrier & used[depth]:
+                    continue
+            if v == 1:
+                return True, used[depth] | carrier
+            depth += 1
+            path[depth] = np.uint64(v)
+            on_path |= one << np.uint64(v)
+            used[depth] = used[depth - 1] | carrier
+            next_v[depth] = one
+            advanced = True
+            break
+        if not advanced:
+            on_path &= ~(one << np.uint64(u))
+            if depth == 0:
+                return False, zero
+            depth -= 1
+
+
+@njit(cache=True)
 def _two_of(x: np.uint64) -> np.uint64:
     """The lowest two set bits of ``x`` (a smaller carrier is a stronger must-play)."""
     first = x & (~x + np.uint64(1))
@@ -237,6 +305,7 @@ def _search(
     not_right = full & ~right
     mask = np.uint64(table_keys.shape[0] - 1)
     cells = size * size
+    scratch = np.zeros((5, 34), dtype=np.uint64)
     stack_black = np.zeros(_MAX_DEPTH, dtype=np.uint64)
     stack_white = np.zeros(_MAX_DEPTH, dtype=np.uint64)
     stack_mover = np.zeros(_MAX_DEPTH, dtype=np.int64)
@@ -280,9 +349,16 @@ def _search(
                         entering = False
                     else:
                         count, first, _, _ = _double_threats(own, empty, own_a, own_b, n, full, not_left, not_right, True)
+                        if not count:
+                            count, first = _virtual_connection(own, empty, own_a, own_b, n, full, not_left, not_right, scratch)
+                        lost, lost_carrier = _virtual_connection(other, empty, other_a, other_b, n, full, not_left, not_right, scratch)
                         if count:
                             result, carrier = 1, first
                             _store(table_keys, table_values, b, w, m, mask, cells, 1, carrier)
+                            entering = False
+                        elif lost:
+                            result, carrier = 0, lost_carrier
+                            _store(table_keys, table_values, b, w, m, mask, cells, 0, carrier)
                             entering = False
                         else:
                             # were the mover to pass, could the opponent make two threats? Then the
