@@ -1,39 +1,48 @@
-"""``python -m rlagent.evaluate RUN_DIR_OR_CHECKPOINT --opponent random --games 200``.
+"""``python -m rlagent.evaluate RUN_DIR_OR_CHECKPOINT[@puctN] --opponent random --games 200``.
 
 Plays a trained agent against an opponent, half the games with each colour (Hex has a first-move
 advantage, so a single colour flatters or undersells), and prints win rates by colour with 95%
 Wilson intervals. In the Arena, half the games from each spawn (each jittered by up to 0.5, so
 that greedy play against a scripted bot is not one game replayed), counted won / drawn / lost by
-score. For single-agent envs it prints the mean return instead.
+score. For single-agent envs it prints the mean return instead. A Hex agent written ``RUN@puctN``
+plays through a PUCT search of N network evaluations per move (:mod:`rlagent.games.puct`), and
+``--opponent`` takes the same form.
 """
 
 from __future__ import annotations
 
+from envs.player_names import search_name
 from rlagent.agent import load_agent
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
 from rlagent.errors import RlagentError
 from rlagent.episodes import is_seated, is_two_player, results_by_seat, trial_accuracy, win_rates_by_colour
 from rlagent.games.elo import wilson_interval
 from rlagent.games.players import parse_player
+from rlagent.games.puct import PUCTPlayer
 
 
 @one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineErrorParser(prog="python -m rlagent.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("run", help="a run directory (its latest checkpoint) or a checkpoint file")
+    parser.add_argument("run", help="a run directory (its latest checkpoint) or a checkpoint file; RUN@puctN: a Hex agent searched with N network evaluations per move")
     parser.add_argument(
         "--opponent", default="random",
-        help="random (default); for board games mctsN (e.g. mcts200); for the Arena idle, hill, turret, hunter; or a run directory / checkpoint",
+        help="random (default); for board games mctsN (e.g. mcts200); for the Arena idle, hill, turret, hunter; a run directory / checkpoint; "
+        "for Hex also RUN@puctN",
     )
     parser.add_argument("--games", type=int, default=200, help="games or episodes to play (default 200)")
     parser.add_argument("--seed", type=int, default=12345)
-    parser.add_argument("--sample", action="store_true", help="sample moves instead of playing the most likely one (a Q-network, rainbow or dqn, has no distribution to sample: it stays greedy)")
+    parser.add_argument("--sample", action="store_true", help="sample moves instead of playing the most likely one (a Q-network, rainbow or dqn, has no distribution to sample: it stays greedy; "
+                        "RUN@puctN samples in proportion to its visits)")
     args = parser.parse_args(argv)
     if args.games < 2:
         raise RlagentError(f"--games must be at least 2, got {args.games}")
     parse_player(args.opponent, paths=True, what="opponent")  # refused before loading, for every env alike
-    agent = load_agent(args.run)
-    print(f"{agent.path} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")
+    search = search_name(args.run)
+    agent = load_agent(search.path if search else args.run)
+    actor = PUCTPlayer.from_agent(agent, search.simulations, seed=args.seed, temperature=float(args.sample)) if search else None
+    searched = f" searched with PUCT, {search.simulations} evaluations per move" if search else ""
+    print(f"{agent.path}{searched} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")
     if is_seated(agent):
         print_seat_results(results_by_seat(agent, args.opponent, args.games, args.seed, deterministic=not args.sample), args.opponent)
         return 0
@@ -46,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"on non-trivial {summary.get('trial/accuracy_nontrivial', float('nan')):.1%}; "
                   f"response rate {summary['trial/response_rate']:.1%}, reward per trial {summary['trial/reward_per_trial']:.3f}")
         return 0
-    results = win_rates_by_colour(agent, args.opponent, args.games, args.seed, deterministic=not args.sample)
+    results = win_rates_by_colour(agent, args.opponent, args.games, args.seed, deterministic=not args.sample, actor=actor)
     for result in results:
         low, high = result.interval
         name = ("first", "second")[result.colour]

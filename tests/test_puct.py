@@ -13,11 +13,16 @@ import torch
 
 import envs  # noqa: F401  (registers rlagent/Hex-v0)
 from envs.hex.core import HexCore, planes_from_boards, transpose_actions
+from envs.player_names import MAX_PUCT_SIMULATIONS, PUCT, PlayerName, parse_player_name
 from rlagent.config import resolve
 from rlagent.errors import ConfigError
+from rlagent.games.analysis import analyze_search
+from rlagent.games.league import find_entrants, parse_baselines, read_matches, run_league
 from rlagent.games.matches import play_match
-from rlagent.games.players import PolicyPlayer
+from rlagent.games.players import PolicyPlayer, load_opponent, make_opponent
 from rlagent.games.puct import PUCTPlayer
+from rlagent.games.seat_players import load_seat_opponent
+from rlagent.make_env import make_env
 from rlagent.nets.policy import PolicyConfig, build_policy
 from rlagent.run import Trainer
 
@@ -328,3 +333,80 @@ def test_search_makes_a_trained_checkpoint_stronger(trained: Path) -> None:
     a_first, b_first = play_match(lambda batch: HexCore(batch, 4), searched, greedy, 32, openings=openings)
     score = (a_first.sum() + (1 - b_first).sum()) / 32
     assert score >= 0.9, score  # 1.0 as measured; 0.66 with the value's sign flipped at the back-up
+
+
+# --- the name RUN@puctN in every place that takes a player --------------------------------------
+
+
+def test_the_name_is_a_path_then_at_puct_and_the_simulations(trained: Path) -> None:
+    name = f"{trained}@puct50"
+    assert parse_player_name(name, paths=True) == PlayerName(PUCT, simulations=50, path=str(trained))
+    assert str(parse_player_name(name, paths=True)) == name
+    for bad in (f"{trained}@puct0", f"{trained}@puct", f"{trained}@puct050", f"{trained}@puct{MAX_PUCT_SIMULATIONS + 1}",
+                f"{trained}@PUCT50", f"{trained}@puct50 ", f"{trained}@mcts50", "@puct50"):
+        with pytest.raises(ValueError) as error:
+            parse_player_name(bad, paths=True)
+        assert "\n" not in str(error.value) and "PATH@puctN" in str(error.value), bad
+    with pytest.raises(ValueError, match=r"\(no such file or directory\): valid opponents are .*PATH@puctN"):
+        parse_player_name(f"{trained}_missing@puct50", paths=True, what="opponent")
+    with pytest.raises(ValueError, match="unknown baseline"):  # only where an agent can be loaded
+        parse_player_name(name, what="baseline")
+
+
+def test_every_place_that_loads_agents_builds_the_search(trained: Path) -> None:
+    name = f"{trained}@puct12"
+    for player in (make_opponent(name, seed=3), load_opponent(name), make_env("hex", 2, {"size": 4, "opponent": name}).match.opponent):
+        assert isinstance(player, PUCTPlayer) and player.simulations == 12 and player.name == name
+    with pytest.raises(ValueError, match="looks like the path of a trained agent, which an env cannot load") as error:
+        gym.make(HEX, size=4, opponent=name)
+    assert "\n" not in str(error.value)
+    with pytest.raises(ConfigError, match="is a Hex search .*simultaneous-move games take") as error:
+        load_seat_opponent(name, 2)
+    assert "\n" not in str(error.value)
+
+
+def test_evaluate_plays_a_searched_agent_and_a_searched_opponent(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rlagent import evaluate
+
+    assert evaluate.main([f"{trained}@puct8", "--opponent", f"{trained}@puct4", "--games", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "searched with PUCT, 8 evaluations per move" in out and f"overall vs {trained}@puct4: won" in out
+    assert evaluate.main([f"{trained}@puct0", "--games", "4"]) == 2
+    assert evaluate.main([str(trained), "--opponent", f"{trained}@puct0", "--games", "4"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and "PATH@puctN" in err
+
+
+def test_the_league_rates_searches_of_the_latest_snapshot_beside_it(trained: Path) -> None:
+    ratings = run_league(trained, games=4, baselines=f"random,{trained}@puct8", snapshots="latest", progress=False)
+    latest = find_entrants(trained)[-1].name
+    names = {r.first for r in read_matches(trained / "league" / "matches.csv")}
+    assert names == {"random", latest, f"{latest}@puct8"} and f"{latest}@puct8" in ratings.ratings
+    with pytest.raises(ConfigError, match="unknown snapshots"):
+        run_league(trained, games=4, baselines="random", snapshots="newest", progress=False)
+    with pytest.raises(ConfigError, match=r"^baseline .*does not exist; PATH@puctN searches"):
+        parse_baselines(f"{trained}_missing@puct8")
+    with pytest.raises(ConfigError, match="valid baselines are random, .*PATH@puctN"):
+        parse_baselines("puct8")
+
+
+def test_play_against_a_searched_agent(trained: Path) -> None:
+    from rlagent import play
+
+    cells = iter([f"{col}{row}" for row in "1234" for col in "abcd"] + ["n"])
+    printed: list[str] = []
+    assert play.main(["hex", f"{trained}@puct16", "--color", "first"], input_fn=lambda prompt: next(cells), print_fn=printed.append) == 0
+    assert "searched with PUCT (16 evaluations per move)" in printed[0] and any(line.startswith("the winner: ") for line in printed)
+
+
+def test_analyze_shows_the_search_beside_the_network(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rlagent import analyze
+
+    assert analyze.main([f"{trained}@puct50", "--board", "o.x./o.x./..../o.x.", "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "move probabilities in % (X to move):" in out  # the network alone, as without a search
+    assert "search: 50 evaluations, visits in % of the" in out
+    assert "most visited: 1. c3 " in out and "wins at once" in out
+    assert "search's choice: c3" in out and "value after the search: +1.000 for X, the player to move (solved: X wins)" in out
+    result = analyze_search(PUCTPlayer.load(trained, 50), "x.../..../..../....")
+    assert result.to_move == 1 and result.visits.sum() == 49 and result.visits[0, 0] == 0

@@ -27,12 +27,13 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from envs.hex import puct_tree
-from rlagent.agent import load_agent
+from rlagent.agent import Agent, load_agent
 from rlagent.errors import ConfigError
 from rlagent.gym_envs import resolve_env_id
 from rlagent.losses import on_return_scale
@@ -138,12 +139,15 @@ class PUCTPlayer:
         policy.eval()
 
     @classmethod
-    def load(cls, path: str | Path, simulations: int, seed: int = 0, name: str | None = None, **options: object) -> PUCTPlayer:
-        """From a Hex run directory (its latest checkpoint) or checkpoint file, with the run's swap
-        rule and value scale."""
-        agent = load_agent(path)
+    def load(cls, path: str | Path, simulations: int, seed: int = 0, name: str | None = None, **options: Any) -> PUCTPlayer:
+        """From a Hex run directory (its latest checkpoint) or checkpoint file; see :meth:`from_agent`."""
+        return cls.from_agent(load_agent(path), simulations, seed, name, **options)
+
+    @classmethod
+    def from_agent(cls, agent: Agent, simulations: int, seed: int = 0, name: str | None = None, **options: Any) -> PUCTPlayer:
+        """A loaded Hex agent searched, with its run's swap rule and value scale unless ``options`` say otherwise."""
         if resolve_env_id(agent.config.env) != resolve_env_id("hex"):
-            raise ConfigError(f"{path}@puct{simulations}: PUCT searches Hex positions, but {agent.path} was trained on {agent.config.env}")
+            raise ConfigError(f"{agent.path}@puct{simulations}: PUCT searches Hex positions, but this agent was trained on {agent.config.env}")
         options.setdefault("swap", bool(agent.config.env_kwargs.get("swap", False)))
         options.setdefault("value_loss", getattr(agent.config.algorithm, "value_loss", "mse"))
         return cls(agent.policy, simulations, seed=seed, name=name or f"{agent.path.stem}@puct{simulations}", **options)
