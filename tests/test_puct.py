@@ -245,7 +245,7 @@ def test_moves_are_legal_on_random_positions_of_every_size() -> None:
 def test_bad_options_and_positions_are_refused_in_one_line() -> None:
     policy = untrained_policy()
     for options in ({"simulations": 0}, {"leaves": 0}, {"c_puct": -1.0}, {"temperature": float("nan")},
-                    {"dirichlet_fraction": 1.5}, {"simulations": True}):
+                    {"dirichlet_fraction": 1.5}, {"simulations": True}, {"value_loss": "tanh"}):
         with pytest.raises(ConfigError) as error:
             PUCTPlayer(policy, **options)
         assert "\n" not in str(error.value)

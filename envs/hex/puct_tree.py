@@ -21,13 +21,20 @@ mean value of the move for the player choosing it (virtual losses counted as -1)
 ("first-play urgency": unexplored moves are assumed a little worse than the position's average).
 Ties go to the lowest action index, so a search is a pure function of the network's answers.
 
+Solver (``solver``, MCTS-Solver): exact results propagate. A position is won for its mover when one
+move wins outright or leads to a position lost for the player then to move, and lost when every
+legal move leads to a won one; a new position whose mover can connect at once (one flood fill,
+cheaper than a network evaluation) is won without asking the network. Selection skips moves proven
+lost while any other is open, a walk that reaches a solved position backs its exact result up, and
+a solved root ends its tree's search early. Without it, only a move that connects scores exactly.
+
 Layout: trees are rows of fixed-size arrays. A tree has at most one node per simulation (each
 evaluation expands one node), and each node a row of ``n * n + 1`` edges in the absolute frame
 (cells, then the swap): the prior, visits, value sum (from the view of the player choosing the
 edge), virtual losses, and the child (a node index, or :data:`UNEXPANDED`, :data:`WINS`,
 :data:`ILLEGAL`). Nodes hold their player to move, whether the swap is legal there, their visits and
-value sum (from their own mover's view) and their state (:data:`NEW`, :data:`WAITING`,
-:data:`EXPANDED`). Positions are replayed from the root along the path on each walk (a copy of
+value sum (from their own mover's view), their state (:data:`NEW`, :data:`WAITING`,
+:data:`EXPANDED`) and their proof (+1 won, -1 lost for their mover, 0 open). Positions are replayed from the root along the path on each walk (a copy of
 ``n * n`` cells, cheaper than storing boards per node).
 
 Values are from the view of the player to move at the evaluated position: +1 it wins, -1 it

@@ -36,7 +36,7 @@ from envs.hex import puct_tree
 from rlagent.agent import Agent, load_agent
 from rlagent.errors import ConfigError
 from rlagent.gym_envs import resolve_env_id
-from rlagent.losses import on_return_scale
+from rlagent.losses import VALUE_LOSSES, on_return_scale
 
 MAX_MEMORY = 256 * 2**20  # bytes of tree arrays per batch of searches; more positions are searched in turns
 
@@ -73,6 +73,7 @@ class SearchStats:
     network_calls: int = 0
     leaves: int = 0
     seconds: float = 0.0
+    network_seconds: float = 0.0  # of ``seconds``, spent in the network's forward passes
 
     @property
     def leaves_per_call(self) -> float:
@@ -126,6 +127,8 @@ class PUCTPlayer:
                 raise ConfigError(f"{field} must be a finite number >= 0, got {value!r}")
         if dirichlet_fraction > 1 or not (isinstance(dirichlet_alpha, (int, float)) and 0 < dirichlet_alpha < math.inf):
             raise ConfigError(f"dirichlet_fraction must lie in [0, 1] and dirichlet_alpha be positive, got {dirichlet_fraction!r} and {dirichlet_alpha!r}")
+        if value_loss not in VALUE_LOSSES:
+            raise ConfigError(f"value_loss must be one of {', '.join(VALUE_LOSSES)} (the run's ppo.value_loss), got {value_loss!r}")
         if getattr(policy, "is_recurrent", False):
             raise ConfigError("a PUCT search needs a feed-forward network (the board is the whole state): this policy is recurrent")
         self.policy = policy
@@ -241,9 +244,11 @@ class PUCTPlayer:
     @torch.inference_mode()
     def _evaluate(self, planes: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Priors (mover's frame) and values (mover's view, on the return scale) in one forward pass."""
+        start = time.perf_counter()
         out = self.policy.forward({"observation": planes, "action_mask": mask.view(np.int8)})
         priors = out.dist.probs.float().cpu().numpy()
         values = on_return_scale(out.value.float().cpu().numpy(), self.value_loss)
+        self.stats.network_seconds += time.perf_counter() - start
         self.stats.network_calls += 1
         self.stats.leaves += planes.shape[0]
         return priors, values
