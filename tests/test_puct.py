@@ -68,6 +68,20 @@ class Uniform(torch.nn.Module):
         return PolicyOutput(Categorical(torch.zeros(mask.shape), mask), torch.zeros(mask.shape[0]), None)
 
 
+class Recording(Uniform):
+    """Uniform, and keeps every network input it was shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.planes: list[np.ndarray] = []
+        self.masks: list[np.ndarray] = []
+
+    def forward(self, obs: dict) -> object:
+        self.planes.append(np.array(obs["observation"]))
+        self.masks.append(np.array(obs["action_mask"]))
+        return super().forward(obs)
+
+
 class CentreValue(Uniform):
     """Uniform priors; the value says only who holds the centre (+1 the mover, -1 its opponent)."""
 
@@ -268,8 +282,15 @@ def test_swap_is_a_root_move_where_legal_and_a_reply_below_an_empty_root() -> No
     one[0, 2, 2] = 1  # x took the centre: swapping it is o's best reply
     result = player.search(one, np.array([1]), np.array([True]))
     assert result.legal[0, 25] and result.visits[0, 25] > 0
-    empty = PUCTPlayer(Uniform(), 200, swap=True).search(np.zeros((1, 5, 5)), np.array([0]))
-    assert not empty.legal[0, 25]  # no swap at an empty root; the replies below it may swap
+    for swap in (True, False):
+        network = Recording()
+        empty = PUCTPlayer(network, 200, swap=swap).search(np.zeros((1, 5, 5)), np.array([0]))
+        assert not empty.legal[0, 25]  # no swap at an empty root; the replies to its moves may swap
+        planes, masks = np.concatenate(network.planes), np.concatenate(network.masks)
+        one_stone = (planes[:, :2].sum(axis=(1, 2, 3)) == 1) & (planes[:, 1].sum(axis=(1, 2)) == 1)
+        offered = masks[:, 25] != 0
+        assert np.array_equal(offered, one_stone & swap) and np.array_equal(planes[:, 2, 0, 0] == 1, offered)
+        assert offered.any() == swap
 
 
 @pytest.mark.parametrize("swap", [False, True])
