@@ -49,6 +49,7 @@ _PUBLIC = {
     "RandomPlayer": "rlagent.games.players",
     "MCTSPlayer": "rlagent.games.players",
     "PolicyPlayer": "rlagent.games.players",
+    "PUCTPlayer": "rlagent.games.puct",
     "HumanPlayer": "rlagent.games.players",
     "make_player": "rlagent.games.players",
     "make_opponent": "rlagent.games.players",

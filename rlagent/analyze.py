@@ -1,10 +1,14 @@
-"""``python -m rlagent.analyze RUN_DIR --board "x..o./...../.....//" [--to-move x|o] [--top 5]``.
+"""``python -m rlagent.analyze RUN_DIR[@puctN] --board "x..o./...../.....//" [--to-move x|o] [--top 5]``.
 
 What a trained Hex agent thinks of one position: its move probabilities drawn on the board as a
 heat map (for a Q-network, a Rainbow or DQN run: its action values Q instead, on the value scale),
 its favourite moves, the swap if that is legal, and its value estimate. With ``--solve``, the exact
 answer beside it: whether the mover wins, which moves keep the win, and how much probability the
 policy puts on them (boards up to 8x8; :mod:`envs.hex.solver`).
+its favourite moves, the swap if that is legal, and its value estimate. ``RUN_DIR@puctN`` adds what
+a PUCT search of N network evaluations makes of it: the share of visits of each move on the board,
+the most visited moves with their values (and the wins and losses it proved), its choice and its
+value for the position.
 
 The board text's format: :data:`rlagent.games.analysis.BOARD_FORMAT` (also in ``--help``).
 """
@@ -13,17 +17,21 @@ from __future__ import annotations
 
 import argparse
 
+from envs.player_names import search_name
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
-from rlagent.games.analysis import BOARD_FORMAT, analyze, is_q_network, report, solve
+from rlagent.games.analysis import BOARD_FORMAT, analyze, analyze_search, is_q_network, report, search_report, solve
 from rlagent.games.hex_agent import board_settings, load_hex_agent
 from rlagent.games.players import PolicyPlayer
+from rlagent.games.puct import PUCTPlayer
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(
         prog="python -m rlagent.analyze", description=__doc__.split("\n\n")[1] + "\n\n" + BOARD_FORMAT, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("run", help="a run directory (its latest checkpoint) or a checkpoint file of a Hex agent")
+    parser.add_argument(
+        "run", help="a run directory (its latest checkpoint) or a checkpoint file of a Hex agent; RUN@puctN: also search with N network evaluations"
+    )
     parser.add_argument("--board", required=True, help='the position, e.g. "x..o./...../.....//" (format above)')
     parser.add_argument("--to-move", type=str.lower, choices=("x", "o"), help="who is to move (default: from the stone counts)")
     parser.add_argument("--top", type=int, default=5, help="how many of the likeliest moves to list (default 5)")
@@ -34,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 @one_line_errors
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    agent = load_hex_agent(args.run)
+    search = search_name(args.run)
+    agent = load_hex_agent(search.path if search else args.run)
     _, swap = board_settings(agent, None)
     player = PolicyPlayer(agent.policy, name=agent.path.stem)
     value_loss = getattr(agent.config.algorithm, "value_loss", "mse")
@@ -44,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     head = "Q-network: shows action values Q" if is_q_network(agent.policy) else f"{value_loss} value head"
     print(f"{agent.path} ({agent.config.algo}, {head})")
     print(report(result, args.top))
+    if search:
+        searcher = PUCTPlayer.from_agent(agent, search.simulations)
+        print()
+        print(search_report(analyze_search(searcher, args.board, args.to_move, swap=swap), args.top))
     return 0
 
 

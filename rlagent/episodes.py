@@ -7,6 +7,7 @@ Envs are made with :func:`rlagent.make_env.make_env`, so a run trained against a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,12 +35,15 @@ def play_episodes(
     outcomes: list[float] | None = None,
     learner_seat: int | None = None,
     extra_env: dict[str, Any] | None = None,
+    actor: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Returns of ``games`` finished episodes, played in one batch; a trial task's outcomes also go
     to ``trial_stats`` if given. ``opponent``: a player name or object (see
     :func:`rlagent.games.players.make_opponent`), used where ``agent_color`` (board games) or
     ``learner_seat`` (simultaneous games, whose ``info["result"]`` per game is appended to
-    ``outcomes``) is given. ``extra_env``: env options that override the run's."""
+    ``outcomes``) is given. ``extra_env``: env options that override the run's. ``actor``: a player
+    (``(observation, action_mask) -> actions``, e.g. a search over the agent's network) that moves
+    for the agent instead of its policy."""
     kwargs = dict(agent.config.env_kwargs)
     if agent_color is not None:
         kwargs.update(agent_color=agent_color, opponent=opponent)
@@ -57,7 +61,10 @@ def play_episodes(
     # Each slot plays at most its share, so the sample is not biased towards short games.
     quota = np.full(batch, games // batch) + (np.arange(batch) < games % batch)
     while len(finished) < games:
-        actions, _, _, state = agent.policy.act(obs, state, start, deterministic=deterministic, generator=generator)
+        if actor is None:
+            actions, _, _, state = agent.policy.act(obs, state, start, deterministic=deterministic, generator=generator)
+        else:
+            actions = actor(obs["observation"], obs["action_mask"])
         obs, reward, terminated, truncated, info = env.step(actions)
         running += reward
         start = terminated | truncated
@@ -142,14 +149,18 @@ class ColourResult:
         return wilson_interval(self.wins, self.games)
 
 
-def win_rates_by_colour(agent: Agent, opponent: str, games: int, seed: int, deterministic: bool = True) -> list[ColourResult]:
+def win_rates_by_colour(
+    agent: Agent, opponent: str, games: int, seed: int, deterministic: bool = True,
+    actor: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+) -> list[ColourResult]:
     """``games`` games against ``opponent`` (a player name or a run path), half with each colour:
-    Hex has a first-move advantage, so a single colour flatters or undersells."""
+    Hex has a first-move advantage, so a single colour flatters or undersells. ``actor`` as in
+    :func:`play_episodes`."""
     results = []
     for colour in (0, 1):
         count = games // 2 if colour == 0 else games - games // 2
         player = make_opponent(opponent, seed=seed + colour)
-        returns = play_episodes(agent, count, player, colour, seed + colour, deterministic)
+        returns = play_episodes(agent, count, player, colour, seed + colour, deterministic, actor=actor)
         results.append(ColourResult(colour, int((returns > 0).sum()), count))
     return results
 

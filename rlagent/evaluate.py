@@ -1,4 +1,4 @@
-"""``python -m rlagent.evaluate RUN_DIR_OR_CHECKPOINT --opponent random --games 200``.
+"""``python -m rlagent.evaluate RUN_DIR_OR_CHECKPOINT[@puctN] --opponent random --games 200``.
 
 Plays a trained agent against an opponent, half the games with each colour (Hex has a first-move
 advantage, so a single colour flatters or undersells), and prints win rates by colour with 95%
@@ -9,10 +9,14 @@ score. For single-agent envs it prints the mean return instead.
 ``--positions N`` grades a Hex agent against exact values instead of an opponent: N positions from
 uniformly random play (seeded), and of those won for the side to move, the share where its greedy
 move keeps the win, overall and by stone count (boards up to 8x8; :mod:`rlagent.games.solved_positions`).
+score. For single-agent envs it prints the mean return instead. A Hex agent written ``RUN@puctN``
+plays through a PUCT search of N network evaluations per move (:mod:`rlagent.games.puct`), and
+``--opponent`` takes the same form.
 """
 
 from __future__ import annotations
 
+from envs.player_names import search_name
 from rlagent.agent import load_agent
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
 from rlagent.errors import RlagentError
@@ -21,21 +25,24 @@ from rlagent.games.elo import wilson_interval
 from rlagent.games.hex_agent import load_hex_agent, policy_board_size
 from rlagent.games.players import PolicyPlayer, parse_player
 from rlagent.games.solved_positions import draw_positions, parse_stone_range, score_lines, score_player, stone_range
+from rlagent.games.puct import PUCTPlayer
 
 
 @one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineErrorParser(prog="python -m rlagent.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("run", help="a run directory (its latest checkpoint) or a checkpoint file")
+    parser.add_argument("run", help="a run directory (its latest checkpoint) or a checkpoint file; RUN@puctN: a Hex agent searched with N network evaluations per move")
     parser.add_argument(
         "--opponent", default="random",
-        help="random (default); for board games mctsN (e.g. mcts200); for the Arena idle, hill, turret, hunter; or a run directory / checkpoint",
+        help="random (default); for board games mctsN (e.g. mcts200); for the Arena idle, hill, turret, hunter; a run directory / checkpoint; "
+        "for Hex also RUN@puctN",
     )
     parser.add_argument("--games", type=int, default=200, help="games or episodes to play (default 200)")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--positions", type=int, metavar="N", help="Hex: grade the greedy move in N random-play positions with the exact solver instead of playing games")
     parser.add_argument("--stones", metavar="LOW-HIGH", help="with --positions: the stone counts to draw (default by size: 5x5 4-14, 7x7 20-38)")
-    parser.add_argument("--sample", action="store_true", help="sample moves instead of playing the most likely one (a Q-network, rainbow or dqn, has no distribution to sample: it stays greedy)")
+    parser.add_argument("--sample", action="store_true", help="sample moves instead of playing the most likely one (a Q-network, rainbow or dqn, has no distribution to sample: it stays greedy; "
+                        "RUN@puctN samples in proportion to its visits)")
     args = parser.parse_args(argv)
     if args.games < 2:
         raise RlagentError(f"--games must be at least 2, got {args.games}")
@@ -44,8 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.stones is not None:
         raise RlagentError("--stones only applies with --positions N")
     parse_player(args.opponent, paths=True, what="opponent")  # refused before loading, for every env alike
-    agent = load_agent(args.run)
-    print(f"{agent.path} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")
+    search = search_name(args.run)
+    agent = load_agent(search.path if search else args.run)
+    actor = PUCTPlayer.from_agent(agent, search.simulations, seed=args.seed, temperature=float(args.sample)) if search else None
+    searched = f" searched with PUCT, {search.simulations} evaluations per move" if search else ""
+    print(f"{agent.path}{searched} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")
     if is_seated(agent):
         print_seat_results(results_by_seat(agent, args.opponent, args.games, args.seed, deterministic=not args.sample), args.opponent)
         return 0
@@ -58,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"on non-trivial {summary.get('trial/accuracy_nontrivial', float('nan')):.1%}; "
                   f"response rate {summary['trial/response_rate']:.1%}, reward per trial {summary['trial/reward_per_trial']:.3f}")
         return 0
-    results = win_rates_by_colour(agent, args.opponent, args.games, args.seed, deterministic=not args.sample)
+    results = win_rates_by_colour(agent, args.opponent, args.games, args.seed, deterministic=not args.sample, actor=actor)
     for result in results:
         low, high = result.interval
         name = ("first", "second")[result.colour]
@@ -68,15 +78,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  overall vs {args.opponent}: won {wins}/{args.games} = {wins / args.games:.1%} (95% CI {low:.1%}-{high:.1%})")
     return 0
 
+
 def print_position_score(run: str, count: int, seed: int, stones: str | None) -> int:
-    """``--positions``: the exact-value score of a Hex agent's greedy move."""
-    agent = load_hex_agent(run)
+    """``--positions``: the exact-value score of a Hex agent's greedy move (``RUN@puctN``: of the
+    move its search chooses)."""
+    search = search_name(run)
+    agent = load_hex_agent(search.path if search else run)
     size = policy_board_size(agent.policy)
     stone_counts = stone_range(size, parse_stone_range(stones) if stones else None)
     print(f"{agent.path} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")
     suite = draw_positions(size, count, seed, stone_counts)
-    player = PolicyPlayer(agent.policy, name=agent.path.stem)
-    for line in score_lines(score_player(player, suite), suite, "greedy policy"):
+    if search:
+        player, name = PUCTPlayer.from_agent(agent, search.simulations, seed=seed), f"PUCT search, {search.simulations} evaluations"
+    else:
+        player, name = PolicyPlayer(agent.policy, name=agent.path.stem), "greedy policy"
+    for line in score_lines(score_player(player, suite), suite, name):
         print(line)
     return 0
 

@@ -1,9 +1,9 @@
-"""``python -m rlagent.league RUN_DIR [--games 40] [--baselines random,mcts100] [--workers 0]``.
+"""``python -m rlagent.league RUN_DIR [--games 40] [--baselines random,mcts100] [--workers 0] [--snapshots all|latest]``.
 
 Rates every checkpoint and self-play pool snapshot of a run, together with fixed baselines
-(``random``, ``mctsN``), on one Bradley-Terry Elo scale, so that progress is measured against
-players that do not change while the learner does. How the games are planned and why:
-:mod:`rlagent.games.league`.
+(``random``, ``mctsN``; for Hex also ``RUN@puctN``, the run's agent searched with PUCT), on one
+Bradley-Terry Elo scale, so that progress is measured against players that do not change while
+the learner does. How the games are planned and why: :mod:`rlagent.games.league`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from pathlib import Path
 import torch
 
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
-from rlagent.games.league import DEFAULT_POSITIONS, LEAGUE_DIR, MATCHES_FILE, OPENING_RULES, PLOT_FILE, RATINGS_FILE, read_position_scores, run_league
+from rlagent.games.league import (
+    DEFAULT_POSITIONS, LEAGUE_DIR, MATCHES_FILE, OPENING_RULES, PLOT_FILE, RATINGS_FILE, SNAPSHOT_RULES, read_position_scores, run_league,
+)
 from rlagent.games.league_report import format_table, league_table
 from rlagent.games.match_table import read_matches
 
@@ -24,8 +26,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by python -m rlagent.train")
     parser.add_argument("--games", type=int, default=40, help="games per pair of entrants, even (default 40)")
     parser.add_argument(
-        "--baselines", help="comma-separated fixed players: random, mctsN, Arena bots (idle, hill, turret, hunter); '' for none "
+        "--baselines", help="comma-separated fixed players: random, mctsN, Arena bots (idle, hill, turret, hunter), for Hex RUN@puctN "
+        "(a run's latest checkpoint, or a checkpoint file, searched with N network evaluations per move); '' for none "
         "(default random,mcts100 for board games, idle,random,hill,turret,hunter for the Arena)"
+    )
+    parser.add_argument(
+        "--snapshots", choices=SNAPSHOT_RULES, default="all",
+        help="which of the run's checkpoints and pool snapshots play: all (default) or the latest only (e.g. to rate searches of the final agent)",
     )
     parser.add_argument("--workers", type=int, default=0, help="processes to play pairings in (default 0: this one)")
     parser.add_argument("--anchor", help="the player fixed at 0 Elo (default random if it plays, else the oldest checkpoint)")
@@ -52,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     ratings = run_league(
         args.run_dir, args.games, args.baselines, args.workers,
         anchor=args.anchor, openings=args.openings, seed=args.seed, gifs=args.gifs, positions=args.positions,
+        snapshots=args.snapshots,
     )
     results = read_matches(matches_path)
     league_dir = matches_path.parent

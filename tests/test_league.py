@@ -233,7 +233,8 @@ def test_ratings_csv_plot_and_tensorboard_at_the_checkpoint_steps(run: Path) -> 
     league = run / "league"
     with (league / "ratings.csv").open(newline="") as file:
         rows = list(csv.DictReader(file))
-    assert list(rows[0]) == ["name", "step", "elo", "low", "high", "games"]
+    assert list(rows[0]) == ["name", "step", "elo", "low", "high", "games", "winning_move"]
+    assert all(0.0 <= float(row["winning_move"]) <= 1.0 for row in rows)  # 3x3: graded on solved positions
     assert [row["name"] for row in rows] == CHECKPOINTS + ["random"]
     assert [row["step"] for row in rows] == [str(step) for step in STEPS] + [""]
     assert all(int(row["games"]) == 4 * 6 for row in rows)
@@ -244,7 +245,7 @@ def test_ratings_csv_plot_and_tensorboard_at_the_checkpoint_steps(run: Path) -> 
     assert len(events) == 1
     accumulator = EventAccumulator(str(league))
     accumulator.Reload()
-    assert {"elo/rating", "elo/low", "elo/high"} <= set(accumulator.Tags()["scalars"])
+    assert {"elo/rating", "elo/low", "elo/high", "eval/winning_move_rate"} <= set(accumulator.Tags()["scalars"])
     rating = accumulator.Scalars("elo/rating")
     assert [event.step for event in rating] == STEPS
     assert [event.value for event in rating] == pytest.approx([float(row["elo"]) for row in rows[:-1]], abs=1e-3)

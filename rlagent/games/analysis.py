@@ -1,5 +1,7 @@
 """What a trained Hex agent thinks of one position, in the absolute frame: its move probabilities
-(a policy network) or its action values Q (a Q-network, e.g. a Rainbow or DQN run), and its value.
+(a policy network) or its action values Q (a Q-network, e.g. a Rainbow or DQN run), and its value;
+and, for an agent searched with PUCT (:class:`~rlagent.games.puct.PUCTPlayer`), what the search
+made of it: its visits, each move's value, the moves it proved won or lost, the position's value.
 
 The library behind ``python -m rlagent.analyze`` (:mod:`rlagent.analyze`), usable from code and notebooks.
 
@@ -20,6 +22,7 @@ from envs.hex.solver import MAX_SOLVER_SIZE, HexSolver, SolverLimit
 from rlagent.errors import ConfigError
 from rlagent.games.hex_agent import policy_board_size
 from rlagent.games.players import PolicyPlayer
+from rlagent.games.puct import PUCTPlayer
 
 BOARD_FORMAT = """Board text: the rows from the top, separated by /, one character per cell: x (or X) a stone
 of the first player (X, joins top and bottom), o (or O) a stone of the second player (O,
@@ -145,11 +148,7 @@ def analyze(
     only its ``tanh`` puts on the return scale, so it must be given to read the value right.
     """
     n = policy_board_size(player.policy)
-    board = parse_board(board_text, n)
-    if not (board == 0).any():
-        raise ConfigError("the board is full: there is no move to analyze")
-    mover = choose_to_move(board, to_move, swap)
-    swap_legal = swap and mover == 1 and int((board == 1).sum()) == 1 and not (board == 2).any()
+    board, mover, swap_legal = read_position(board_text, n, to_move, swap)
     planes = planes_from_boards(board[None], np.array([mover]), np.array([swap_legal]))
     mask = np.zeros((1, n * n + 1), dtype=np.int8)
     mask[0, : n * n] = (planes[0, 0] + planes[0, 1] == 0).reshape(-1)
@@ -204,6 +203,102 @@ def solve(analysis: Analysis, node_limit: int = SOLVE_NODE_LIMIT) -> Analysis:
     except SolverLimit:
         raise ConfigError(f"the solver found no answer within {node_limit:,} nodes: this position is too early for exact values on {n}x{n}") from None
     return replace(analysis, winning=winning.reshape(n, n), swap_wins=swap_wins)
+def read_position(board_text: str, size: int, to_move: str | int | None, swap: bool) -> tuple[np.ndarray, int, bool]:
+    """The board, the player to move and whether the swap is legal, from the board text."""
+    board = parse_board(board_text, size)
+    if not (board == 0).any():
+        raise ConfigError("the board is full: there is no move to analyze")
+    mover = choose_to_move(board, to_move, swap)
+    swap_legal = swap and mover == 1 and int((board == 1).sum()) == 1 and not (board == 2).any()
+    return board, mover, bool(swap_legal)
+
+
+@dataclass(frozen=True)
+class SearchAnalysis:
+    """What a PUCT search made of one position, in the absolute frame.
+
+    ``visits`` (n, n) counts the simulations through each cell's move (``swap_visits`` the swap's,
+    None where it is not legal); ``q`` (n, n) is each move's mean value for the player to move
+    (NaN where unvisited or occupied); ``proven`` (n, n) is 2 where a move wins at once, 1 where the
+    search proved it wins, -1 where it proved it loses, else 0. ``value`` is the position's value
+    for the player to move after the search (+1 / -1 exactly where it was solved).
+    """
+
+    board: np.ndarray
+    to_move: int
+    simulations: int
+    visits: np.ndarray
+    q: np.ndarray
+    proven: np.ndarray
+    value: float
+    move: str
+    swap_visits: int | None = None
+    swap_q: float | None = None
+    swap_proven: int = 0
+
+    def top_moves(self, k: int = 5) -> list[tuple[str, int, float, int]]:
+        """The ``k`` most visited legal moves as (name, visits, Q, proven), proven wins first and
+        proven losses last; moves neither visited nor proven are left out."""
+        n = self.board.shape[0]
+        moves = [
+            (cell_name(cell, n), int(self.visits.flat[cell]), float(self.q.flat[cell]), int(self.proven.flat[cell]))
+            for cell in range(n * n) if self.board.flat[cell] == 0 and (self.visits.flat[cell] or self.proven.flat[cell])
+        ]
+        if self.swap_visits is not None and (self.swap_visits or self.swap_proven):
+            moves.append(("swap", self.swap_visits, float("nan") if self.swap_q is None else self.swap_q, self.swap_proven))
+        return sorted(moves, key=lambda move: (-max(move[3], 0), move[3] < 0, -move[1]))[:k]
+
+
+def analyze_search(
+    player: PUCTPlayer, board_text: str, to_move: str | int | None = None, *, swap: bool = False
+) -> SearchAnalysis:
+    """What ``player``'s search makes of the position ``board_text`` (see the module docstring);
+    ``swap`` as in :func:`analyze`."""
+    n = policy_board_size(player.policy)
+    board, mover, swap_legal = read_position(board_text, n, to_move, swap)
+    result = player.search(board[None], np.array([mover]), np.array([swap_legal]))
+    cells = n * n
+    move = int(result.moves[0])
+    return SearchAnalysis(
+        board=board,
+        to_move=mover,
+        simulations=player.simulations,
+        visits=result.visits[0, :cells].reshape(n, n),
+        q=np.where(board == 0, result.q[0, :cells].reshape(n, n), np.nan),
+        proven=result.proven[0, :cells].reshape(n, n),
+        value=float(result.value[0]),
+        move="swap" if move == cells else cell_name(move, n),
+        swap_visits=int(result.visits[0, cells]) if swap_legal else None,
+        swap_q=float(result.q[0, cells]) if swap_legal and result.visits[0, cells] else None,
+        swap_proven=int(result.proven[0, cells]),
+    )
+
+
+def search_report(analysis: SearchAnalysis, top: int = 5) -> str:
+    """Everything the CLI prints about a search: the visits in percent on the board, the most
+    visited moves with their values and proofs, the swap, the chosen move and the value."""
+    mover = SYMBOLS[analysis.to_move + 1]
+    total = int(analysis.visits.sum()) + (analysis.swap_visits or 0)
+    shares = analysis.visits / max(total, 1)
+    proofs = {2: ", wins at once", 1: ", proven win", -1: ", proven loss"}
+
+    def describe(i: int, name: str, visits: int, q: float, proven: int) -> str:
+        value = "" if np.isnan(q) else f", Q {q:+.2f}"
+        return f"{i}. {name} {100 * visits / max(total, 1):.1f}% ({visits}{value}{proofs.get(proven, '')})"
+
+    moves = "  ".join(describe(i, *move) for i, move in enumerate(analysis.top_moves(top), 1))
+    lines = [
+        f"search: {analysis.simulations} evaluations, visits in % of the {total} below the root ({mover} to move):",
+        heat_map(Analysis(analysis.board, analysis.to_move, shares, None, analysis.value)),
+        "",
+        f"most visited: {moves}",
+    ]
+    if analysis.swap_visits is not None:
+        lines.append(f"swap: {100 * analysis.swap_visits / max(total, 1):.1f}% ({analysis.swap_visits})")
+    solved = {1.0: f" (solved: {mover} wins)", -1.0: f" (solved: {mover} loses)"}.get(analysis.value, "")
+    lines.append(f"search's choice: {analysis.move}")
+    lines.append(f"value after the search: {analysis.value:+.3f} for {mover}, the player to move{solved}")
+    return "\n".join(lines)
 
 
 def is_q_network(policy: object) -> bool:

@@ -17,6 +17,7 @@ from envs.hex.render import PLAYER_NAMES
 from rlagent.agent import Agent, load_agent
 from rlagent.errors import CheckpointError, ConfigError
 from rlagent.games.players import HumanPlayer, PolicyPlayer
+from rlagent.games.puct import PUCTPlayer
 from rlagent.gym_envs import resolve_env_id
 
 
@@ -52,7 +53,7 @@ def board_settings(agent: Agent, requested_size: int | None) -> tuple[int, bool]
     return size, bool(kwargs.get("swap", False))
 
 
-def play_game(agent: PolicyPlayer, human: HumanPlayer, size: int, swap: bool, print_fn: Callable[[str], None] = print) -> int:
+def play_game(agent: PolicyPlayer | PUCTPlayer, human: HumanPlayer, size: int, swap: bool, print_fn: Callable[[str], None] = print) -> int:
     """One game on a fresh board, drawn after every move; returns the winner (0 X, 1 O)."""
     core = HexCore(1, size, swap)
     print_fn(f"you play {PLAYER_NAMES[human.color]} ({'first, joining top and bottom' if human.color == 0 else 'second, joining left and right'})")

@@ -2,8 +2,10 @@
 
 The command is ``python -m rlagent.league`` (:mod:`rlagent.league`); this module is the library it
 calls. It rates every checkpoint and self-play pool snapshot of a run, together with fixed baselines
-(``random``, ``mctsN``), on one Bradley–Terry Elo scale, so that progress is measured against
-players that do not change while the learner does.
+(``random``, ``mctsN``; for Hex also ``RUN@puctN``, a checkpoint searched with PUCT), on one
+Bradley–Terry Elo scale, so that progress is measured against players that do not change while
+the learner does. ``snapshots="latest"`` enters only the newest snapshot: what a search adds to the
+final agent is then measured without replaying the run's history.
 
 Why it is built the way it is:
 
@@ -46,17 +48,20 @@ import numpy as np
 import torch
 
 from envs.base import TurnBasedGame
+from envs.hex.core import HexCore
 from envs.simultaneous import SimultaneousGame
 from envs.simultaneous_env import SeatPlayer
-from envs.player_names import RANDOM
-from rlagent.checkpoint import list_checkpoints
-from rlagent.agent import load_agent
+from envs.player_names import PUCT, PUCT_FORM, RANDOM, PlayerName, search_name
+from rlagent.checkpoint import latest_checkpoint, list_checkpoints
+from rlagent.agent import Agent, load_agent
 from rlagent.games.elo import Ratings, fit_ratings
 from rlagent.errors import ConfigError, RlagentError
 from rlagent.games.league_report import TableRow, format_table, league_table, plot_ratings, snapshot_step, write_ratings, write_tensorboard
 from rlagent.games.match_table import GameResult, append_matches, read_matches
 from rlagent.games.matches import Player, game_factory, play_boards
+from rlagent.games.hex_agent import policy_board_size
 from rlagent.games.players import PolicyPlayer, make_player, parse_player
+from rlagent.games.puct import PUCTPlayer
 from rlagent.games.seat_matches import OPENINGS, play_seated, record_game
 from rlagent.games.seat_players import PolicySeatPlayer
 from rlagent.games.solved_positions import score_player, selfplay_suite
@@ -86,6 +91,7 @@ DEFAULT_POSITIONS = 200
 PLOT_FILE = "elo.png"
 SAMPLES_DIR = "samples"
 OPENING_RULES = ("random", "suite", "none")
+SNAPSHOT_RULES = ("all", "latest")
 # Fixed players rated beside the run's snapshots when none are named: board games, simultaneous games.
 DEFAULT_BASELINES = {"boards": ("random", "mcts100"), "seats": ("idle", "random", "hill", "turret", "hunter")}
 _SNAPSHOT = re.compile(r"step_(\d+)\.pt")
@@ -94,7 +100,8 @@ _SNAPSHOT = re.compile(r"step_(\d+)\.pt")
 @dataclass(frozen=True)
 class Entrant:
     """A league player: a snapshot of the run (``step`` set, ``spec`` its file) or a baseline
-    (``step`` None, ``spec`` its name). Plain strings, so a worker process can rebuild it."""
+    (``step`` None, ``spec`` its name; for a search, ``CHECKPOINT_FILE@puctN``). Plain strings, so a
+    worker process can rebuild it."""
 
     name: str
     spec: str
@@ -130,6 +137,7 @@ def run_league(
     progress: bool | None = None,
     gifs: bool = False,
     positions: int = DEFAULT_POSITIONS,
+    snapshots: str = "all",
 ) -> Ratings:
     """Play the games the league of ``run_dir`` still lacks, then rate everyone and store it.
 
@@ -140,7 +148,9 @@ def run_league(
     ``positions`` (Hex up to 7x7; 0: off): also grade every entrant on that many random-play
     positions with exact values, the table's ``win move`` column (:func:`grade_positions`).
 
-    ``baselines`` None: :data:`DEFAULT_BASELINES` for the run's kind of game. ``workers`` > 0 plays pairings in that many spawned processes (0: in this one); the results
+    ``baselines`` None: :data:`DEFAULT_BASELINES` for the run's kind of game. ``snapshots``:
+    ``all`` of the run's checkpoints and pool snapshots enter, or only the ``latest``.
+    ``workers`` > 0 plays pairings in that many spawned processes (0: in this one); the results
     do not depend on it. ``anchor`` is fixed at 0 Elo; by default ``random`` when it has played,
     else the oldest checkpoint. ``progress`` as in :class:`~rlagent.monitor.progress.Progress`.
     Returns the ratings fitted over every game in ``league/matches.csv``.
@@ -149,6 +159,8 @@ def run_league(
     _check_settings(games, workers, openings, seed)
     if not isinstance(positions, int) or positions < 0:
         raise ConfigError(f"positions must be 0 (off) or a number of positions, got {positions!r}")
+    if snapshots not in SNAPSHOT_RULES:
+        raise ConfigError(f"unknown snapshots {snapshots!r}: valid are {', '.join(SNAPSHOT_RULES)}")
     env, env_kwargs = read_run_env(run_dir)
     kwargs_json = json.dumps(env_kwargs, sort_keys=True)
     probe = _factory(env, kwargs_json)(1)
@@ -157,7 +169,8 @@ def run_league(
         raise ConfigError(f"--gifs records Arena matches; {env} is a board game (see python -m rlagent.play for its games)")
     if baselines is None:
         baselines = DEFAULT_BASELINES["seats" if isinstance(probe, SimultaneousGame) else "boards"]
-    entrants = find_entrants(run_dir) + parse_baselines(baselines)
+    entrants = find_entrants(run_dir)[-1:] if snapshots == "latest" else find_entrants(run_dir)
+    entrants += parse_baselines(baselines, run_dir)
     if len(entrants) < 2:
         raise ConfigError(f"a league needs at least two entrants, {run_dir} gives only {entrants[0].name}: add a baseline such as random")
     _check_baselines_fit(entrants, probe, env)
@@ -279,20 +292,43 @@ def find_entrants(run_dir: str | Path) -> list[Entrant]:
     return [Entrant(f"step_{step}", str(path), step) for step, path in sorted(found.items())]
 
 
-def parse_baselines(baselines: str | Sequence[str]) -> list[Entrant]:
+def parse_baselines(baselines: str | Sequence[str], run_dir: str | Path | None = None) -> list[Entrant]:
     """Baselines from ``"random,mcts100"`` (the command line's list: spaces around names and empty
     items ignored, ``""`` for none) or a sequence of player names (:mod:`envs.player_names`);
-    duplicates dropped, order kept."""
+    duplicates dropped, order kept.
+
+    ``PATH@puctN`` (a checkpoint, or a run directory's latest, searched with PUCT) is a baseline
+    too, fixed to the checkpoint it names now; one of ``run_dir``'s own is called after its
+    snapshot (``step_51200@puct200``), so it sits beside that snapshot's greedy play in the table.
+    """
     if isinstance(baselines, str):
         names = [name.strip() for name in baselines.split(",") if name.strip()]
     else:
         names = list(baselines)
     entrants: list[Entrant] = []
     for name in names:
-        parse_player(name, what="baseline")
-        if not any(e.name == name for e in entrants):
-            entrants.append(Entrant(name, name))
+        entrant = _search_entrant(name, run_dir) if search_name(name) else None
+        if entrant is None:
+            parse_player(name, what="baseline", also=(PUCT_FORM,))
+            entrant = Entrant(name, name)
+        if not any(e.name == entrant.name for e in entrants):
+            entrants.append(entrant)
     return entrants
+
+
+def _search_entrant(name: str, run_dir: str | Path | None) -> Entrant:
+    """``PATH@puctN`` as a baseline: its spec names the checkpoint file itself."""
+    search = search_name(name)
+    path = Path(search.path)  # type: ignore[union-attr]
+    if not path.exists():
+        raise ConfigError(f"baseline {name!r}: {path} does not exist; PATH@puctN searches a run directory's latest checkpoint or a checkpoint file")
+    checkpoint = latest_checkpoint(path) if path.is_dir() else path
+    if checkpoint is None:
+        raise ConfigError(f"baseline {name!r}: {path} has no checkpoints/step_*.pt to search with")
+    label = name
+    if run_dir is not None and checkpoint.resolve().parent.parent == Path(run_dir).resolve():
+        label = f"{checkpoint.stem}@puct{search.simulations}"
+    return Entrant(label, f"{checkpoint}@puct{search.simulations}")  # type: ignore[union-attr]
 
 
 # ------------------------------------------------------------------------------------- planning
@@ -313,11 +349,25 @@ def _check_baselines_fit(entrants: Sequence[Entrant], probe: TurnBasedGame | Sim
     """A baseline the game has no player for (MCTS reads Hex boards only, the Arena's bots play
     only the Arena) would fail mid-league: refuse it up front."""
     for entrant in entrants:
+        search = search_name(entrant.spec) if entrant.step is None else None
+        if search is not None:
+            _check_search_fits(entrant.name, search, probe, env)
+            continue
         name = parse_player(entrant.name) if entrant.step is None else None
         if name is None or (name.kind == RANDOM and not isinstance(probe, SimultaneousGame)):  # boards play random themselves
             continue
         if probe.named_player(name) is None:
             raise ConfigError(f"baseline {entrant.name} does not play {probe.name}, the game of this run's env {env}: use --baselines random")
+
+
+def _check_search_fits(label: str, search: PlayerName, probe: TurnBasedGame | SimultaneousGame, env: str) -> None:
+    """A PUCT baseline needs a Hex league and a network of the league's board size."""
+    if not isinstance(probe, HexCore):
+        raise ConfigError(f"baseline {label} is a Hex search, but this run's env {env} plays {probe.name}")
+    stat = os.stat(search.path)
+    size = policy_board_size(_load_agent(search.path, stat.st_mtime_ns, stat.st_size).policy)
+    if size != probe.size:
+        raise ConfigError(f"baseline {label} searches a {size}x{size} network, but this league plays {probe.size}x{probe.size} Hex")
 
 
 def _first_moves(probe: TurnBasedGame | SimultaneousGame) -> np.ndarray:
@@ -472,8 +522,13 @@ def play_pairing(pairing: _Pairing) -> list[GameResult]:
 def _build_player(entrant: Entrant, seed: int) -> Player:
     if entrant.step is not None:
         stat = os.stat(entrant.spec)
-        return PolicyPlayer(_load_policy(entrant.spec, stat.st_mtime_ns, stat.st_size), greedy=True, name=entrant.name)
-    return make_player(entrant.name, seed)  # parse_baselines admitted only random and mctsN
+        return PolicyPlayer(_load_agent(entrant.spec, stat.st_mtime_ns, stat.st_size).policy, greedy=True, name=entrant.name)
+    search = search_name(entrant.spec)
+    if search is not None and search.kind == PUCT:
+        stat = os.stat(search.path)
+        agent = _load_agent(search.path, stat.st_mtime_ns, stat.st_size)
+        return PUCTPlayer.from_agent(agent, search.simulations, seed=seed, name=entrant.name)
+    return make_player(entrant.name, seed)  # parse_baselines admitted only random, mctsN and searches
 
 
 def _build_seat_player(entrant: Entrant, game: SimultaneousGame, seed: int) -> SeatPlayer:
@@ -481,19 +536,19 @@ def _build_seat_player(entrant: Entrant, game: SimultaneousGame, seed: int) -> S
     game's own player for a baseline's name (the Arena's bots)."""
     if entrant.step is not None:
         stat = os.stat(entrant.spec)
-        policy = _load_policy(entrant.spec, stat.st_mtime_ns, stat.st_size)
+        policy = _load_agent(entrant.spec, stat.st_mtime_ns, stat.st_size).policy
         return PolicySeatPlayer(policy, game.num_seats, greedy=True, seed=seed, name=entrant.name)
     return game.named_player(parse_player(entrant.name), seed)
 
 
 @lru_cache(maxsize=64)
-def _load_policy(path: str, mtime_ns: int, size: int) -> torch.nn.Module:
-    """Each snapshot is loaded once per process (greedy play keeps no state in the policy).
+def _load_agent(path: str, mtime_ns: int, size: int) -> Agent:
+    """Each snapshot is loaded once per process (greedy play and searches keep no state in the policy).
 
     The file's time and size are part of the key, so a file rewritten at the same path (a run
     restarted in the same directory) is loaded afresh.
     """
-    return load_agent(path).policy
+    return load_agent(path)
 
 
 @lru_cache(maxsize=8)

@@ -16,9 +16,10 @@ import torch
 from envs.hex.core import cell_name, parse_cell, planes_from_boards, transpose_actions
 from envs.hex.mcts import MCTSPlayer  # the fixed-strength reference, beside the other players
 from envs.hex.render import PLAYER_NAMES, board_to_text
-from envs.player_names import MCTS, PATH, RANDOM, PlayerName, parse_player_name
+from envs.player_names import MCTS, PATH, PUCT, RANDOM, PlayerName, parse_player_name
 from rlagent.agent import load_agent
 from rlagent.errors import ConfigError
+from rlagent.games.puct import PUCTPlayer
 from rlagent.nets.distributions import Bernoulli, Categorical
 
 
@@ -110,12 +111,13 @@ def with_temperature(dist: Any, temperature: float) -> Categorical | Bernoulli:
     raise ConfigError(f"a temperature applies to Discrete and MultiBinary policies, not to a {type(dist).__name__}")
 
 
-def parse_player(spec: object, *, paths: bool = False, what: str = "player") -> PlayerName:
+def parse_player(spec: object, *, paths: bool = False, what: str = "player", also: tuple[str, ...] = ()) -> PlayerName:
     """A player name parsed by the one syntax of :mod:`envs.player_names`; a one-line ``ConfigError``
     naming it as a ``what`` and listing the valid forms if it is not one. ``paths``: the path of a run
-    directory or checkpoint is valid too (for the callers that load it)."""
+    directory or checkpoint is valid too (for the callers that load it). ``also``: further forms
+    the caller accepts, for the message."""
     try:
-        return parse_player_name(spec, paths=paths, what=what)
+        return parse_player_name(spec, paths=paths, what=what, also=also)
     except ValueError as error:
         raise ConfigError(str(error)) from None
 
@@ -135,19 +137,25 @@ def make_player(spec: str, seed: int = 0) -> Any:
 
 def make_opponent(spec: str, seed: int = 0) -> object:
     """An opponent from its command-line name: ``random``, ``mctsN`` (UCT with N simulations, e.g.
-    ``mcts200``) or the path of a run directory or checkpoint (played greedily)."""
+    ``mcts200``), the path of a run directory or checkpoint (played greedily) or ``PATH@puctN``
+    (that Hex agent searched with N network evaluations per move)."""
     name = parse_player(spec, paths=True, what="opponent")
     if name.kind == RANDOM:
         return RANDOM  # the env's own batched random player, on its per-board streams
     if name.kind == MCTS:
         return make_player(spec, seed)
+    if name.kind == PUCT:
+        return PUCTPlayer.load(name.path, name.simulations, seed=seed, name=spec)
     return PolicyPlayer.load(name.path, seed=seed)
 
 
 def load_opponent(spec: str) -> object:
     """An env's ``opponent`` option as the env can take it: a run directory or checkpoint loaded as
-    a greedy :class:`PolicyPlayer`, a player name (``random``, ``mctsN``) left for the env to build."""
+    a greedy :class:`PolicyPlayer`, ``PATH@puctN`` as a :class:`PUCTPlayer`, a player name
+    (``random``, ``mctsN``) left for the env to build."""
     name = parse_player(spec, paths=True, what="opponent")
+    if name.kind == PUCT:
+        return PUCTPlayer.load(name.path, name.simulations, name=spec)
     return PolicyPlayer.load(name.path) if name.kind == PATH else spec
 
 

@@ -16,7 +16,7 @@ import torch
 
 from envs.simultaneous import SimultaneousGame
 from rlagent.agent import load_agent
-from envs.player_names import PATH
+from envs.player_names import PATH, PUCT
 from rlagent.errors import ConfigError
 from rlagent.games.players import parse_player
 
@@ -87,4 +87,6 @@ def load_seat_opponent(spec: str, num_seats: int) -> Any:
     """An Arena env's ``opponent`` option as the env can take it: a run directory or checkpoint
     loaded as a greedy :class:`PolicySeatPlayer`, a bot's name left for the env to build."""
     name = parse_player(spec, paths=True, what="opponent")
+    if name.kind == PUCT:
+        raise ConfigError(f"opponent {spec!r} is a Hex search (PATH@puctN): simultaneous-move games take a run directory, a checkpoint or a bot")
     return PolicySeatPlayer.load(name.path, num_seats) if name.kind == PATH else spec
