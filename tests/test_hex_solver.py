@@ -130,3 +130,38 @@ def test_positions_are_symmetric_under_the_half_turn():
         moves = solver.winning_moves(board, stones % 2)
         turned = HexSolver(5).winning_moves(board[::-1, ::-1].copy(), stones % 2)
         assert sorted(24 - moves) == sorted(turned)
+
+
+def test_virtual_connections_hold_against_any_defence():
+    """A claimed virtual connection must win with the opponent to move, even with every empty cell
+    outside its carrier given to the opponent (each bridge's pair is answered on its own, so the
+    pairs must not share a cell)."""
+    rng = np.random.default_rng(11)
+    solver = HexSolver(4)
+    claims = 0
+    for _ in range(400):
+        stones = int(rng.integers(2, 9))
+        cells = random_position(4, stones, rng)
+        board = as_board(cells, 4)
+        for player in (0, 1):
+            carrier = solver.virtual_connection(board, player)
+            if carrier is None or connected(cells, 4, player):
+                continue
+            filled = tuple((2 - player) if c == 0 and not carrier.reshape(-1)[i] else c for i, c in enumerate(cells))
+            if connected(filled, 4, 1 - player):
+                raise AssertionError(f"{cells}: the opponent connects through cells outside the carrier")
+            assert not mover_wins(filled, 4, 1 - player), (cells, player)
+            claims += 1
+    assert claims > 50
+
+
+def test_bridges_sharing_a_cell_are_no_connection():
+    """On this 5x5 board X's only chains to the bottom use two bridges that share a cell: one
+    intrusion there cuts both, so there is no virtual connection (found by comparing against a
+    version that let the pairs overlap; O wins against that claim)."""
+    cells = (0, 0, 0, 2, 2, 1, 1, 0, 1, 0, 2, 1, 0, 0, 1, 0, 2, 1, 0, 0, 0, 0, 0, 2, 0)
+    board = as_board(cells, 5)
+    carrier = HexSolver(5).virtual_connection(board, 0)
+    if carrier is not None:  # a claim would have to survive O's best defence outside its carrier
+        filled = tuple(2 if c == 0 and not carrier.reshape(-1)[i] else c for i, c in enumerate(cells))
+        assert not connected(filled, 5, 1) and not mover_wins(filled, 5, 1)

@@ -474,6 +474,20 @@ class HexSolver:
         bits = (int(carrier) >> np.arange(self.size * self.size)) & 1
         return bits.astype(bool).reshape(self.size, self.size)
 
+    def virtual_connection(self, board: np.ndarray, player: int) -> np.ndarray | None:
+        """The carrier (bool ``(n, n)``) of a bridge-and-template chain that connects ``player``'s
+        edges whoever moves, or ``None`` where the search's quick check finds none."""
+        black, white = self.words(board)
+        g = self.geometry
+        stones, edge_a, edge_b = (black, g.top, g.bottom) if player == 0 else (white, g.left, g.right)
+        found, carrier = _virtual_connection(
+            stones, g.full & ~(black | white), edge_a, edge_b, np.uint64(self.size), g.full, g.full & ~g.left, g.full & ~g.right,
+            np.zeros((5, 34), dtype=np.uint64),
+        )
+        if not found:
+            return None
+        return ((int(carrier) >> np.arange(self.size * self.size)) & 1).astype(bool).reshape(self.size, self.size)
+
     def winning_moves(self, board: np.ndarray, to_move: int) -> np.ndarray:
         """The cells (``r * n + c``) where ``to_move`` can play and still win; empty when it loses."""
         if not self.mover_wins(board, to_move):
