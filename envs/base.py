@@ -185,6 +185,18 @@ class TurnBasedGame(ABC):
         :meth:`random_actions`), e.g. ``mctsN`` for Hex; None if the game has no such player."""
         return None
 
+    has_symmetry: bool = False  # True where turn_view/turn_actions implement a symmetry of the rules
+
+    def turn_view(self, observation: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Observations and masks ``(k, ...)`` seen through the game's symmetry (Hex: the board turned
+        180 degrees), for envs that show the learner random symmetric views; pairs with
+        :meth:`turn_actions`, which maps a move chosen in the turned view back."""
+        raise NotImplementedError(f"{type(self).__name__} declares no symmetry")
+
+    def turn_actions(self, actions: np.ndarray) -> np.ndarray:
+        """Actions chosen in :meth:`turn_view`'s view, as actions of the plain view (the symmetry is its own inverse)."""
+        raise NotImplementedError(f"{type(self).__name__} declares no symmetry")
+
     def render_ansi(self, board: int = 0) -> str:
         raise NotImplementedError(f"{type(self).__name__} has no text rendering")
 

@@ -73,6 +73,14 @@ def check_opening_moves(opening_moves: object) -> int:
     return int(opening_moves)
 
 
+def check_random_symmetry(random_symmetry: object, game: TurnBasedGame) -> bool:
+    if not isinstance(random_symmetry, (bool, np.bool_)):
+        raise ValueError(f"random_symmetry must be true or false, got {random_symmetry!r}")
+    if random_symmetry and not game.has_symmetry:
+        raise ValueError(f"random_symmetry needs a game with a symmetry; {game.name} declares none")
+    return bool(random_symmetry)
+
+
 def check_render_mode(render_mode: str | None) -> str | None:
     if render_mode is not None and render_mode not in RENDER_MODES:
         raise ValueError(f"render_mode must be one of {RENDER_MODES} or None, got {render_mode!r}")
@@ -88,9 +96,14 @@ class Match:
     :meth:`~envs.base.TurnBasedGame.named_player`, rebuilt with the seed of each seeded reset.
     """
 
-    def __init__(self, game: TurnBasedGame, opponent: OpponentSpec = "random", agent_color: int | str = 0, opening_moves: int = 0) -> None:
+    def __init__(
+        self, game: TurnBasedGame, opponent: OpponentSpec = "random", agent_color: int | str = 0, opening_moves: int = 0,
+        random_symmetry: bool = False,
+    ) -> None:
         self.game = game
         self.opening_moves = check_opening_moves(opening_moves)
+        self.random_symmetry = check_random_symmetry(random_symmetry, game)
+        self.turned = np.zeros(game.batch_size, dtype=bool)  # the learner sees these boards turned
         self.opponent_name = check_opponent(opponent, game)
         self.opponent = self._named_opponent(None) if self.opponent_name is not None else opponent
         self.agent_color_setting = check_agent_color(agent_color)
@@ -113,10 +126,15 @@ class Match:
         return self._opponent
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickling (a checkpoint's env), also of a Match pickled before ``opponent`` became a property."""
+        """Unpickling (a checkpoint's env), also of a Match pickled before ``opponent`` became a
+        property or before random openings and symmetric views existed."""
         opponent = state.pop("opponent", state.pop("_opponent", None))
         state.pop("_seated", None)
         state.setdefault("opponent_name", None)
+        state.setdefault("opening_moves", 0)
+        state.setdefault("random_symmetry", False)
+        if "turned" not in state:
+            state["turned"] = np.zeros(state["game"].batch_size, dtype=bool)
         self.__dict__.update(state)
         self.opponent = opponent
 
@@ -168,6 +186,9 @@ class Match:
 
     def agent_moves(self, actions: np.ndarray, boards: np.ndarray) -> np.ndarray:
         """Play the learner's ``actions``; an illegal one forfeits the game. Returns the illegal mask."""
+        if self.random_symmetry:
+            turned = self.turned[boards]
+            actions = np.where(turned, self.game.turn_actions(actions), actions)
         legal = self.game.is_legal(actions, boards)
         if legal.all():
             self.game.play(actions, boards, check=False)
@@ -211,14 +232,25 @@ class Match:
             self.opponent.end_games(boards, rewards)
         return rewards
 
-    def observe(self, boards: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """The learner's view of ``boards``: planes and its int8 action mask (zero once a game is over)."""
+    def observe(self, boards: np.ndarray | None = None, new_views: bool = False) -> dict[str, np.ndarray]:
+        """The learner's view of ``boards``: planes and its int8 action mask (zero once a game is over).
+
+        With ``random_symmetry``, a board is shown turned by the game's symmetry on the boards drawn
+        so (each with probability 1/2) when ``new_views`` is set: once per step, so that asking
+        again (``action_masks``) shows the same view the learner will act in.
+        """
         idx = np.arange(self.num_envs) if boards is None else boards
-        return {
-            "observation": self.game.observation(idx, player=self.agent_color[idx]),
-            # Between steps the learner is always the mover, and a finished game has no legal move.
-            "action_mask": self.game.legal_mask(idx).view(np.int8),
-        }
+        observation = self.game.observation(idx, player=self.agent_color[idx])
+        # Between steps the learner is always the mover, and a finished game has no legal move.
+        mask = self.game.legal_mask(idx).view(np.int8)
+        if self.random_symmetry:
+            if new_views:
+                self.turned[idx] = self.rng.uniform(idx) < 0.5
+            turned = self.turned[idx]
+            if turned.any():
+                observation, mask = observation.copy(), mask.copy()
+                observation[turned], mask[turned] = self.game.turn_view(observation[turned], mask[turned])
+        return {"observation": observation, "action_mask": mask}
 
 
 def observation_space(game: TurnBasedGame) -> spaces.Dict:
@@ -242,10 +274,11 @@ class TurnBasedEnv(gym.Env):
         agent_color: int | str = 0,
         render_mode: str | None = None,
         opening_moves: int = 0,
+        random_symmetry: bool = False,
     ) -> None:
         if game.batch_size != 1:
             raise ValueError("TurnBasedEnv plays one game; use TurnBasedVectorEnv for a batch")
-        self.match = Match(game, opponent, agent_color, opening_moves)
+        self.match = Match(game, opponent, agent_color, opening_moves, random_symmetry)
         self.render_mode = check_render_mode(render_mode)
         self.observation_space = observation_space(game)
         self.action_space = spaces.Discrete(game.num_actions)
@@ -259,7 +292,7 @@ class TurnBasedEnv(gym.Env):
         super().reset(seed=seed)
         self.match.seed(seed)
         self.match.start_games(self._board)
-        obs = self._observe()
+        obs = self._observe(new_views=True)
         return obs, self._info(obs, illegal=False)
 
     def step(self, action: int) -> tuple[dict, float, bool, bool, dict]:
@@ -271,7 +304,7 @@ class TurnBasedEnv(gym.Env):
             self.match.opponent_moves(self._board)
         terminated = bool(self.game.done[0])
         reward = float(self.match.finish_games(self._board)[0]) if terminated else 0.0
-        obs = self._observe()
+        obs = self._observe(new_views=True)
         return obs, reward, terminated, False, self._info(obs, illegal)
 
     def action_masks(self) -> np.ndarray:
@@ -285,8 +318,8 @@ class TurnBasedEnv(gym.Env):
             return self.game.render_rgb(0)
         return None
 
-    def _observe(self) -> dict[str, np.ndarray]:
-        return {key: value[0] for key, value in self.match.observe(self._board).items()}
+    def _observe(self, new_views: bool = False) -> dict[str, np.ndarray]:
+        return {key: value[0] for key, value in self.match.observe(self._board, new_views).items()}
 
     def _info(self, obs: dict[str, np.ndarray], illegal: bool) -> dict[str, Any]:
         return {
@@ -312,8 +345,9 @@ class TurnBasedVectorEnv(VectorEnv):
         agent_color: int | str = 0,
         render_mode: str | None = None,
         opening_moves: int = 0,
+        random_symmetry: bool = False,
     ) -> None:
-        self.match = Match(game, opponent, agent_color, opening_moves)
+        self.match = Match(game, opponent, agent_color, opening_moves, random_symmetry)
         self.num_envs = game.batch_size
         self.render_mode = check_render_mode(render_mode)
         self.single_observation_space = observation_space(game)
@@ -330,7 +364,7 @@ class TurnBasedVectorEnv(VectorEnv):
         super().reset(seed=seed)
         self.match.seed(seed)
         self.match.start_games(self._all)
-        obs = self.match.observe()
+        obs = self.match.observe(new_views=True)
         return obs, self._info(obs, np.zeros(self.num_envs, dtype=bool))
 
     def step(self, actions: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, dict]:
@@ -362,7 +396,7 @@ class TurnBasedVectorEnv(VectorEnv):
             endings.append(self._record_end(ended_by_reply, rewards, illegal))
             match.start_games(ended_by_reply)
 
-        obs = match.observe()
+        obs = match.observe(new_views=True)
         infos = self._info(obs, illegal)
         if endings:
             self._attach_endings(infos, endings, terminated)

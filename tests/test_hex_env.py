@@ -317,3 +317,36 @@ def test_opening_moves_start_games_from_random_positions_with_the_learner_to_mov
     assert plain["observation"][:, :2].sum() == 0  # the default: every game from the empty board
     with pytest.raises(ValueError, match="opening_moves must be a whole number"):
         gymnasium.make_vec("rlagent/Hex-v0", num_envs=2, size=5, opening_moves=-1)
+
+
+def test_random_symmetry_shows_turned_boards_and_turns_the_moves_back():
+    """The same games with and without random_symmetry: each observation is the plain one or its
+    half turn (about half of each), a move chosen in the turned view lands where the plain env's
+    turned-back move does, and everything else (rewards, ends, boards) is identical."""
+    from envs.hex.core import rotate180_actions, rotate180_mask
+    from envs.hex.env import hex_vector_env
+
+    def first_legal(observation: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return np.asarray(mask).argmax(axis=1)
+
+    plain = hex_vector_env(64, size=5, opponent=first_legal, agent_color=0)
+    turned_env = hex_vector_env(64, size=5, opponent=first_legal, agent_color=0, random_symmetry=True)
+    po, _ = plain.reset(seed=1)
+    so, _ = turned_env.reset(seed=1)
+    rng = np.random.default_rng(0)
+    shares = []
+    for _ in range(12):
+        turned = turned_env.match.turned.copy()
+        shares.append(turned.mean())
+        expected = np.where(turned[:, None, None, None], po["observation"][:, :, ::-1, ::-1], po["observation"])
+        assert (so["observation"] == expected).all()
+        assert (so["action_mask"] == np.where(turned[:, None], rotate180_mask(po["action_mask"], 5), po["action_mask"])).all()
+        assert (turned_env.action_masks() == so["action_mask"].astype(bool)).all()  # asking again shows the same view
+        keys = np.where(po["action_mask"] == 1, rng.random(po["action_mask"].shape), -1.0)
+        actions = keys.argmax(axis=1)
+        po, pr, pt, _, _ = plain.step(actions)
+        so, sr, st, _, _ = turned_env.step(np.where(turned, rotate180_actions(actions, 5), actions))
+        assert (pr == sr).all() and (pt == st).all() and (plain.game.board == turned_env.game.board).all()
+    assert 0.35 < np.mean(shares) < 0.65
+    with pytest.raises(ValueError, match="random_symmetry must be true or false"):
+        hex_vector_env(2, size=5, random_symmetry="yes")

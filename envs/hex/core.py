@@ -211,6 +211,15 @@ class HexCore(TurnBasedGame):
         return self.board.reshape(self.batch_size, -1)
 
     # --- views for people ------------------------------------------------------------------------
+    has_symmetry = True
+
+    def turn_view(self, observation: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The half turn: each player's edges trade ends, so the position is worth the same."""
+        return np.ascontiguousarray(rotate180_planes(observation)), rotate180_mask(mask, self.size)
+
+    def turn_actions(self, actions: np.ndarray) -> np.ndarray:
+        return rotate180_actions(actions, self.size)
+
     def render_ansi(self, board: int = 0) -> str:
         return board_to_text(self.board[board], to_move=int(self.to_move[board]), winner=int(self.winner[board]))
 

@@ -6,7 +6,10 @@ the learner plays second, so it always connects top and bottom). Action: a cell 
 that view, or ``n * n`` for the swap. The learner's colour: ``agent_color`` 0 (first), 1 (second) or
 ``"random"`` per game. ``opening_moves`` K > 0 starts each game with 0 to K uniformly random moves
 (the count uniform per game; either side may then be to move), for training on positions from all
-over the board. The opponent moves inside ``step``: a player name, ``random`` (the default,
+over the board. ``random_symmetry=True`` shows the learner each position turned 180 degrees (Hex's
+symmetry: the value is the same) with probability 1/2 per step, its move turned back: the data
+then holds every position both ways round, so the network learns one answer for both. The
+opponent moves inside ``step``: a player name, ``random`` (the default,
 uniformly random legal moves) or ``mctsN`` (UCT with N random-rollout simulations, see
 :mod:`envs.player_names`), or an object (a callable player, a self-play pool). The path of a trained
 agent is refused here (envs cannot load networks): ``rlagent.make_env`` turns it into a player first.
@@ -28,9 +31,13 @@ def hex_env(
     agent_color: int | str = 0,
     render_mode: str | None = None,
     opening_moves: int = 0,
+    random_symmetry: bool = False,
 ) -> TurnBasedEnv:
     """One Hex game against ``opponent``."""
-    return TurnBasedEnv(HexCore(1, size, swap), opponent=opponent, agent_color=agent_color, render_mode=render_mode, opening_moves=opening_moves)
+    return TurnBasedEnv(
+        HexCore(1, size, swap), opponent=opponent, agent_color=agent_color, render_mode=render_mode,
+        opening_moves=opening_moves, random_symmetry=random_symmetry,
+    )
 
 
 def hex_vector_env(
@@ -41,11 +48,12 @@ def hex_vector_env(
     agent_color: int | str = 0,
     render_mode: str | None = None,
     opening_moves: int = 0,
+    random_symmetry: bool = False,
 ) -> TurnBasedVectorEnv:
     """``num_envs`` Hex games on one batched core: the ``vector_entry_point`` of ``rlagent/Hex-v0``."""
     if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
         raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
     return TurnBasedVectorEnv(
         HexCore(int(num_envs), size, swap), opponent=opponent, agent_color=agent_color, render_mode=render_mode,
-        opening_moves=opening_moves,
+        opening_moves=opening_moves, random_symmetry=random_symmetry,
     )
