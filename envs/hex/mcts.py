@@ -56,6 +56,8 @@ import time
 import numpy as np
 from numba import njit
 
+from envs.hex.positions import check_positions
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
@@ -493,27 +495,8 @@ class MCTSPlayer:
         returned as ``n * n``. Every board must have an empty cell. With ``return_visits`` also the
         root visit counts, int32 ``(k, n*n + 1)`` (absolute cells, then the swap).
         """
-        boards = np.asarray(boards)
-        if boards.ndim != 3 or boards.shape[1] != boards.shape[2]:
-            raise ValueError(f"expected boards of shape (k, n, n), got {boards.shape}")
-        k, n = boards.shape[0], boards.shape[1]
-        to_move = np.asarray(to_move).reshape(-1)
-        if to_move.size != k or not np.isin(to_move, (0, 1)).all():
-            raise ValueError(f"to_move must hold 0 or 1 for each of the {k} boards, got {to_move!r}")
-        flat = np.ascontiguousarray(boards.reshape(k, n * n), dtype=np.int8)
-        if not np.isin(flat, (0, 1, 2)).all():
-            raise ValueError("board cells must be 0 (empty), 1 (first player) or 2 (second player)")
-        if k and not (flat == 0).any(axis=1).all():
-            raise ValueError("every board needs an empty cell to move on")
-        if swap_legal is None:
-            swap = np.zeros(k, dtype=np.bool_)
-        else:
-            swap = np.broadcast_to(np.asarray(swap_legal, dtype=np.bool_).reshape(-1), (k,)).copy()
-            # The swap needs exactly one stone, the opponent's.
-            stones = (flat != 0).sum(axis=1)
-            theirs = (flat == (2 - to_move)[:, None]).sum(axis=1)
-            if (swap & ((stones != 1) | (theirs != 1))).any():
-                raise ValueError("the swap is only legal with one stone on the board, the opponent's")
+        flat, to_move, swap = check_positions(boards, to_move, swap_legal)
+        k, n = flat.shape[0], np.asarray(boards).shape[1]
         if k == 0:
             empty = np.zeros(0, dtype=np.int64)
             return (empty, np.zeros((0, n * n + 1), dtype=np.int32)) if return_visits else empty

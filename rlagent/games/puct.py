@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from envs.hex import puct_tree
+from envs.hex.positions import check_positions
 from rlagent.agent import Agent, load_agent
 from rlagent.errors import ConfigError
 from rlagent.gym_envs import resolve_env_id
@@ -185,7 +186,10 @@ class PUCTPlayer:
         """Search every position of ``boards`` (int8 ``(k, n, n)``: 0 empty, 1 the first player's
         stone, 2 the second's) with ``to_move`` (0 or 1 each) to move; ``swap_legal`` offers the swap
         at the root. Every board needs an empty cell."""
-        flat, to_move, swap = _check_positions(boards, to_move, swap_legal)
+        try:
+            flat, to_move, swap = check_positions(boards, to_move, swap_legal)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         k, cells = flat.shape
         actions = cells + 1
         max_nodes = self.simulations + 1
@@ -277,27 +281,3 @@ class PUCTPlayer:
             chosen[i] = self.rng.choice(row.size, p=row / row.sum()) if row.sum() > 0 else best[i]
         forced = (proven[np.arange(len(best)), best] > 0) | ~open_moves.any(axis=1)  # a proven win, or nothing open
         return np.where(forced, best, chosen)
-
-
-def _check_positions(boards: np.ndarray, to_move: np.ndarray, swap_legal: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flat int8 boards, int8 movers and bool swap flags, or a one-line ``ConfigError``."""
-    boards = np.asarray(boards)
-    if boards.ndim != 3 or boards.shape[1] != boards.shape[2]:
-        raise ConfigError(f"expected boards of shape (k, n, n), got {boards.shape}")
-    k, n = boards.shape[0], boards.shape[1]
-    to_move = np.asarray(to_move).reshape(-1)
-    if to_move.size != k or not np.isin(to_move, (0, 1)).all():
-        raise ConfigError(f"to_move must hold 0 or 1 for each of the {k} boards, got {to_move!r}")
-    flat = np.ascontiguousarray(boards.reshape(k, n * n), dtype=np.int8)
-    if not np.isin(flat, (0, 1, 2)).all():
-        raise ConfigError("board cells must be 0 (empty), 1 (first player) or 2 (second player)")
-    if k and not (flat == 0).any(axis=1).all():
-        raise ConfigError("every board needs an empty cell to move on")
-    swap = np.zeros(k, dtype=np.bool_)
-    if swap_legal is not None:
-        swap = np.broadcast_to(np.asarray(swap_legal, dtype=np.bool_).reshape(-1), (k,)).copy()
-        stones = (flat != 0).sum(axis=1)
-        theirs = (flat == (2 - to_move)[:, None]).sum(axis=1)
-        if (swap & ((stones != 1) | (theirs != 1))).any():
-            raise ConfigError("the swap is only legal with one stone on the board, the opponent's")
-    return flat, to_move.astype(np.int8), swap
