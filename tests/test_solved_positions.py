@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from envs.hex.solver import HexSolver
 from hex_brute_force import connected, winning_moves
 from rlagent import analyze as analyze_cli
 from rlagent import evaluate as evaluate_cli
