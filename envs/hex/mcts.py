@@ -56,7 +56,7 @@ import time
 import numpy as np
 from numba import njit
 
-from envs.hex.positions import check_positions
+from envs.hex.positions import check_positions, positions_from_observations
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -507,15 +507,7 @@ class MCTSPlayer:
 
     def __call__(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
         """Mover's-frame actions for observations ``(k, 3, n, n)`` (the :class:`~envs.base.Opponent` protocol)."""
-        observation = np.asarray(observation)
-        if observation.ndim != 4 or observation.shape[1] < 2 or observation.shape[2] != observation.shape[3]:
-            raise ValueError(f"expected observations of shape (k, 3, n, n), got {observation.shape}")
-        k, n = observation.shape[0], observation.shape[2]
-        boards = (observation[:, 0] > 0.5).astype(np.int8) + 2 * (observation[:, 1] > 0.5).astype(np.int8)
-        mask = np.asarray(action_mask).reshape(k, -1)
-        swap = mask[:, n * n].astype(bool) if mask.shape[1] > n * n else None
-        # In its own frame the mover connects top-bottom: it is "player 0" with stones coded 1.
-        return self.select_cells(boards, np.zeros(k, dtype=np.int8), swap)
+        return self.select_cells(*positions_from_observations(observation, action_mask))
 
 
 def benchmark(

@@ -31,3 +31,17 @@ def check_positions(boards: np.ndarray, to_move: np.ndarray, swap_legal: np.ndar
         if (swap & ((stones != 1) | (theirs != 1))).any():
             raise ValueError("the swap is only legal with one stone on the board, the opponent's")
     return flat, to_move.astype(np.int8), swap
+
+
+def positions_from_observations(observation: np.ndarray, action_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Boards ``(k, n, n)``, movers (all 0) and swap flags for mover's-frame observations ``(k, 3, n, n)``:
+    in its own frame the mover connects top and bottom, so it is "player 0" with stones coded 1 and
+    a search's answers are already in the mover's frame. A one-line ``ValueError`` for a bad shape."""
+    observation = np.asarray(observation)
+    if observation.ndim != 4 or observation.shape[1] < 2 or observation.shape[2] != observation.shape[3]:
+        raise ValueError(f"expected observations of shape (k, 3, n, n), got {observation.shape}")
+    k, n = observation.shape[0], observation.shape[2]
+    boards = (observation[:, 0] > 0.5).astype(np.int8) + 2 * (observation[:, 1] > 0.5).astype(np.int8)
+    mask = np.asarray(action_mask).reshape(k, -1)
+    swap = mask[:, n * n] != 0 if mask.shape[1] > n * n else None
+    return boards, np.zeros(k, dtype=np.int8), swap

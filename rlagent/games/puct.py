@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from envs.hex import puct_tree
-from envs.hex.positions import check_positions
+from envs.hex.positions import check_positions, positions_from_observations
 from rlagent.agent import Agent, load_agent
 from rlagent.errors import ConfigError
 from rlagent.gym_envs import resolve_env_id
@@ -167,14 +167,11 @@ class PUCTPlayer:
         In its own frame the mover connects top and bottom, so the search runs on "mover = the first
         player, stones coded 1"; its answers are then already in the mover's frame.
         """
-        observation = np.asarray(observation)
-        if observation.ndim != 4 or observation.shape[1] < 2 or observation.shape[2] != observation.shape[3]:
-            raise ConfigError(f"expected observations of shape (k, 3, n, n), got {observation.shape}")
-        k, n = observation.shape[0], observation.shape[2]
-        boards = (observation[:, 0] > 0.5).astype(np.int8) + 2 * (observation[:, 1] > 0.5).astype(np.int8)
-        mask = np.asarray(action_mask).reshape(k, -1)
-        swap = mask[:, n * n] != 0 if mask.shape[1] > n * n else None
-        return self.search(boards, np.zeros(k, dtype=np.int8), swap).moves
+        try:
+            boards, to_move, swap = positions_from_observations(observation, action_mask)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return self.search(boards, to_move, swap).moves
 
     def select_moves(self, boards: np.ndarray, to_move: np.ndarray, swap_legal: np.ndarray | None = None) -> np.ndarray:
         """Absolute cells (or ``n * n``, the swap) for int8 absolute boards ``(k, n, n)``, as
