@@ -21,6 +21,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,6 @@ class Trainer:
             reset_state_per_trial=needs.reset_state_per_trial, observers=(self.trial_stats, self.game_results),
         )
         self.steps = 0
-        self._positions: PositionSuite | None | bool = False  # False: not drawn yet
         self.resumed_from: Path | None = None
         if resume:
             self._restore()
@@ -308,15 +308,18 @@ class Trainer:
             self.pool.add_snapshot(self.policy, self.steps)
         return metrics
 
+    @cached_property
+    def _position_suite(self) -> PositionSuite | None:
+        """Drawn and solved at the first rating round, not at start-up: a run that never rates pays nothing."""
+        return selfplay_suite(self.game_factory(1), self.config.selfplay.eval_positions, self.config.run.seed, self.run_dir / POOL_DIR)
+
     def _position_score(self) -> dict[str, float]:
         """``eval/winning_move_rate`` on Hex boards the solver handles (see ``selfplay.eval_positions``)."""
-        if self._positions is False:
-            suite = selfplay_suite(self.game_factory(1), self.config.selfplay.eval_positions, self.config.run.seed, self.run_dir / POOL_DIR)
-            self._positions = suite if suite is not None and len(suite) else None
-        if self._positions is None:
+        suite = self._position_suite
+        if suite is None or not len(suite):
             return {}
         try:
-            score = score_player(PolicyPlayer(self.policy, greedy=True), self._positions)
+            score = score_player(PolicyPlayer(self.policy, greedy=True), suite)
         finally:
             self.policy.train()
         return {"eval/winning_move_rate": score.rate}
