@@ -2,13 +2,12 @@
 
 What a trained Hex agent thinks of one position: its move probabilities drawn on the board as a
 heat map (for a Q-network, a Rainbow or DQN run: its action values Q instead, on the value scale),
-its favourite moves, the swap if that is legal, and its value estimate. With ``--solve``, the exact
-answer beside it: whether the mover wins, which moves keep the win, and how much probability the
-policy puts on them (boards up to 8x8; :mod:`envs.hex.solver`).
 its favourite moves, the swap if that is legal, and its value estimate. ``RUN_DIR@puctN`` adds what
 a PUCT search of N network evaluations makes of it: the share of visits of each move on the board,
 the most visited moves with their values (and the wins and losses it proved), its choice and its
-value for the position.
+value for the position. With ``--solve``, the exact answer beside it: whether the mover wins,
+which moves keep the win, and how much probability the policy puts on them (boards up to 8x8;
+:mod:`envs.hex.solver`).
 
 The board text's format: :data:`rlagent.games.analysis.BOARD_FORMAT` (also in ``--help``).
 """

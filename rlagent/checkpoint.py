@@ -16,7 +16,10 @@ Every checkpoint (and every self-play pool snapshot, ``pool/step_<N>.pt``) carri
    run samples other actions than the old code would have) and ``trial_stats`` (read as the trial
    monitor's state), without the running episodes' returns (those restart from 0).
 2. The modules in their present places (``rlagent.games``, ``rlagent.fast``); the collector's
-   state holds its step observers' states and the running episodes.
+   state holds its step observers' states and the running episodes. Since the diagnostics, a
+   checkpoint may also hold a ``reference`` batch (observations with the training network's
+   outputs, :func:`rlagent.monitor.consistency.reference_batch`): optional, so older files of
+   format 2 still load, and ``python -m rlagent.diagnose`` skips that check for them.
 
 Older formats are read: their payload is unchanged, and :func:`unpickle_env` finds classes
 that moved under their new module (:data:`MOVED_MODULES`). A file from a newer rlagent (a

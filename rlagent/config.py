@@ -8,8 +8,8 @@ dataclasses and every value against its type and range, at once, with a one-line
 
 Sections: ``run`` (budget, seed, device, logging; its keys may also be given bare, e.g.
 ``--set num_envs=16``), ``env`` (keyword arguments of the environment, passed through), the
-algorithm's section named after it (``ppo``, ``a2c``, ``reinforce``), ``policy`` (the network) and ``selfplay``
-(the opponent pool of two-player games).
+algorithm's section named after it (``ppo``, ``a2c``, ``reinforce``), ``policy`` (the network), ``selfplay``
+(the opponent pool of two-player games) and ``monitor`` (training diagnostics).
 """
 
 from __future__ import annotations
@@ -142,6 +142,35 @@ class SelfPlayConfig:
                 raise ConfigError(str(error)) from None
 
 
+@dataclass(frozen=True)
+class MonitorConfig:
+    """Training diagnostics (:mod:`rlagent.monitor.diagnostics`): why a run is or is not learning.
+
+    Every ``every`` updates (0: never) the run measures, off the hot path, on a stored sample of
+    ``sample_size`` observations from the last rollout: each layer's dead and saturated units
+    (``act/*``), the actor's and the critic's gradient on the shared trunk and each layer's
+    update-to-weight ratio (``grad/*``, ``update_ratio/*``), the policy's entropy and confidence
+    and the value's error against realised outcomes by game stage or trial period
+    (``policy/*``, ``value/*``). ``dominance_factor``: warn when the actor's or the critic's
+    gradient on the shared trunk is that many times the other's. ``warnings``: the stuck-run
+    detector (:mod:`rlagent.monitor.stuck`) prints one line per problem it sees in the last
+    ``window`` updates, with a suggestion, and writes it to TensorBoard's text tab.
+    """
+
+    every: int = 10
+    sample_size: int = 512
+    dominance_factor: float = 100.0
+    warnings: bool = True
+    window: int = 20
+
+    def __post_init__(self) -> None:
+        positive(self, "monitor", "sample_size", "dominance_factor", "window")
+        if self.every < 0:
+            raise ConfigError(f"monitor.every must be 0 (off) or a positive number of updates, got {self.every}")
+        if self.dominance_factor <= 1:
+            raise ConfigError(f"monitor.dominance_factor must be above 1 (a ratio of gradient norms), got {self.dominance_factor}")
+
+
 def algorithm_names() -> tuple[str, ...]:
     """The learners' names, as registered in :data:`rlagent.algos.LEARNERS`."""
     return tuple(LEARNERS)
@@ -159,6 +188,7 @@ class Config:
     algorithm: Any = None  # the learner's own section: LEARNERS[algo].config
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
     def __post_init__(self) -> None:
         if self.algo not in LEARNERS:
@@ -179,6 +209,7 @@ class Config:
             self.algo: dataclasses.asdict(self.algorithm),
             "policy": dataclasses.asdict(self.policy),
             "selfplay": dataclasses.asdict(self.selfplay),
+            "monitor": dataclasses.asdict(self.monitor),
         }
 
 
@@ -250,7 +281,7 @@ def resolve(
     if extra:
         layers.append(("command line", {"run": dict(extra)}))
 
-    sections: dict[str, dict[str, Any]] = {"run": {}, "env_kwargs": {}, "algorithm": {}, "policy": {}, "selfplay": {}}
+    sections: dict[str, dict[str, Any]] = {"run": {}, "env_kwargs": {}, "algorithm": {}, "policy": {}, "selfplay": {}, "monitor": {}}
     for source, layer in layers:
         _merge(sections, layer, algo, source)
     config = Config(
@@ -261,6 +292,7 @@ def resolve(
         algorithm=_build(spec.config, sections["algorithm"], algo),
         policy=_build(PolicyConfig, sections["policy"], "policy"),
         selfplay=_build(SelfPlayConfig, sections["selfplay"], "selfplay"),
+        monitor=_build(MonitorConfig, sections["monitor"], "monitor"),
     )
     return config
 
@@ -272,7 +304,7 @@ def field_help() -> list[tuple[str, str, Any]]:
     for name, spec in LEARNERS.items():
         by_class.setdefault(spec.config, []).append(name)
     learners = tuple(("/".join(names), cls) for cls, names in by_class.items())
-    sections = (("run", RunConfig), *learners, ("policy", PolicyConfig), ("selfplay", SelfPlayConfig))
+    sections = (("run", RunConfig), *learners, ("policy", PolicyConfig), ("selfplay", SelfPlayConfig), ("monitor", MonitorConfig))
     for section, cls in sections:
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
@@ -312,7 +344,7 @@ def _merge(sections: dict[str, dict[str, Any]], layer: Mapping[str, Any], algo: 
 
 
 def _own_fields(target: str, algo: str) -> set[str]:
-    classes = {"run": RunConfig, "policy": PolicyConfig, "selfplay": SelfPlayConfig, "algorithm": LEARNERS[algo].config}
+    classes = {"run": RunConfig, "policy": PolicyConfig, "selfplay": SelfPlayConfig, "monitor": MonitorConfig, "algorithm": LEARNERS[algo].config}
     return {f.name for f in dataclasses.fields(classes[target])} if target in classes else set()
 
 
@@ -321,14 +353,14 @@ def _section_name(section: str, algo: str, source: str) -> str:
         return "algorithm"
     if section in ("env", "env_kwargs"):
         return "env_kwargs"
-    if section in ("run", "policy", "selfplay"):
+    if section in ("run", "policy", "selfplay", "monitor"):
         return section
     if section in _RUN_FIELDS or section in ALIASES:
         return "run"
     others = [a for a in LEARNERS if a != algo]
     if section in others:
         raise ConfigError(f"section {section!r} in {source} configures {section}, but this run uses {algo}")
-    raise ConfigError(f"unknown section {section!r} in {source}: valid sections are run, env, {algo}, policy, selfplay")
+    raise ConfigError(f"unknown section {section!r} in {source}: valid sections are run, env, {algo}, policy, selfplay, monitor")
 
 
 def _build(cls: type, values: dict[str, Any], section: str) -> Any:

@@ -52,7 +52,8 @@ from rlagent.monitor.logger import RunLogger
 from rlagent.monitor.progress import Progress
 from rlagent.monitor.results import GameResults
 from rlagent.monitor.trials import TrialStats
-from rlagent.rollout import Collector
+from rlagent.monitor.consistency import reference_batch
+from rlagent.rollout import Collector, Rollout
 from envs.simultaneous import SimultaneousGame
 from rlagent.games.players import PolicyPlayer
 from rlagent.games.solved_positions import PositionSuite, score_player, selfplay_suite
@@ -177,6 +178,7 @@ class Trainer:
             reset_state_per_trial=needs.reset_state_per_trial, observers=(self.trial_stats, self.game_results),
         )
         self.steps = 0
+        self._last_rollout: Rollout | None = None  # for the checkpoints' reference batch
         self.resumed_from: Path | None = None
         if resume:
             self._restore()
@@ -212,6 +214,8 @@ class Trainer:
             "spaces": self.signature,
             "steps": self.steps,
             "rng": capture_rng_state(),
+            # The trainer's own outputs on a few observations, for `diagnose` to compare the reloaded agent with.
+            "reference": reference_batch(self.policy, self._last_rollout, getattr(self.config.algorithm, "value_loss", None)),
         }
 
     def save(self) -> Path:
@@ -265,7 +269,7 @@ class Trainer:
         stop = _GracefulInterrupt(progress)
         try:
             while self.steps < cfg.total_steps and not stop.requested:
-                rollout = self.collector.collect()
+                rollout = self._last_rollout = self.collector.collect()
                 metrics = self.algo.update(rollout)
                 self.steps += self.steps_per_update
                 metrics.update(self.collector.stats.summary())

@@ -22,6 +22,8 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summary
 
+from rlagent.monitor.layout import custom_scalars_layout
+
 __all__ = ["METRICS_FILE", "SB3_TAGS", "RunLogger", "flatten_hparams", "read_metrics"]
 
 METRICS_FILE = "metrics.jsonl"
@@ -153,6 +155,8 @@ class RunLogger:
         # Line buffering: a crash loses at most the line being written.
         self._jsonl = self.metrics_path.open("a", encoding="utf-8", buffering=1)
         self._closed = False
+        if resume_step is None:  # once per run: TensorBoard keeps the first layout it reads
+            self._writer.add_custom_scalars(custom_scalars_layout())
         if self._hparams:
             text = "```json\n" + json.dumps(self._hparams, indent=2, default=str) + "\n```"
             self._writer.add_text("hparams", text, global_step=self._last_step)
