@@ -83,6 +83,8 @@ def test_a_critic_that_does_not_reach_the_trunk() -> None:
     assert metrics["grad/trunk_from_critic"] == 0.0
     assert metrics["grad/trunk_actor_critic_ratio"] == math.inf
     assert "no gradient" in dominance(math.inf, 10.0)
+    nothing_shared = trunk_gradient_balance([], actor, detached_critic)
+    assert nothing_shared["grad/trunk_from_actor"] == 0.0 and math.isnan(nothing_shared["grad/trunk_actor_critic_ratio"])
     assert dominance(math.nan, 10.0) is None
     with pytest.raises(ValueError, match="factor"):
         dominance(1.0, 1.0)

@@ -22,12 +22,14 @@ __all__ = ["WeightSnapshot", "dominance", "trunk_gradient_balance"]
 
 
 def _gradient_norm(loss: Tensor, shared: Sequence[nn.Parameter]) -> Tensor:
-    """||d loss / d shared||, without touching any ``.grad``; 0 for a loss that does not reach them."""
-    if not loss.requires_grad:
-        return torch.zeros((), device=loss.device)
-    grads = torch.autograd.grad(loss, list(shared), retain_graph=True, allow_unused=True)
+    """||d loss / d shared||, without touching any ``.grad``; 0 for a loss that does not reach them
+    (frozen parameters are skipped: autograd refuses to differentiate with respect to them)."""
+    trainable = [p for p in shared if p.requires_grad]
+    if not loss.requires_grad or not trainable:
+        return torch.zeros((), dtype=torch.float64)
+    grads = torch.autograd.grad(loss, trainable, retain_graph=True, allow_unused=True)
     squares = [g.detach().double().square().sum() for g in grads if g is not None]
-    return torch.stack(squares).sum().sqrt() if squares else torch.zeros((), device=loss.device, dtype=torch.float64)
+    return torch.stack(squares).sum().sqrt() if squares else torch.zeros((), dtype=torch.float64)
 
 
 def trunk_gradient_balance(shared: Sequence[nn.Parameter], actor_loss: Tensor, critic_loss: Tensor) -> dict[str, float]:
