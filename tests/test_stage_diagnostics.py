@@ -159,6 +159,11 @@ def test_calibration_clips_values_and_skips_unknown_outcomes() -> None:
     assert calibration_metrics(calibration(np.zeros(2), np.full(2, np.nan))) == {}
 
 
+def test_a_draw_is_not_a_win() -> None:
+    cal = calibration(np.array([0.0, 0.0]), np.array([0.0, 1.0]), bins=2)
+    assert cal.frequency[1] == pytest.approx(0.5)
+
+
 def test_value_return_summary() -> None:
     returns = np.array([1.0, 2.0, 3.0, np.nan])
     metrics = value_return_summary(np.array([1.5, 2.5, 3.5, 9.0]), returns)
@@ -182,3 +187,17 @@ def test_each_plot_writes_a_valid_png(tmp_path) -> None:
     rows = [{"step": 0, "grad/norm": 1.0}, {"step": 10, "grad/norm": 0.5, "train/value_loss": 0.3}, {"step": 20}]
     panels = {"gradient norms": ["grad/norm", "grad/absent"], "loss balance": ["train/value_loss"], "empty": ["nothing"]}
     _assert_png(series_png(rows, panels, tmp_path / "nested" / "series.png", "run"))
+
+
+def test_a_failed_write_leaves_the_old_png_whole(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "scatter.png"
+    path.write_bytes(b"old picture")
+
+    def fail(*args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("rlagent.monitor.plots.os.replace", fail)
+    with pytest.raises(OSError):
+        value_scatter_png(np.zeros(3), np.zeros(3), path)
+    assert path.read_bytes() == b"old picture"
+    assert [p.name for p in tmp_path.iterdir()] == ["scatter.png"]
