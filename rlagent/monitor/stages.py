@@ -162,11 +162,11 @@ def value_by_stage(
     count = np.bincount(bucket, minlength=size).astype(np.float64)
     decided = outcomes != 0
     right = decided & (np.sign(values) == np.sign(outcomes))
-    per_bucket = _bucket_means(bucket, count, {"mse": (values - outcomes) ** 2, "mean": values, "extremity": np.abs(values) > EXTREME})
+    means = _bucket_means(bucket, count, {"mse": (values - outcomes) ** 2, "mean": values, "extremity": np.abs(values) > EXTREME})
     with np.errstate(invalid="ignore", divide="ignore"):
         accuracy = np.bincount(bucket, weights=right, minlength=size) / np.bincount(bucket, weights=decided, minlength=size)
-    ordered = {"mse": per_bucket["mse"], "sign_accuracy": accuracy, "mean": per_bucket["mean"], "extremity": per_bucket["extremity"], "count": count}
-    return _tags("value/by_stage", labels, count, ordered)
+    columns = {"mse": means["mse"], "sign_accuracy": accuracy, "mean": means["mean"], "extremity": means["extremity"]}
+    return _tags("value/by_stage", labels, count, {**columns, "count": count})
 
 
 @dataclass(frozen=True)
