@@ -53,6 +53,7 @@ from rlagent.monitor.progress import Progress
 from rlagent.monitor.results import GameResults
 from rlagent.monitor.trials import TrialStats
 from rlagent.monitor.consistency import reference_batch
+from rlagent.monitor.diagnostics import TrainingDiagnostics
 from rlagent.rollout import Collector, Rollout
 from envs.simultaneous import SimultaneousGame
 from rlagent.games.players import PolicyPlayer
@@ -173,9 +174,11 @@ class Trainer:
                 self.pool.add_snapshot(self.policy, 0)  # before the first games, so step_0 plays in them
         self.trial_stats = TrialStats()
         self.game_results = GameResults()
+        self.diagnostics = TrainingDiagnostics(config, self.policy, self.env, num_steps, self.run_dir)
         self.collector = Collector(
             self.env, self.policy, num_steps, cfg.seed, actor=self.fast.actor,
-            reset_state_per_trial=needs.reset_state_per_trial, observers=(self.trial_stats, self.game_results),
+            reset_state_per_trial=needs.reset_state_per_trial,
+            observers=(self.trial_stats, self.game_results, self.diagnostics.clock),
         )
         self.steps = 0
         self._last_rollout: Rollout | None = None  # for the checkpoints' reference batch
@@ -216,6 +219,7 @@ class Trainer:
             "rng": capture_rng_state(),
             # The trainer's own outputs on a few observations, for `diagnose` to compare the reloaded agent with.
             "reference": reference_batch(self.policy, self._last_rollout, getattr(self.config.algorithm, "value_loss", None)),
+            "diagnostics": self.diagnostics.state_dict(),
         }
 
     def save(self) -> Path:
@@ -251,6 +255,7 @@ class Trainer:
             self.pool.directory = self.run_dir / POOL_DIR
             self.pool.restore_players()
         restore_rng_state(payload["rng"])
+        self.diagnostics.load_state_dict(payload.get("diagnostics") or {})
         self.steps = int(payload["steps"])
         self.resumed_from = path
 
@@ -270,8 +275,10 @@ class Trainer:
         try:
             while self.steps < cfg.total_steps and not stop.requested:
                 rollout = self._last_rollout = self.collector.collect()
+                self.diagnostics.before_update(self.algo.updates_done + 1)
                 metrics = self.algo.update(rollout)
                 self.steps += self.steps_per_update
+                metrics.update(self.diagnostics.after_update(rollout, self.algo.updates_done))
                 metrics.update(self.collector.stats.summary())
                 metrics.update(self.trial_stats.summary(rollout))
                 metrics.update(self.game_results.summary())
@@ -281,6 +288,9 @@ class Trainer:
                     metrics.update(self._selfplay_step())
                 elapsed = time.perf_counter() - started
                 metrics["time/fps"] = (self.steps - steps_at_start) / max(elapsed, 1e-9)
+                for line in self.diagnostics.warnings(self.steps, metrics):
+                    progress.write(f"warning at step {self.steps}: {line}")
+                    logger.text("warnings", line, self.steps)
                 if self.algo.updates_done % cfg.log_every == 0:
                     logger.log(self.steps, metrics)
                 progress.update(self.steps, **self._progress_fields(metrics))

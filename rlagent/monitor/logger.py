@@ -206,6 +206,11 @@ class RunLogger:
             self._writer.add_scalar(tag, value, global_step=step)
         self._last_step = step
 
+    def text(self, tag: str, text: str, step: int) -> None:
+        """A line in TensorBoard's Text tab (the run's warnings), beside the scalars of ``step``."""
+        self._check_open()
+        self._writer.add_text(tag, text, global_step=int(step))
+
     def log_hparams(
         self,
         hparams: Mapping[str, Any] | None,
