@@ -2,7 +2,8 @@
 
 Commands: ``python -m rlagent.train`` (train), ``.evaluate`` (win rates, accuracy), ``.league`` (Elo
 of a run's checkpoints), ``.play`` (play an agent in the terminal), ``.analyze`` (what an agent
-thinks of a position), ``.watch`` (record an Arena match as a GIF). The environments live in the sibling package ``envs``.
+thinks of a position), ``.watch`` (record an Arena match as a GIF), ``.diagnose`` (why a run is or
+is not learning). The environments live in the sibling package ``envs``.
 
 The names below are the public API: import them from here (``from rlagent import PolicyPlayer``),
 not from the modules that define them, which may move. They load on first use, so
@@ -64,6 +65,13 @@ _PUBLIC = {
     "fit_ratings": "rlagent.games.elo",
     "wilson_interval": "rlagent.games.elo",
     "run_league": "rlagent.games.league",
+    # diagnostics
+    "MonitorConfig": "rlagent.config",
+    "diagnose_run": "rlagent.monitor.report",
+    "StuckDetector": "rlagent.monitor.stuck",
+    "measure_activations": "rlagent.monitor.activations",
+    "trunk_gradient_balance": "rlagent.monitor.balance",
+    "calibration": "rlagent.monitor.stages",
     # environments
     "make_env": "rlagent.make_env",
     "hex_env": "envs.hex",

@@ -101,3 +101,14 @@ def test_diagnose_of_a_folder_that_is_no_run_is_one_line(tmp_path: Path, capsys:
     assert diagnose_main([str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err
+
+
+def test_a_noisy_rainbow_agent_passes_the_reload_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # noisy layers differ between training and evaluation mode by design: the reference is taken with the noise off
+    config = resolve("rainbow", "hex", overrides=["run.progress=false", f"run.logdir={tmp_path}", "env.size=3", "monitor.every=1"], extra={"total_steps": 1024})
+    assert config.algorithm.noisy
+    run_dir = Trainer(config).train().run_dir
+    assert diagnose_main([str(run_dir), "--no-plots"]) == 0
+    report = capsys.readouterr().out
+    assert "ok   reloaded agent matches the training network" in report
+    assert any(tag.startswith("act/encoder") for tag in last_with(run_dir, "act/"))

@@ -90,7 +90,7 @@ def test_ppo_solves_cartpole(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_ppo_beats_random_on_3x3_hex(tmp_path: Path) -> None:
-    trainer = train("ppo", "hex", 30_000, tmp_path, "env.size=3", "env.agent_color=random", "ppo.entropy_coef=0.01")
+    trainer = train("ppo", "hex", 30_000, tmp_path, "env.size=3", "env.agent_color=random", "env.opening_moves=0", "ppo.entropy_coef=0.01")
     returns = evaluate(trainer, 400, agent_color="random")
     assert (returns > 0).mean() > 0.9
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from envs.base import TurnBasedGame
 from rlagent.losses import on_return_scale
 
 REFERENCE_SIZE = 64  # observations kept in a checkpoint's reference batch: enough to catch a mismatch, a few kB
@@ -71,8 +72,8 @@ def network_outputs(model: torch.nn.Module, obs: Any) -> dict[str, torch.Tensor]
 
 
 def _noisy(model: torch.nn.Module) -> bool:
-    layers = getattr(model, "noisy_layers", None)
-    return bool(layers()) if callable(layers) else False
+    layers = getattr(model, "noisy_layers", ())
+    return bool(layers() if callable(layers) else layers)
 
 
 def reference_batch(model: torch.nn.Module, rollout: Any, value_loss: str | None) -> dict[str, Any] | None:
@@ -204,7 +205,7 @@ def check_mover_frame(game: Any, seed: int = 0, boards: int = 64, plies: int = 2
     opponent's plane is unchanged by the mover's move. Where the game declares a symmetry, the
     turned view turned back is the view, and the same holds for moves chosen in the turned view."""
     name = "mover's-frame board transform round-trips"
-    if game is None or not hasattr(game, "observation"):
+    if not isinstance(game, TurnBasedGame):
         return Check(name, None, "not a turn-based board game")
     shape = tuple(game.observation_shape)
     if len(shape) != 3:

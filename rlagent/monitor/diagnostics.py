@@ -28,6 +28,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from envs.base import TurnBasedGame
 from rlagent.losses import normalize, on_return_scale, value_loss
 from rlagent.monitor.activations import activation_metrics, measure_activations
 from rlagent.monitor.balance import WeightSnapshot, dominance, trunk_gradient_balance
@@ -76,6 +77,7 @@ class StageScheme:
 
     def __init__(self, env: Any, num_envs: int, num_steps: int) -> None:
         game = getattr(getattr(env, "match", None), "game", None)
+        game = game if isinstance(game, TurnBasedGame) else None  # the Arena's results are no win/loss of one board
         task = getattr(env, "task", None)
         self.board_cells = 0
         self.period_of_step: np.ndarray | None = None
