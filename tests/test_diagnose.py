@@ -34,8 +34,12 @@ def test_a_network_initialised_to_die_is_reported_dead(tmp_path: Path, capsys: p
     row = last_with(run_dir, "act/")
     assert row["act/actor.encoder.layers.0/dead_fraction"] == 1.0
     assert row["act/actor.encoder.layers.1/dead_fraction"] == 1.0
+    captured = capsys.readouterr()
+    said = [line for line in (captured.out + captured.err).splitlines() if "units of actor.encoder.layers" in line]
+    assert len(said) == 2 and all("are dead" in line and "ppo.learning_rate" in line for line in said)  # once per layer
     assert diagnose_main([str(run_dir), "--no-plots"]) == 0
     report = capsys.readouterr().out
+    assert "[dead_layer] 100% of the units of actor.encoder.layers.0 are dead" in report
     assert [line for line in report.splitlines() if line.strip().startswith("actor.encoder.layers.0")][0].rstrip().endswith("DEAD")
 
 

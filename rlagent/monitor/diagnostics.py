@@ -38,8 +38,27 @@ from rlagent.monitor.stuck import StuckDetector
 from rlagent.monitor.trials import step_field
 
 DIAGNOSTICS_DIR = "diagnostics"
+DEAD_LAYER = 0.9  # share of a ReLU layer's units never active on the sample: the layer has stopped passing features on
 LATEST_FILE = "latest.npz"
 EPISODE_BUCKETS = 5
+
+
+def dead_layers(metrics: dict[str, Any]) -> dict[str, float]:
+    """The ReLU layers of one measurement with at least ``DEAD_LAYER`` of their units dead."""
+    suffix = "/dead_fraction"
+    return {
+        tag[len("act/") : -len(suffix)]: float(value)
+        for tag, value in metrics.items()
+        if tag.startswith("act/") and tag.endswith(suffix) and isinstance(value, (int, float)) and value >= DEAD_LAYER
+    }
+
+
+def dead_layer_warning(layer: str, fraction: float, section: str) -> str:
+    return (
+        f"{fraction:.0%} of the units of {layer} are dead (no ReLU output above 0 on the sample): the layer passes "
+        f"almost nothing on and its gradient is ~0; lower {section}.learning_rate, keep {section}.max_grad_norm, "
+        "or try policy.norm=layer"
+    )
 
 
 class StageClock:
@@ -138,6 +157,7 @@ class TrainingDiagnostics:
         self.detector = StuckDetector(self.settings.window, section=config.algo) if self.settings.warnings else None
         self._snapshot: WeightSnapshot | None = None
         self._pending: list[str] = []
+        self._dead_reported: set[str] = set()  # each dead layer is reported once, when it dies
 
     def due(self, update: int) -> bool:
         """Measure on update number ``update`` (1 for the first)?"""
@@ -159,6 +179,10 @@ class TrainingDiagnostics:
         outputs: list[Any] = []
         stats = measure_activations(self.policy, lambda: outputs.append(forward()))
         metrics.update(activation_metrics(stats))
+        for layer, fraction in dead_layers(metrics).items():
+            if layer not in self._dead_reported:
+                self._dead_reported.add(layer)
+                self._pending.append(dead_layer_warning(layer, fraction, self.section))
         out = outputs[0]
         if hasattr(out.dist, "probs") and out.dist.probs.dim() == 2:
             buckets, labels = self.scheme.buckets(sample_stages)
@@ -272,8 +296,9 @@ class TrainingDiagnostics:
         os.replace(tmp, folder / LATEST_FILE)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"detector": None if self.detector is None else self.detector.state_dict()}
+        return {"detector": None if self.detector is None else self.detector.state_dict(), "dead_reported": sorted(self._dead_reported)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if self.detector is not None and state.get("detector") is not None:
             self.detector.load_state_dict(state["detector"])
+        self._dead_reported = set(state.get("dead_reported", ()))

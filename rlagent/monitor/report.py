@@ -21,7 +21,7 @@ from rlagent.checkpoint import load_checkpoint
 from rlagent.gym_envs import make_vector_env
 from rlagent.monitor.balance import dominance
 from rlagent.monitor.consistency import Check, check_autograd, check_mover_frame, check_reload, check_value_range
-from rlagent.monitor.diagnostics import DIAGNOSTICS_DIR, LATEST_FILE
+from rlagent.monitor.diagnostics import DIAGNOSTICS_DIR, LATEST_FILE, dead_layer_warning, dead_layers
 from rlagent.monitor.logger import read_metrics
 from rlagent.monitor.plots import reliability_png, series_png, value_by_stage_png, value_scatter_png
 from rlagent.monitor.stages import calibration
@@ -175,15 +175,21 @@ def diagnose_run(run_dir: str | Path, plots: bool = True) -> Report:
     checks = consistency_checks(run_dir)
     agent_config = load_agent(run_dir).config
     section = agent_config.algo
-    warnings = [f"step {w.step}: [{w.rule}] {w.message}" for w in StuckDetector(agent_config.monitor.window, section=section).scan(rows)]
+    found = [(w.step, f"[{w.rule}] {w.message}") for w in StuckDetector(agent_config.monitor.window, section=section).scan(rows)]
+    dead_seen: set[str] = set()
     for row in rows:
+        for layer, fraction in dead_layers(row).items():
+            if layer not in dead_seen:
+                dead_seen.add(layer)
+                found.append((row["step"], f"[dead_layer] {dead_layer_warning(layer, fraction, section)}"))
         ratio = row.get("grad/trunk_actor_critic_ratio")
         line = None if ratio is None else dominance(float(ratio), agent_config.monitor.dominance_factor, section)
         if line is not None:
-            warnings.append(f"step {row['step']}: [loss_balance] {line}")
+            found.append((row["step"], f"[loss_balance] {line}"))
+    warnings = [f"step {step}: {text}" for step, text in sorted(found, key=lambda item: item[0])]
     parts = [f"run {run_dir}: {agent_config.algo} on {agent_config.env}, {rows[-1]['step'] if rows else 0} steps, {len(rows)} updates logged"]
     parts += ["", "train/inference consistency", *("  " + check.line() for check in checks)]
-    parts += ["", "warnings (stuck-run rules over the whole run; loss balance)", *(("  " + w for w in warnings) if warnings else ["  none"])]
+    parts += ["", "warnings (stuck-run rules over the whole run; dead layers; loss balance)", *(("  " + w for w in warnings) if warnings else ["  none"])]
     if rows:
         parts += ["", "learning (first, middle and last update)", _learning_table(rows)]
         value_row = _last_with(rows, "value/by_stage/")
