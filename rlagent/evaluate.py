@@ -28,8 +28,7 @@ from rlagent.games.solved_positions import draw_positions, parse_stone_range, sc
 from rlagent.games.puct import PUCTPlayer
 
 
-@one_line_errors
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> OneLineErrorParser:
     parser = OneLineErrorParser(prog="python -m rlagent.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("run", help="a run directory (its latest checkpoint) or a checkpoint file; RUN@puctN: a Hex agent searched with N network evaluations per move")
     parser.add_argument(
@@ -43,7 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stones", metavar="LOW-HIGH", help="with --positions: the stone counts to draw (default by size: 5x5 4-14, 7x7 20-38)")
     parser.add_argument("--sample", action="store_true", help="sample moves instead of playing the most likely one (a Q-network, rainbow or dqn, has no distribution to sample: it stays greedy; "
                         "RUN@puctN samples in proportion to its visits)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+@one_line_errors
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.games < 2:
         raise RlagentError(f"--games must be at least 2, got {args.games}")
     if args.positions is not None:
