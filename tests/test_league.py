@@ -250,7 +250,7 @@ def test_ratings_csv_plot_and_tensorboard_at_the_checkpoint_steps(run: Path) -> 
     assert [event.step for event in rating] == STEPS
     assert [event.value for event in rating] == pytest.approx([float(row["elo"]) for row in rows[:-1]], abs=1e-3)
     low = accumulator.Scalars("elo/low")
-    assert all(l.value <= r.value for l, r in zip(low, rating))
+    assert all(lo.value <= r.value for lo, r in zip(low, rating))
 
 
 def test_mcts100_rates_above_random(run: Path) -> None:

@@ -5,7 +5,6 @@ networks they do not cover left to torch."""
 from __future__ import annotations
 
 import copy
-import dataclasses
 
 import numpy as np
 import pytest

@@ -84,7 +84,7 @@ def plot(rows: list[dict[str, object]], results: list[CellResult], out: Path) ->
 
     figure = Figure(figsize=(12, 8))
     FigureCanvasAgg(figure)
-    for panel, (loss, length) in enumerate((l, n) for l in LOSSES for n in LENGTHS):
+    for panel, (loss, length) in enumerate((kind, n) for kind in LOSSES for n in LENGTHS):
         axes = figure.add_subplot(2, 2, panel + 1)
         table = np.full((len(WEIGHTS), len(RATES)), np.nan)
         for i, weight in enumerate(WEIGHTS):
@@ -105,7 +105,7 @@ def plot(rows: list[dict[str, object]], results: list[CellResult], out: Path) ->
 
     figure = Figure(figsize=(12, 8))
     FigureCanvasAgg(figure)
-    for panel, (loss, length) in enumerate((l, n) for l in LOSSES for n in LENGTHS):
+    for panel, (loss, length) in enumerate((kind, n) for kind in LOSSES for n in LENGTHS):
         axes = figure.add_subplot(2, 2, panel + 1)
         for weight in WEIGHTS:
             curves = [r.curve for r in results if (r.tags["loss"], r.tags["epoch_len"], r.tags["weight"], r.tags["lr"]) == (loss, length, weight, 0.005)]
