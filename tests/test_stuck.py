@@ -284,3 +284,13 @@ def test_settings_move_the_thresholds():
 def test_a_window_of_one_is_refused():
     with pytest.raises(ValueError, match="window"):
         StuckDetector(window=1)
+
+
+def test_stuck_mode_with_a_vanished_gradient_points_at_dead_layers_not_a_larger_step():
+    # the step-size advice fits a policy that could move; with the gradient gone (a dead network)
+    # a larger learning rate is what killed it
+    plain = [w for w in StuckDetector().scan(stuck_run()) if w.rule == "stuck_mode"]
+    assert plain and "raise ppo.learning_rate" in plain[0].message
+    dead = edited(stuck_run(), 0, grad__norm_total=lambda k: 1e-9)
+    said = [w for w in StuckDetector().scan(dead) if w.rule == "stuck_mode"]
+    assert said and "dead layers" in said[0].message and "raise ppo.learning_rate" not in said[0].message

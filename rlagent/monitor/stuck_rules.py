@@ -184,10 +184,17 @@ def stuck_mode(view: WindowView, s: StuckSettings) -> Warning | None:
     if change <= -s.stuck_entropy_drop or _rose(before, after, s.return_gain):
         return None
     clip_text = "" if clip is None else f", clip_fraction <= {max(clip):.2g}"
+    # With the gradient gone too, the step size is not what holds the policy: a larger one is
+    # what kills ReLU layers in the first place.
+    norms, start_norm = view.values(GRAD_NORM), view.start.get(GRAD_NORM)
+    if norms and start_norm and (max(norms) < s.vanish_floor or max(norms) < s.vanish_factor * start_norm):
+        advice = (f"the gradient has vanished as well, so a larger step will not help: look for dead layers "
+                  f"(act/*/dead_fraction, python -m rlagent.diagnose) and restart with a lower {view.section}.learning_rate")
+    else:
+        advice = f"updates too small: raise {view.section}.learning_rate or lower {view.section}.entropy_coef"
     return Warning("stuck_mode", view.step, (
         f"the policy barely moves over the last {len(kl)} updates: approx_kl <= {max(kl):.2g}{clip_text}, "
-        f"entropy {entropies[0]:.3g} -> {entropies[-1]:.3g} ({change:+.1%}), {ret_tag} {before:.3g} -> {after:.3g}; "
-        f"updates too small: raise {view.section}.learning_rate or lower {view.section}.entropy_coef"
+        f"entropy {entropies[0]:.3g} -> {entropies[-1]:.3g} ({change:+.1%}), {ret_tag} {before:.3g} -> {after:.3g}; {advice}"
     ))
 
 
