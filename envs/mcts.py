@@ -83,6 +83,10 @@ class GenericMCTSPlayer:
         self.name = f"mcts{self.simulations}"
         self._rng = np.random.default_rng(seed)
         self._scratch: dict[str, Any] = {}
+        # Of the last search, per position: the proven winner (-1 if unproven; a solved root stops
+        # the search early) and the simulations run. For analysis and tests.
+        self.last_proven = np.zeros(0, dtype=np.int64)
+        self.last_simulations = np.zeros(0, dtype=np.int64)
 
     def __repr__(self) -> str:
         return f"GenericMCTSPlayer(simulations={self.simulations}, seed={self.seed}, parallel={self.parallel})"
@@ -165,6 +169,8 @@ class _Search:
             self.wave(active)
         first, count, visits, _, wins, status, to_move = self._arrays()
         best = tree.best_children(self.roots, first, count, visits, wins, status, to_move)
+        self.player.last_proven = status[self.roots].copy()
+        self.player.last_simulations = self.done_sims.copy()
         return self.action[best]
 
     def wave(self, active: np.ndarray) -> None:

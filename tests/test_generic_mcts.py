@@ -95,6 +95,16 @@ def test_blocks_an_immediate_loss() -> None:
     assert int(hex_game.to_absolute(choice)[0]) == 6
 
 
+def test_proofs_propagate_and_end_the_search() -> None:
+    # x to move wins by force (at 2, 4 or 5, found by negamax) but not in one; in the second position
+    # o to move loses by force: it must block 2, after which x still wins.
+    game = ttt([".......ox", ".....x.ox"])
+    player = GenericMCTSPlayer(20000, seed=9)
+    move = player.search(game, np.arange(2))
+    assert list(player.last_proven) == [0, 0] and (player.last_simulations < 20000).all()
+    assert move[0] in (2, 4, 5)
+
+
 def test_never_loses_tic_tac_toe_to_random() -> None:
     game = TicTacToe(40)
     first = play_out(game, {0: GenericMCTSPlayer(1000, seed=3), 1: None}, seed=4)
