@@ -159,3 +159,19 @@ def test_refuses_bad_arguments() -> None:
     game.winner[0] = 0
     with pytest.raises(ValueError, match="running boards"):
         GenericMCTSPlayer(10).search(game, np.array([0]))
+
+
+def test_an_env_plays_against_the_generic_mcts_by_name() -> None:
+    from envs.turn_based_env import Match
+
+    match = Match(TicTacToe(8), opponent="mcts1000", agent_color=1)
+    match.seed(0)
+    boards = np.arange(8)
+    match.start_games(boards)  # the opponent (first mover) opens on every board
+    assert isinstance(match.opponent, GenericMCTSPlayer) and (match.game.num_moves == 1).all()
+    rng = np.random.default_rng(0)
+    while (running := boards[~match.game.done]).size:
+        match.agent_moves(match.game.random_actions(rng.random(running.size), running), running)
+        running = running[~match.game.done[running]]
+        match.opponent_moves(running)
+    assert (match.rewards(boards) <= 0).all()  # random never beats it
