@@ -9,12 +9,14 @@ move ("the mover's frame"), so that one network can play both sides.
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from envs.player_names import PlayerName
+from envs.mcts import GenericMCTSPlayer
+from envs.player_names import MCTS, PlayerName
 
 RUNNING = -1
 DRAW = 2
@@ -51,6 +53,15 @@ class SeatedOpponent(Protocol):
     def moves(self, boards: np.ndarray, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray: ...
 
 
+@runtime_checkable
+class PositionPlayer(Protocol):
+    """A player that reads the game's own state rather than observations, e.g. a tree search, which
+    must copy positions and play them on. Batched matches hand it the game and the board indices
+    where it is to move; it returns their actions (mover's frame)."""
+
+    def play_positions(self, game: TurnBasedGame, boards: np.ndarray) -> np.ndarray: ...
+
+
 class TurnBasedGame(ABC):
     """A batch of two-player, alternating-move, zero-sum games.
 
@@ -61,6 +72,10 @@ class TurnBasedGame(ABC):
     """
 
     name: str = "game"
+    # Every per-board array of the subclass's rule state (leading axis = the batch), by attribute
+    # name. Declaring them is what lets generic code copy positions (copy_boards, spawn): MCTS does.
+    state_fields: tuple[str, ...] = ()
+    _BASE_STATE = ("to_move", "winner", "num_moves")
 
     def __init__(self, batch_size: int) -> None:
         if batch_size < 1:
@@ -179,10 +194,52 @@ class TurnBasedGame(ABC):
             return f"valid actions are 0..{self.num_actions - 1}"
         return "not legal in this position"
 
+    # --- copying positions (for searches) --------------------------------------------------------
+    def _state_arrays(self) -> list[np.ndarray]:
+        if not self.state_fields:
+            raise NotImplementedError(
+                f"{type(self).__name__} declares no state_fields: name its per-board arrays there to copy positions"
+            )
+        return [getattr(self, name) for name in (*self._BASE_STATE, *self.state_fields)]
+
+    def state_signature(self) -> tuple:
+        """What two games must share for positions to move between them: the class and each state
+        array's per-board shape and dtype (a 5x5 Hex board does not fit a 7x7 one)."""
+        return (type(self), *((a.shape[1:], a.dtype) for a in self._state_arrays()))
+
+    def copy_boards(self, source: TurnBasedGame, source_boards: np.ndarray, boards: np.ndarray) -> None:
+        """Board ``source_boards[i]`` of ``source`` becomes board ``boards[i]`` of this game (``source``
+        may be this game): a search copies its root into scratch boards and plays on from there."""
+        if source is not self and source.state_signature() != self.state_signature():
+            raise ValueError(f"cannot copy boards of {source.name} {source.state_signature()} into {self.state_signature()}")
+        src, dst = self._select(source_boards), self._select(boards)
+        for mine, theirs in zip(self._state_arrays(), source._state_arrays()):
+            mine[dst] = theirs[src]
+
+    def spawn(self, batch_size: int) -> TurnBasedGame:
+        """A new game like this one (same class and options) with ``batch_size`` fresh boards.
+
+        Built by copying this object and giving each declared state array the new batch size, so a
+        game need not say how to rebuild itself; this is sound because ``state_fields`` names all of
+        its per-board state, which :meth:`copy_boards` relies on anyway."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        game = copy.copy(self)
+        game.batch_size = batch_size
+        for name in (*self._BASE_STATE, *self.state_fields):
+            array = getattr(self, name)
+            setattr(game, name, np.zeros((batch_size, *array.shape[1:]), dtype=array.dtype))
+        game.reset()
+        return game
+
     # --- optional players and views --------------------------------------------------------------
-    def named_player(self, name: PlayerName, seed: int | None = None) -> Opponent | None:
+    def named_player(self, name: PlayerName, seed: int | None = None) -> Any:
         """This game's own player for a parsed name other than ``random`` (which every game has, as
-        :meth:`random_actions`), e.g. ``mctsN`` for Hex; None if the game has no such player."""
+        :meth:`random_actions`); None if the game has no such player. Every game that declares its
+        ``state_fields`` has ``mctsN``: the generic search of :mod:`envs.mcts`, bound to this game
+        (a :class:`SeatedOpponent`, since it reads positions, not observations)."""
+        if name.kind == MCTS and self.state_fields:
+            return GenericMCTSPlayer(simulations=name.simulations, seed=seed, game=self)
         return None
 
     has_symmetry: bool = False  # True where turn_view/turn_actions implement a symmetry of the rules

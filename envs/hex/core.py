@@ -93,6 +93,7 @@ class HexCore(TurnBasedGame):
     """
 
     name = "Hex"
+    state_fields = ("board", "_views", "_masks", "_empty", "_slot", "_num_empty", "_parent")
 
     def __init__(self, batch_size: int, size: int = 11, swap: bool = False) -> None:
         super().__init__(batch_size)

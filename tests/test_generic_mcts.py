@@ -1,0 +1,177 @@
+"""The generic MCTS (:mod:`envs.mcts`) on games it knows only through ``TurnBasedGame``: tic-tac-toe
+(defined here, ~40 lines, as a new game's author would) and 3x3/5x5 Hex through ``HexCore``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from envs.base import DRAW, RUNNING, PositionPlayer, SeatedOpponent, TurnBasedGame
+from envs.hex.core import HexCore
+from envs.mcts import GenericMCTSPlayer
+from envs.player_names import parse_player_name
+
+LINES = np.array([[0, 1, 2], [3, 4, 5], [6, 7, 8], [0, 3, 6], [1, 4, 7], [2, 5, 8], [0, 4, 8], [2, 4, 6]])
+
+
+class TicTacToe(TurnBasedGame):
+    """Cells 0-8 row by row; ``cells`` holds 0 empty, 1 or 2 the first or second player's mark."""
+
+    name = "tic-tac-toe"
+    state_fields = ("cells",)
+
+    def __init__(self, batch_size: int) -> None:
+        super().__init__(batch_size)
+        self.cells = np.zeros((batch_size, 9), dtype=np.int8)
+
+    @property
+    def num_actions(self) -> int:
+        return 9
+
+    @property
+    def observation_shape(self) -> tuple[int, ...]:
+        return (2, 9)
+
+    def legal_mask(self, boards: np.ndarray | None = None) -> np.ndarray:
+        idx = self._select(boards)
+        return (self.cells[idx] == 0) & (self.winner[idx] == RUNNING)[:, None]
+
+    def observation(self, boards: np.ndarray | None = None, player: int | None = None) -> np.ndarray:
+        idx = self._select(boards)
+        me = (self.to_move[idx] if player is None else np.broadcast_to(player, idx.shape)) + 1
+        cells = self.cells[idx]
+        return np.stack([cells == me[:, None], (cells != 0) & (cells != me[:, None])], axis=1).astype(np.float32)
+
+    def _reset(self, boards: np.ndarray) -> None:
+        self.cells[boards] = 0
+
+    def _play(self, actions: np.ndarray, boards: np.ndarray) -> None:
+        mover = self.to_move[boards]
+        self.cells[boards, actions] = mover + 1
+        lines = self.cells[boards][:, LINES]
+        won = (lines == (mover + 1)[:, None, None]).all(axis=2).any(axis=1)
+        full = (self.cells[boards] != 0).all(axis=1)
+        self.winner[boards] = np.where(won, mover, np.where(full, DRAW, RUNNING))
+        self.to_move[boards] = 1 - mover
+
+
+def ttt(rows: list[str]) -> TicTacToe:
+    """Boards from strings like ``"xo.x....."``: x moved first; the mover follows from the counts."""
+    game = TicTacToe(len(rows))
+    for b, row in enumerate(rows):
+        game.cells[b] = [".xo".index(ch) for ch in row]
+        game.to_move[b] = row.count("x") - row.count("o")
+        game.num_moves[b] = 9 - row.count(".")
+    return game
+
+
+def play_out(game: TurnBasedGame, players: dict[int, object], seed: int) -> np.ndarray:
+    """Every board of ``game`` to its end: ``players[seat]`` is a generic MCTS or None (random)."""
+    rng = np.random.default_rng(seed)
+    while (running := np.flatnonzero(game.winner == RUNNING)).size:
+        for seat, player in players.items():
+            turn = running[(game.to_move[running] == seat) & (game.winner[running] == RUNNING)]
+            if turn.size:
+                actions = game.random_actions(rng.random(turn.size), turn) if player is None else player.search(game, turn)
+                game.play(actions, turn)
+    return game.winner.copy()
+
+
+def test_takes_a_win_in_one() -> None:
+    game = ttt(["xx.oo....", "x.o.x.o..", "oo.xx.x.."])  # x wins at 2, at 8; o (to move) at 2
+    assert list(GenericMCTSPlayer(50, seed=0).search(game, np.arange(3))) == [2, 8, 2]
+
+
+def test_blocks_an_immediate_loss() -> None:
+    game = ttt(["xx..o....", "x...o...x", "o.x.x...."])  # o to move on each
+    moves = GenericMCTSPlayer(300, seed=1).search(game, np.arange(3))
+    assert moves[0] == 2  # x threatens 0-1-2
+    assert moves[1] in (1, 2, 3, 5, 6, 7)  # no threat: any legal move
+    assert moves[2] == 6  # x threatens 2-4-6
+    hex_game = HexCore(1, size=3)
+    for cell in (0, 8, 3):  # the first player's a1 and a2 reach down to a3, its only winning cell
+        hex_game.play(hex_game.from_absolute(np.array([cell])))
+    choice = GenericMCTSPlayer(300, seed=2).search(hex_game, np.array([0]))
+    assert int(hex_game.to_absolute(choice)[0]) == 6
+
+
+def test_proofs_propagate_and_end_the_search() -> None:
+    # x to move wins by force (at 2, 4 or 5, found by negamax) but not in one; in the second position
+    # o to move loses by force: it must block 2, after which x still wins.
+    game = ttt([".......ox", ".....x.ox"])
+    player = GenericMCTSPlayer(20000, seed=9)
+    move = player.search(game, np.arange(2))
+    assert list(player.last_proven) == [0, 0] and (player.last_simulations < 20000).all()
+    assert move[0] in (2, 4, 5)
+
+
+def test_never_loses_tic_tac_toe_to_random() -> None:
+    game = TicTacToe(40)
+    first = play_out(game, {0: GenericMCTSPlayer(1000, seed=3), 1: None}, seed=4)
+    game.reset()
+    second = play_out(game, {0: None, 1: GenericMCTSPlayer(1000, seed=5)}, seed=6)
+    assert not (first == 1).any() and not (second == 0).any()
+
+
+def test_beats_random_on_3x3_hex() -> None:
+    wins = 0
+    for seat in (0, 1):
+        game = HexCore(50, size=3)
+        winners = play_out(game, {seat: GenericMCTSPlayer(100, seed=7 + seat), 1 - seat: None}, seed=8 + seat)
+        wins += int((winners == seat).sum())
+    assert wins >= 95
+
+
+def test_same_seed_same_moves() -> None:
+    game = HexCore(6, size=5)
+    game.play(np.array([12, 0, 3, 7, 24, 5]))
+    a = GenericMCTSPlayer(60, seed=11).search(game, np.arange(6))
+    b = GenericMCTSPlayer(60, seed=11).search(game, np.arange(6))
+    c = GenericMCTSPlayer(60, seed=12).search(game, np.arange(6))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_copy_boards_and_spawn() -> None:
+    game = ttt(["xo.......", "xoxo....."])
+    other = game.spawn(3)
+    assert other.batch_size == 3 and (other.cells == 0).all() and (other.winner == RUNNING).all()
+    other.copy_boards(game, np.array([1, 0]), np.array([0, 2]))
+    assert np.array_equal(other.cells[[0, 2]], game.cells[[1, 0]]) and list(other.to_move[[0, 2]]) == [0, 0]
+    other.play(np.array([4]), np.array([0]))
+    assert game.cells[1, 4] == 0  # a copy, not a view
+    with pytest.raises(ValueError, match="cannot copy"):
+        HexCore(1, size=3).copy_boards(HexCore(1, size=4), np.array([0]), np.array([0]))
+
+
+def test_named_player_is_the_generic_search_for_any_game() -> None:
+    game = TicTacToe(2)
+    player = game.named_player(parse_player_name("mcts30"), seed=0)
+    assert isinstance(player, GenericMCTSPlayer) and isinstance(player, SeatedOpponent)
+    assert isinstance(player, PositionPlayer) and player.game is game
+    actions = player.moves(np.array([0, 1]), game.observation(), game.legal_mask().view(np.int8))
+    assert game.is_legal(actions).all()
+
+
+def test_refuses_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="simulations"):
+        GenericMCTSPlayer(0)
+    game = ttt(["xxxoo...."])
+    game.winner[0] = 0
+    with pytest.raises(ValueError, match="running boards"):
+        GenericMCTSPlayer(10).search(game, np.array([0]))
+
+
+def test_an_env_plays_against_the_generic_mcts_by_name() -> None:
+    from envs.turn_based_env import Match
+
+    match = Match(TicTacToe(8), opponent="mcts1000", agent_color=1)
+    match.seed(0)
+    boards = np.arange(8)
+    match.start_games(boards)  # the opponent (first mover) opens on every board
+    assert isinstance(match.opponent, GenericMCTSPlayer) and (match.game.num_moves == 1).all()
+    rng = np.random.default_rng(0)
+    while (running := boards[~match.game.done]).size:
+        match.agent_moves(match.game.random_actions(rng.random(running.size), running), running)
+        running = running[~match.game.done[running]]
+        match.opponent_moves(running)
+    assert (match.rewards(boards) <= 0).all()  # random never beats it
