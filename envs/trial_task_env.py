@@ -1,7 +1,9 @@
 """Gymnasium envs for any :class:`~envs.trial_task.TrialTask`: a single env and a native vector env.
 
 Nothing here knows a particular task: a new cognitive task subclasses ``TrialTask`` and gets both
-envs from these two classes. Episodes end by truncation (never termination;
+envs from these two classes, and :func:`env_factory` / :func:`vector_env_factory` make the
+``entry_point`` and ``vector_entry_point`` to register, their options read from the task's
+``__init__`` (:mod:`envs.trial_options`). Episodes end by truncation (never termination;
 :mod:`envs.trial_task` says why). ``info`` describes the step just played.
 
 The vector env steps one batched core and resets finished episodes in the same step
@@ -14,7 +16,8 @@ steps of an episode), which lets a Monte-Carlo learner take exactly one episode 
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
@@ -23,6 +26,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envs.actions import check_actions
+from envs.trial_options import bind_options, task_options
 from envs.trial_task import TrialTask
 
 
@@ -109,3 +113,40 @@ class TrialTaskVectorEnv(VectorEnv):
         for key, value in info.items():
             out[key], out[f"_{key}"] = value, mask
         return out
+
+
+def env_factory(task_class: type[TrialTask], name: str, module: str) -> Callable[..., TrialTaskEnv]:
+    """The ``entry_point`` of a task: ``name(**options)`` -> one episode, with the task's options
+    as its signature (so Gymnasium, ``env_parameters`` and ``help()`` see them) and no copy of them."""
+    options = task_options(task_class)
+
+    def make(*args: Any, **kwargs: Any) -> TrialTaskEnv:
+        return TrialTaskEnv(task_class(1, **bind_options(options, name, args, kwargs)))
+
+    return _named(make, name, module, options, f"One {task_class.name} episode (options: see {task_class.__name__}).")
+
+
+def vector_env_factory(task_class: type[TrialTask], name: str, module: str) -> Callable[..., TrialTaskVectorEnv]:
+    """The ``vector_entry_point`` of a task: ``name(num_envs, **options)`` -> one batched core."""
+    num_envs = inspect.Parameter("num_envs", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=1, annotation="int")
+    signature = task_options(task_class)
+    signature = signature.replace(parameters=[num_envs, *signature.parameters.values()])
+
+    def make(*args: Any, **kwargs: Any) -> TrialTaskVectorEnv:
+        options = bind_options(signature, name, args, kwargs)
+        size = options.pop("num_envs", 1)
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {size!r}")
+        return TrialTaskVectorEnv(task_class(int(size), **options))
+
+    return _named(make, name, module, signature, f"``num_envs`` {task_class.name} episodes on one batched core.")
+
+
+def _named(function: Callable[..., Any], name: str, module: str, signature: inspect.Signature, doc: str) -> Callable[..., Any]:
+    """Give a generated factory the name, module, signature and docstring a hand-written one would
+    have: ``module`` (where it is assigned) lets pickle find it by reference, as it finds a ``def``."""
+    function.__name__ = function.__qualname__ = name
+    function.__module__ = module
+    function.__signature__ = signature  # type: ignore[attr-defined]
+    function.__doc__ = doc
+    return function

@@ -80,6 +80,8 @@ _PUBLIC = {
     "HexCore": "envs.hex",
     "pwm_env": "envs.pwm",
     "pwm_vector_env": "envs.pwm",
+    "dms_env": "envs.dms",
+    "dms_vector_env": "envs.dms",
     "arena_env": "envs.arena.env",
     "arena_vector_env": "envs.arena.env",
     "arena_parallel_env": "envs.arena",

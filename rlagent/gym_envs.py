@@ -1,6 +1,6 @@
 """Environment names to vector envs, for any Gymnasium id (what :mod:`rlagent.make_env` builds on).
 
-Our own envs (``hex``, ``pwm``) come from their batched cores through
+Our own envs (``hex``, ``pwm``, ``dms``, ``arena``) come from their batched cores through
 ``vector_entry_point``. Other ids use their native vector env too when it has one (Gymnasium's
 CartPole does: a numpy core many times faster than N copies), if its autoreset mode is one the
 collector handles (``SAME_STEP`` or ``NEXT_STEP``); otherwise Gymnasium's ``SyncVectorEnv`` with

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import re
 import string
+from typing import Any
 
 import numpy as np
 
@@ -107,12 +108,12 @@ class PWMCore(TrialTask):
         preset: str = "seed",
         epoch_len: int = 15,
         delay: int | None = None,
-        r_wrong: float = 0.0,
-        r_early: float = 0.0,
-        abort_on_early: bool = False,
-        obs_noise: float = 0.0,
+        *,
         seed: int | None = None,
+        **common: Any,
     ) -> None:
+        """PWM's own options; ``common`` are :class:`TrialTask`'s shared ones (``r_wrong``,
+        ``r_early``, ``abort_on_early``, ``obs_noise``), passed through so they are declared once."""
         self.task = task
         self.num_stimuli = parse_task(task)
         if not isinstance(preset, str) or preset not in PRESETS:
@@ -125,17 +126,8 @@ class PWMCore(TrialTask):
         self.stimulus_channels = max(MIN_CHANNELS, self.num_stimuli)
         self.has_cue = preset == "romo"
         periods = seed_periods(epoch_len, delay) if preset == "seed" else romo_periods(epoch_len, delay)
-        super().__init__(
-            batch_size,
-            epoch_len,
-            periods,
-            response_period="stim2" if preset == "seed" else "decision",
-            r_wrong=r_wrong,
-            r_early=r_early,
-            abort_on_early=abort_on_early,
-            obs_noise=obs_noise,
-            seed=seed,
-        )
+        response = "stim2" if preset == "seed" else "decision"
+        super().__init__(batch_size, epoch_len, periods, response, seed=seed, **common)
 
     def condition_answers(self) -> np.ndarray:
         return np.where(self.first > self.second, FIRST_GREATER, FIRST_SMALLER)
