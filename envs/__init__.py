@@ -1,13 +1,18 @@
 """rlagent's environments, registered with Gymnasium on import.
 
 ``import envs`` makes ``gymnasium.make("rlagent/Hex-v0")`` and ``gymnasium.make_vec("rlagent/Hex-v0",
-num_envs=N)`` work (likewise ``rlagent/PWM-v0`` and ``rlagent/Arena-v0``); the latter uses the batched core directly
+num_envs=N)`` work (likewise ``rlagent/ConnectFour-v0``, ``rlagent/PWM-v0`` and ``rlagent/Arena-v0``); each uses its batched core directly
 (``vector_entry_point``), not N copies.
 """
 
 from gymnasium.envs.registration import register, registry
 
-ENV_IDS = {"hex": "rlagent/Hex-v0", "pwm": "rlagent/PWM-v0", "arena": "rlagent/Arena-v0"}
+ENV_IDS = {
+    "hex": "rlagent/Hex-v0",
+    "connect4": "rlagent/ConnectFour-v0",
+    "pwm": "rlagent/PWM-v0",
+    "arena": "rlagent/Arena-v0",
+}
 
 
 def _register() -> None:
@@ -16,6 +21,12 @@ def _register() -> None:
             id="rlagent/Hex-v0",
             entry_point="envs.hex.env:hex_env",
             vector_entry_point="envs.hex.env:hex_vector_env",
+        )
+    if "rlagent/ConnectFour-v0" not in registry:
+        register(
+            id="rlagent/ConnectFour-v0",
+            entry_point="envs.connect_four.env:connect_four_env",
+            vector_entry_point="envs.connect_four.env:connect_four_vector_env",
         )
     if "rlagent/PWM-v0" not in registry:
         register(
