@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("algo", help=f"learning algorithm: {', '.join(algorithm_names())}")
-    parser.add_argument("--env", required=True, help="hex, or any registered Gymnasium id (CartPole-v1)")
+    parser.add_argument("--env", required=True, help="hex, connect4, arena, pwm, or any registered Gymnasium id (CartPole-v1)")
     parser.add_argument("--config", help="a YAML or JSON file of sections run/env/<algo>/policy/selfplay")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override one hyperparameter")
     parser.add_argument("--total-steps", type=int, help="environment steps to train for (run.total_steps)")
