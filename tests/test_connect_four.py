@@ -221,3 +221,30 @@ def test_ppo_beats_the_random_player_as_both_colours(tmp_path: Path) -> None:
     trainer.train()
     results = win_rates_by_colour(load_agent(trainer.run_dir), "random", 400, seed=1234)
     assert all(result.rate >= 0.9 for result in results), [(r.colour, r.rate) for r in results]
+
+
+def test_the_generic_mcts_plays_connect_four_as_mcts_n() -> None:
+    from envs.mcts import GenericMCTSPlayer
+
+    game = ConnectFourCore(2)
+    # board 0: the mover (first player) has three stacked in column 3, so column 3 wins at once;
+    # board 1: the opponent has three stacked in column 3, so the mover must block there
+    for win, block in zip((3, 4, 3, 4, 3, 5), (0, 3, 0, 3, 6, 3)):
+        game.play(np.array([win, block]), np.array([0, 1]))
+    assert (game.to_move == 0).all() and (game.winner == RUNNING).all()
+    search = GenericMCTSPlayer(simulations=200, seed=0, game=game)
+    assert search.search(game, np.array([0, 1])).tolist() == [3, 3]
+    spawned = game.spawn(3)
+    spawned.copy_boards(game, np.array([0]), np.array([2]))
+    assert np.array_equal(spawned.board[2], game.board[0]) and spawned.board.base is not game.board.base
+
+
+def test_mcts_by_name_is_the_connect_four_envs_opponent() -> None:
+    env = gym.make("rlagent/ConnectFour-v0", opponent="mcts20", agent_color=0)
+    obs, _ = env.reset(seed=0)
+    done = False
+    while not done:  # a first-column-only player against mcts20: it must lose, and legally
+        action = int(np.flatnonzero(obs["action_mask"])[0])
+        obs, reward, terminated, truncated, _ = env.step(action)
+        done = terminated or truncated
+    assert reward == -1.0

@@ -65,12 +65,22 @@ class ConnectFourCore(TurnBasedGame):
     """
 
     name = "Connect Four"
+    # The padded board holds the state (``board`` is a view into it); with these declared, positions
+    # copy between batches and the generic MCTS plays Connect Four as ``mctsN``.
+    state_fields = ("_padded", "heights")
 
     def __init__(self, batch_size: int) -> None:
         super().__init__(batch_size)
         self._padded = np.zeros((batch_size, ROWS + 2 * _PAD, COLUMNS + 2 * _PAD), dtype=np.int8)
         self.board = self._padded[:, _PAD : _PAD + ROWS, _PAD : _PAD + COLUMNS]  # a view: writes land in both
         self.heights = np.zeros((batch_size, COLUMNS), dtype=np.int8)
+
+    def spawn(self, batch_size: int) -> ConnectFourCore:
+        """A fresh game built by the constructor: the base class's copy-and-resize would leave
+        ``board`` viewing the original's padded array."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        return type(self)(batch_size)
 
     @property
     def num_actions(self) -> int:

@@ -158,6 +158,7 @@ class TrainingDiagnostics:
         self._snapshot: WeightSnapshot | None = None
         self._pending: list[str] = []
         self._dead_reported: set[str] = set()  # each dead layer is reported once, when it dies
+        self._dominance_reported: set[str] = set()
 
     def due(self, update: int) -> bool:
         """Measure on update number ``update`` (1 for the first)?"""
@@ -278,7 +279,9 @@ class TrainingDiagnostics:
             critic_loss = cfg.value_loss_coef * value_loss(values, returns, cfg.value_loss)
             metrics = trunk_gradient_balance(shared, actor_loss, critic_loss)
         warning = dominance(metrics["grad/trunk_actor_critic_ratio"], self.settings.dominance_factor, self.section)
-        if warning is not None:
+        side = "actor" if metrics["grad/trunk_actor_critic_ratio"] > 1 else "critic"
+        if warning is not None and side not in self._dominance_reported:  # once per side: diagnose lists every measurement
+            self._dominance_reported.add(side)
             self._pending.append(warning)
         return metrics
 
@@ -296,9 +299,11 @@ class TrainingDiagnostics:
         os.replace(tmp, folder / LATEST_FILE)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"detector": None if self.detector is None else self.detector.state_dict(), "dead_reported": sorted(self._dead_reported)}
+        return {"detector": None if self.detector is None else self.detector.state_dict(), "dead_reported": sorted(self._dead_reported),
+                "dominance_reported": sorted(self._dominance_reported)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if self.detector is not None and state.get("detector") is not None:
             self.detector.load_state_dict(state["detector"])
         self._dead_reported = set(state.get("dead_reported", ()))
+        self._dominance_reported = set(state.get("dominance_reported", ()))

@@ -240,6 +240,13 @@ def explained_variance_zero(view: WindowView, s: StuckSettings) -> Warning | Non
     ev = view.everywhere(EXPLAINED_VARIANCE)
     if ev is None or view.updates - len(ev) < s.warmup_updates:
         return None
+    # A run whose score has risen is learning whatever its EV: once nearly every game is won the
+    # returns hardly vary and EV reads ~0 (or far below) for a critic that is right.
+    ret_tag = view.return_tag()
+    if ret_tag is not None:
+        ret_start, ret_peak = view.start.get(ret_tag), view.peak.get(ret_tag)
+        if ret_start is not None and ret_peak is not None and _rose(ret_start, ret_peak, s.return_gain):
+            return None
     mean_abs = fmean(abs(v) for v in ev)
     if mean_abs >= s.ev_zero:
         return None
