@@ -221,7 +221,8 @@ class TurnBasedGame(ABC):
 
         Built by copying this object and giving each declared state array the new batch size, so a
         game need not say how to rebuild itself; this is sound because ``state_fields`` names all of
-        its per-board state, which :meth:`copy_boards` relies on anyway."""
+        its per-board state, which :meth:`copy_boards` relies on anyway. A game with attributes that
+        are views into its state (Connect Four's ``board``) overrides this with its constructor."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         game = copy.copy(self)
