@@ -32,8 +32,9 @@ GROWTH_TAGS: tuple[str, ...] = ("value/mean", "train/q_mean", "train/value_loss"
 # Tags whose level at the start of the run some rule compares with (their first few values).
 START_TAGS: tuple[str, ...] = (ENTROPY, LEARNING_RATE, GRAD_NORM, *RETURN_TAGS)
 # Everything any rule reads; the detector keeps nothing else.
+VALUE_MEAN, VALUE_STD, VALUE_LOSS = "value/mean", "value/std", "train/value_loss"
 TAGS: frozenset[str] = frozenset(
-    {KL, CLIP, EARLY_STOPPED, OPTIMIZER_STEPS, EXPLAINED_VARIANCE, *START_TAGS, *GROWTH_TAGS}
+    {KL, CLIP, EARLY_STOPPED, OPTIMIZER_STEPS, EXPLAINED_VARIANCE, VALUE_STD, *START_TAGS, *GROWTH_TAGS}
 )
 
 
@@ -75,6 +76,8 @@ class StuckSettings:
     so one noisy first update does not set it.
     ``warmup_updates`` (10): the critic starts from nothing and values grow from 0 while it learns;
     the explained-variance and growth rules wait until this many updates are done.
+    ``ev_fit_fraction`` (0.1): no EV alarm while the value loss is under a tenth of the values'
+    second moment (mean^2 + std^2): the critic fits the returns, which merely hardly vary.
     ``ev_zero`` (0.05): the mean |explained variance| over the window under 5% is a critic no
     better than a constant (the healthy run's lowest such mean after warm-up was 0.6).
     ``explosion_factor`` (10) over ``explosion_updates`` (2): a healthy run's gradient spikes on
@@ -99,6 +102,7 @@ class StuckSettings:
     start_updates: int = 3
     warmup_updates: int = 10
     ev_zero: float = 0.05
+    ev_fit_fraction: float = 0.1
     explosion_factor: float = 10.0
     explosion_updates: int = 2
     explosion_history: int = 5
@@ -240,12 +244,12 @@ def explained_variance_zero(view: WindowView, s: StuckSettings) -> Warning | Non
     ev = view.everywhere(EXPLAINED_VARIANCE)
     if ev is None or view.updates - len(ev) < s.warmup_updates:
         return None
-    # A run whose score has risen is learning whatever its EV: once nearly every game is won the
-    # returns hardly vary and EV reads ~0 (or far below) for a critic that is right.
-    ret_tag = view.return_tag()
-    if ret_tag is not None:
-        ret_start, ret_peak = view.start.get(ret_tag), view.peak.get(ret_tag)
-        if ret_start is not None and ret_peak is not None and _rose(ret_start, ret_peak, s.return_gain):
+    # A critic whose error is small next to the values it predicts is right, whatever its EV: once
+    # nearly every game is won the returns hardly vary, and EV reads ~0 (or far below) for it.
+    loss, means, stds = view.values(VALUE_LOSS), view.values(VALUE_MEAN), view.values(VALUE_STD)
+    if loss and means:
+        second_moment = fmean(m * m for m in means) + (fmean(sd * sd for sd in stds) if stds else 0.0)
+        if fmean(loss) < s.ev_fit_fraction * second_moment:
             return None
     mean_abs = fmean(abs(v) for v in ev)
     if mean_abs >= s.ev_zero:
