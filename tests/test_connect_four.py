@@ -248,3 +248,18 @@ def test_mcts_by_name_is_the_connect_four_envs_opponent() -> None:
         obs, reward, terminated, truncated, _ = env.step(action)
         done = terminated or truncated
     assert reward == -1.0
+
+
+def test_evaluate_plays_a_connect_four_agent_against_the_generic_mcts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rlagent.evaluate import main as evaluate_main
+    from rlagent.train import main as train_main
+
+    assert train_main(["ppo", "--env", "connect4", "--total-steps", "1", "--logdir", str(tmp_path), "--set", "run.progress=false"]) == 0
+    run = next(tmp_path.iterdir())
+    capsys.readouterr()
+    assert evaluate_main([str(run), "--opponent", "mcts30", "--games", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "overall vs mcts30: won" in out
+    # an untrained policy against a 30-simulation search loses nearly everything
+    won = int(out.split("overall vs mcts30: won ")[1].split("/")[0])
+    assert won <= 1

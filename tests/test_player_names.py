@@ -95,7 +95,8 @@ def test_each_consumer_builds_the_named_player() -> None:
     mcts = make_player("mcts25", seed=3)
     assert isinstance(mcts, MCTSPlayer) and mcts.simulations == 25 and mcts.name == "mcts25"
     assert make_opponent("random") == "random"  # the env's own batched random player
-    assert isinstance(make_opponent("mcts25"), MCTSPlayer)
+    assert make_opponent("mcts25") == "mcts25"  # built by the env as its game's own search
+    assert isinstance(make_env("hex", 1, {"size": 5, "opponent": make_opponent("mcts25")}).match.opponent, MCTSPlayer)
     for opponent in (_gym_make("mcts25"), _make_env("mcts25")):
         assert isinstance(opponent, MCTSPlayer) and opponent.simulations == 25
     assert _gym_make("random") == "random" and _make_env("random") == "random"

@@ -138,12 +138,16 @@ def make_player(spec: str, seed: int = 0) -> Any:
 def make_opponent(spec: str, seed: int = 0) -> object:
     """An opponent from its command-line name: ``random``, ``mctsN`` (UCT with N simulations, e.g.
     ``mcts200``), the path of a run directory or checkpoint (played greedily) or ``PATH@puctN``
-    (that Hex agent searched with N network evaluations per move)."""
+    (that Hex agent searched with N network evaluations per move).
+
+    ``random`` and ``mctsN`` come back as names, for the env to build as its game's own player
+    (:meth:`~envs.base.TurnBasedGame.named_player`: Hex's compiled search, any other game's generic
+    one), seeded by the env's reset seed."""
     name = parse_player(spec, paths=True, what="opponent")
     if name.kind == RANDOM:
         return RANDOM  # the env's own batched random player, on its per-board streams
     if name.kind == MCTS:
-        return make_player(spec, seed)
+        return str(name)
     if name.kind == PUCT:
         return PUCTPlayer.load(name.path, name.simulations, seed=seed, name=spec)
     return PolicyPlayer.load(name.path, seed=seed)
