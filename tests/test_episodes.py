@@ -16,7 +16,8 @@ def test_win_rates_by_colour_plays_each_colour_its_share(monkeypatch: pytest.Mon
 
     def fake_play(agent, games, opponent, agent_color, seed, deterministic, trial_stats=None, actor=None):
         assert actor is None  # the agent's own policy moves unless a search is given
-        calls.append((games, agent_color, seed, opponent.name))
+        # a named search comes as its name: the env builds it, seeded with this half's seed
+        calls.append((games, agent_color, seed, opponent if isinstance(opponent, str) else opponent.name))
         # as the first player the agent wins every game, as the second none
         return np.full(games, 1.0 if agent_color == 0 else -1.0)
 
