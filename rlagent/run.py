@@ -77,14 +77,21 @@ def seed_everything(seed: int) -> None:
 
 
 def new_run_dir(config: Config) -> Path:
+    """``logs/<env>-<algo>-<time>-s<seed>``, created here and now: two runs started in the same
+    second (a sweep, two terminals) each get their own (``-2``, ``-3``...). Checking that a path is
+    free and creating it later would let both take the same one and interleave their logs."""
     env_name = resolve_env_id(config.env).split("/")[-1].split("-v")[0].lower()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = Path(config.run.logdir) / f"{env_name}-{config.algo}-{stamp}-s{config.run.seed}"
+    base.parent.mkdir(parents=True, exist_ok=True)
     path, suffix = base, 1
-    while path.exists():
-        suffix += 1
-        path = base.with_name(f"{base.name}-{suffix}")
-    return path
+    while True:
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            suffix += 1
+            path = base.with_name(f"{base.name}-{suffix}")
 
 
 def saved_run_config(run_dir: Path, algo: str, env: str) -> dict[str, Any]:
@@ -147,6 +154,15 @@ class Trainer:
         seed_everything(cfg.seed)
         self.device = select_device(cfg.device)
         self.run_dir = run_dir or new_run_dir(config)
+        try:
+            self._build(config, resume)
+        except BaseException:
+            if run_dir is None and self.run_dir.is_dir() and not any(self.run_dir.iterdir()):
+                self.run_dir.rmdir()  # a run that never started leaves no empty folder behind
+            raise
+
+    def _build(self, config: Config, resume: bool) -> None:
+        cfg = config.run
         env_kwargs = dict(config.env_kwargs)
         self.pool: OpponentPool | None = None
         if config.selfplay.enabled:
