@@ -1,4 +1,5 @@
-"""Checking a batch of discrete actions at the env boundary, the same way for every env.
+"""Checking what callers hand an env at its boundary, the same way for every env: a batch of
+discrete actions, and the number of envs a vector env is asked for.
 
 An action outside the action space is a caller's bug, not a move: it raises (naming the valid
 range) rather than being played or silently clipped. Integral floats are accepted because
@@ -8,6 +9,13 @@ some libraries hand discrete actions over as float arrays.
 from __future__ import annotations
 
 import numpy as np
+
+
+def check_num_envs(num_envs: object) -> int:
+    """``num_envs`` as a positive int (numpy integers too; a bool is not a count), else ``ValueError``."""
+    if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+    return int(num_envs)
 
 
 def check_actions(actions: np.ndarray, num_actions: int, count: int) -> np.ndarray:

@@ -25,7 +25,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from envs.actions import check_actions
+from envs.actions import check_actions, check_num_envs
 from envs.trial_options import bind_options, task_options
 from envs.trial_task import TrialTask
 
@@ -134,10 +134,7 @@ def vector_env_factory(task_class: type[TrialTask], name: str, module: str) -> C
 
     def make(*args: Any, **kwargs: Any) -> TrialTaskVectorEnv:
         options = bind_options(signature, name, args, kwargs)
-        size = options.pop("num_envs", 1)
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {size!r}")
-        return TrialTaskVectorEnv(task_class(int(size), **options))
+        return TrialTaskVectorEnv(task_class(check_num_envs(options.pop("num_envs", 1)), **options))
 
     return _named(make, name, module, signature, f"``num_envs`` {task_class.name} episodes on one batched core.")
 

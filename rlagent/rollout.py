@@ -68,6 +68,14 @@ def _store_rows(buffer: Obs, t: int, rows: np.ndarray, per_env: np.ndarray) -> N
             buffer[t, i] = per_env[i]
 
 
+def flatten_steps(array: Any) -> Any:
+    """(T, N, ...) rollout arrays (or a dict of them) as (T*N, ...), row ``t * N + n``: the order
+    the learners and the monitors read a rollout's steps in."""
+    if isinstance(array, dict):
+        return {k: flatten_steps(v) for k, v in array.items()}
+    return array.reshape(-1, *array.shape[2:])
+
+
 def _copy(obs: Obs) -> Obs:
     return {k: v.copy() for k, v in obs.items()} if isinstance(obs, dict) else obs.copy()
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
 
 from envs.arena.bots import BOT_NAMES, BotMix, make_bot
 from envs.arena.core import ArenaCore
 from envs.arena.rules import NUM_RAYS, ArenaRules
+from envs.actions import check_num_envs
 from envs.player_names import looks_like_path
 from envs.simultaneous_env import OpponentSpec, SeatPlayer, SimultaneousEnv, SimultaneousVectorEnv
 
@@ -89,10 +89,9 @@ def arena_vector_env(
     render_mode: str | None = None,
 ) -> SimultaneousVectorEnv:
     """``num_envs`` arenas on one batched core: the ``vector_entry_point`` of ``rlagent/Arena-v0``."""
-    if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-    core = _core(int(num_envs), preset, num_bodies, teams, observation, see_bullets, see_hill, num_rays, spawn_jitter)
-    return SimultaneousVectorEnv(core, arena_opponent(opponent, int(num_envs)), learner_seat, render_mode, reward_scale)
+    num_envs = check_num_envs(num_envs)
+    core = _core(num_envs, preset, num_bodies, teams, observation, see_bullets, see_hill, num_rays, spawn_jitter)
+    return SimultaneousVectorEnv(core, arena_opponent(opponent, num_envs), learner_seat, render_mode, reward_scale)
 
 
 ARENA_OPTIONS: dict[str, Any] = {

@@ -4,15 +4,15 @@ Observation: ``{"observation": float32 (2, 6, 7), "action_mask": int8 (7,)}`` in
 (planes: its stones, the opponent's). Action: a column 0-6. The options mean what they mean for Hex
 (:mod:`envs.hex.env`): ``agent_color`` 0, 1 or ``"random"``; ``opening_moves`` K starts each game
 with 0 to K random moves; ``random_symmetry`` shows each position mirrored left-right half the
-time. The opponent moves inside ``step``: ``random`` or a player object (a callable, a self-play
-pool); Connect Four has no named search player yet.
+time. The opponent moves inside ``step``: ``random``, ``mctsN`` (the generic search of
+:mod:`envs.mcts`) or a player object (a callable, a self-play pool).
 """
 
 from __future__ import annotations
 
-import numpy as np
 
 from envs.connect_four.core import ConnectFourCore
+from envs.actions import check_num_envs
 from envs.turn_based_env import OpponentSpec, TurnBasedEnv, TurnBasedVectorEnv
 
 
@@ -39,9 +39,8 @@ def connect_four_vector_env(
     random_symmetry: bool = False,
 ) -> TurnBasedVectorEnv:
     """``num_envs`` games on one batched core: the ``vector_entry_point`` of ``rlagent/ConnectFour-v0``."""
-    if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+    num_envs = check_num_envs(num_envs)
     return TurnBasedVectorEnv(
-        ConnectFourCore(int(num_envs)), opponent=opponent, agent_color=agent_color, render_mode=render_mode,
+        ConnectFourCore(num_envs), opponent=opponent, agent_color=agent_color, render_mode=render_mode,
         opening_moves=opening_moves, random_symmetry=random_symmetry,
     )

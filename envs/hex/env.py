@@ -18,9 +18,9 @@ Every option is checked when the env is made, with a one-line ``ValueError``.
 
 from __future__ import annotations
 
-import numpy as np
 
 from envs.hex.core import HexCore
+from envs.actions import check_num_envs
 from envs.turn_based_env import OpponentSpec, TurnBasedEnv, TurnBasedVectorEnv
 
 
@@ -51,9 +51,8 @@ def hex_vector_env(
     random_symmetry: bool = False,
 ) -> TurnBasedVectorEnv:
     """``num_envs`` Hex games on one batched core: the ``vector_entry_point`` of ``rlagent/Hex-v0``."""
-    if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+    num_envs = check_num_envs(num_envs)
     return TurnBasedVectorEnv(
-        HexCore(int(num_envs), size, swap), opponent=opponent, agent_color=agent_color, render_mode=render_mode,
+        HexCore(num_envs, size, swap), opponent=opponent, agent_color=agent_color, render_mode=render_mode,
         opening_moves=opening_moves, random_symmetry=random_symmetry,
     )

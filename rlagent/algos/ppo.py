@@ -32,7 +32,7 @@ from rlagent.algos.learner import CollectionNeeds, LearnerSpec
 from rlagent.errors import TrainingError
 from rlagent.losses import LOSS_TERMS, clipped_surrogate, normalize, on_return_scale, value_loss
 from rlagent.returns import explained_variance, gae
-from rlagent.rollout import Rollout
+from rlagent.rollout import Rollout, flatten_steps
 from rlagent.validation import ALGORITHM_SECTION, choice, positive, unit_interval
 
 
@@ -100,13 +100,6 @@ def _to_tensor(array: Any, device: torch.device) -> Any:
 
 def _rows(batch: Any, index: torch.Tensor) -> Any:
     return {k: v[index] for k, v in batch.items()} if isinstance(batch, dict) else batch[index]
-
-
-def _flatten(array: Any) -> Any:
-    """(T, N, ...) to (T*N, ...)."""
-    if isinstance(array, dict):
-        return {k: _flatten(v) for k, v in array.items()}
-    return array.reshape(-1, *array.shape[2:])
 
 
 TERMS = LOSS_TERMS  # the loss terms and diagnostics averaged over an update
@@ -258,7 +251,7 @@ class PPO:
             if rollout.valid is not None:
                 tensors["valid"] = _to_tensor(rollout.valid, self.device)
             return tensors
-        flat = {k: _flatten(v) for k, v in fields.items()}
+        flat = {k: flatten_steps(v) for k, v in fields.items()}
         if rollout.valid is not None:  # NEXT_STEP reset steps are no transitions: drop them
             keep = np.flatnonzero(rollout.valid.reshape(-1))
             flat = {k: _rows(v, keep) for k, v in flat.items()}
@@ -322,7 +315,7 @@ class AutogradLoss:
         cfg = self.config
         if self.recurrent:
             out = self.policy.forward_sequence(batch["obs"], batch["state"], batch["episode_starts"])
-            batch = {k: _flatten(v) for k, v in batch.items() if k not in ("state", "episode_starts")}
+            batch = {k: flatten_steps(v) for k, v in batch.items() if k not in ("state", "episode_starts")}
         else:
             out = self.policy.forward(batch["obs"])
         log_probs, values = out.dist.log_prob(batch["actions"]), out.value

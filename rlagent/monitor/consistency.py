@@ -25,6 +25,7 @@ import torch
 
 from envs.base import TurnBasedGame
 from rlagent.losses import on_return_scale
+from rlagent.rollout import flatten_steps
 
 REFERENCE_SIZE = 64  # observations kept in a checkpoint's reference batch: enough to catch a mismatch, a few kB
 GPU_TOLERANCE = 1e-4  # GPU kernels may reorder sums between calls; CPU must match exactly
@@ -43,19 +44,6 @@ class Check:
     def line(self) -> str:
         mark = {True: "ok  ", False: "FAIL", None: "skip"}[self.ok]
         return f"{mark} {self.name}: {self.message}"
-
-
-def _rows(obs: Any, count: int) -> Any:
-    if isinstance(obs, dict):
-        return {k: np.array(v[:count]) for k, v in obs.items()}
-    return np.array(obs[:count])
-
-
-def _flat_rows(obs: Any) -> Any:
-    """(T, N, ...) rollout observations as (T*N, ...)."""
-    if isinstance(obs, dict):
-        return {k: v.reshape(-1, *v.shape[2:]) for k, v in obs.items()}
-    return obs.reshape(-1, *obs.shape[2:])
 
 
 def network_outputs(model: torch.nn.Module, obs: Any) -> dict[str, torch.Tensor]:
@@ -86,7 +74,7 @@ def reference_batch(model: torch.nn.Module, rollout: Any, value_loss: str | None
     """
     if rollout is None:
         return None
-    flat = _flat_rows(rollout.obs)
+    flat = flatten_steps(rollout.obs)
     total = len(next(iter(flat.values()))) if isinstance(flat, dict) else len(flat)
     if total == 0:
         return None

@@ -36,6 +36,7 @@ from rlagent.monitor.outcomes import realised_returns
 from rlagent.monitor.stages import calibration, calibration_metrics, move_edges, policy_by_stage, stage_labels, value_by_stage, value_return_summary
 from rlagent.monitor.stuck import StuckDetector
 from rlagent.monitor.trials import step_field
+from rlagent.rollout import flatten_steps
 
 DIAGNOSTICS_DIR = "diagnostics"
 DEAD_LAYER = 0.9  # share of a ReLU layer's units never active on the sample: the layer has stopped passing features on
@@ -138,6 +139,12 @@ def _rows(obs: Any, index: Any) -> Any:
     return {k: v[index] for k, v in obs.items()} if isinstance(obs, dict) else obs[index]
 
 
+def _spread(total: int, count: int) -> np.ndarray:
+    """Up to ``count`` indices evenly spread over ``range(total)``: a sample with no random draw,
+    so measuring takes nothing from the run's generators."""
+    return np.unique(np.linspace(0, total - 1, min(count, total)).astype(np.int64))
+
+
 def _columns(obs: Any, envs: np.ndarray) -> Any:
     return {k: v[:, envs] for k, v in obs.items()} if isinstance(obs, dict) else obs[:, envs]
 
@@ -211,18 +218,15 @@ class TrainingDiagnostics:
         steps, envs = rollout.num_steps, rollout.num_envs
         size = self.settings.sample_size
         if rollout.states is not None:
-            count = max(1, min(envs, size // steps))
-            cols = np.unique(np.linspace(0, envs - 1, count).astype(np.int64))
+            cols = _spread(envs, max(1, size // steps))
             obs = _columns(rollout.obs, cols)
             state = torch.as_tensor(rollout.states[0][cols])
             starts = rollout.episode_starts[:, cols]
-            flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in obs.items()} if isinstance(obs, dict) else obs.reshape(-1, *obs.shape[2:])
-            return flat, stages[:, cols].reshape(-1), lambda: self.policy.forward_sequence(obs, state, starts)
+            return flatten_steps(obs), stages[:, cols].reshape(-1), lambda: self.policy.forward_sequence(obs, state, starts)
         valid = np.ones((steps, envs), bool) if rollout.valid is None else rollout.valid
         rows = np.flatnonzero(valid.reshape(-1))
-        rows = rows[np.unique(np.linspace(0, len(rows) - 1, min(size, len(rows))).astype(np.int64))]
-        flat_obs = {k: v.reshape(-1, *v.shape[2:]) for k, v in rollout.obs.items()} if isinstance(rollout.obs, dict) else rollout.obs.reshape(-1, *rollout.obs.shape[2:])
-        obs = _rows(flat_obs, rows)
+        rows = rows[_spread(len(rows), size)]
+        obs = _rows(flatten_steps(rollout.obs), rows)
         return obs, stages.reshape(-1)[rows], lambda: self.policy.forward(obs)
 
     def _values(self, rollout: Any, stages: np.ndarray) -> dict[str, float]:
@@ -257,16 +261,15 @@ class TrainingDiagnostics:
             return {}
         steps, envs = rollout.num_steps, rollout.num_envs
         advantages = rollout.advantages if rollout.advantages is not None else rollout.returns - rollout.scaled_values
-        count = max(1, min(envs, self.settings.sample_size // steps))
-        cols = np.unique(np.linspace(0, envs - 1, count).astype(np.int64))
+        cols = _spread(envs, max(1, self.settings.sample_size // steps))
         obs = _columns(rollout.obs, cols)
         with torch.enable_grad():
             if rollout.states is not None:
                 out = policy.forward_sequence(obs, torch.as_tensor(rollout.states[0][cols]), rollout.episode_starts[:, cols])
             else:
-                out = policy.forward({k: v.reshape(-1, *v.shape[2:]) for k, v in obs.items()} if isinstance(obs, dict) else obs.reshape(-1, *obs.shape[2:]))
+                out = policy.forward(flatten_steps(obs))
             device = out.value.device
-            actions = torch.as_tensor(rollout.actions[:, cols].reshape(-1, *rollout.actions.shape[2:]), device=device)
+            actions = torch.as_tensor(flatten_steps(rollout.actions[:, cols]), device=device)
             adv = torch.as_tensor(np.asarray(advantages, np.float32)[:, cols].reshape(-1), device=device)
             returns = torch.as_tensor(np.asarray(rollout.returns, np.float32)[:, cols].reshape(-1), device=device)
             valid = None if rollout.valid is None else torch.as_tensor(rollout.valid[:, cols].reshape(-1), device=device)
