@@ -44,6 +44,8 @@ class SeatedOpponent(Protocol):
     The env tells it when games start (so it can seat a player on those boards: opponents change
     only between games) and how each game ended (+1 the learner won, -1 it lost, 0 a draw), and
     asks it for moves with the board indices, so it can make one batched call per seated player.
+    An opponent with a ``bind_game(game)`` method is handed the env's game when it is seated (and
+    again after unpickling), for players that read the boards themselves, such as a search.
     """
 
     def start_games(self, boards: np.ndarray) -> None: ...

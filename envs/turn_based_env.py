@@ -143,6 +143,9 @@ class Match:
         self._opponent = opponent
         # Asked on every step; an isinstance check against a runtime Protocol costs tens of microseconds.
         self._seated = isinstance(opponent, SeatedOpponent)
+        bind = getattr(opponent, "bind_game", None)
+        if bind is not None:  # an opponent that reads this env's boards (a pool with a search in it)
+            bind(self.game)
 
     def _named_opponent(self, seed: int | None) -> Any:
         """The opponent of a name: ``"random"`` (played in :meth:`opponent_moves`) or the game's player."""

@@ -48,7 +48,8 @@ _PUBLIC = {
     "results_by_seat": "rlagent.episodes",
     # players, matches, self-play, ratings
     "RandomPlayer": "rlagent.games.players",
-    "MCTSPlayer": "rlagent.games.players",
+    "MCTSPlayer": "envs.hex.mcts",
+    "GenericMCTSPlayer": "envs.mcts",
     "PolicyPlayer": "rlagent.games.players",
     "PUCTPlayer": "rlagent.games.puct",
     "HumanPlayer": "rlagent.games.players",

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from envs.base import TurnBasedGame
+from envs.base import PositionPlayer, TurnBasedGame
 from envs.hex.core import HexCore
 from envs.simultaneous import SimultaneousGame
 from envs.simultaneous_env import SeatPlayer
@@ -187,7 +187,7 @@ def run_league(
     return _rate_and_store(league_dir, anchor, run_dir.name, symmetric)
 
 
-def grade_positions(entrants: Sequence[Entrant], probe: object, league_dir: Path, positions: int, seed: int) -> dict[str, float]:
+def grade_positions(entrants: Sequence[Entrant], probe: Any, league_dir: Path, positions: int, seed: int) -> dict[str, float]:
     """Each entrant's share of won random-play positions where it picks a winning move, kept in
     ``league/solved_positions.csv`` (entrants graded before on the same suite are not graded again).
 
@@ -201,7 +201,7 @@ def grade_positions(entrants: Sequence[Entrant], probe: object, league_dir: Path
     scores = read_position_scores(league_dir, positions, seed)
     missing = [e for e in entrants if e.name not in scores]
     for entrant in missing:
-        scores[entrant.name] = score_player(_build_player(entrant, _derive_seed(seed, "positions", entrant.name)), suite).rate
+        scores[entrant.name] = score_player(_build_player(entrant, _derive_seed(seed, "positions", entrant.name), probe), suite).rate
     if missing:
         partial = path.with_suffix(".tmp")
         with partial.open("w", newline="", encoding="utf-8") as file:
@@ -509,7 +509,7 @@ def play_pairing(pairing: _Pairing) -> list[GameResult]:
         a, b = _build_seat_player(pairing.a, game, seed_a), _build_seat_player(pairing.b, game, seed_b)
         scores = play_seated(game, a, b, pairing.a_first, pairing.openings)
     else:
-        a, b = _build_player(pairing.a, seed_a), _build_player(pairing.b, seed_b)
+        a, b = _build_player(pairing.a, seed_a, game), _build_player(pairing.b, seed_b, game)
         scores = play_boards(game, a, b, pairing.a_first, pairing.openings)
     results = []
     for i, a_opens in enumerate(pairing.a_first):
@@ -519,7 +519,7 @@ def play_pairing(pairing: _Pairing) -> list[GameResult]:
     return results
 
 
-def _build_player(entrant: Entrant, seed: int) -> Player:
+def _build_player(entrant: Entrant, seed: int, game: TurnBasedGame) -> Player | PositionPlayer:
     if entrant.step is not None:
         stat = os.stat(entrant.spec)
         return PolicyPlayer(_load_agent(entrant.spec, stat.st_mtime_ns, stat.st_size).policy, greedy=True, name=entrant.name)
@@ -528,7 +528,7 @@ def _build_player(entrant: Entrant, seed: int) -> Player:
         stat = os.stat(search.path)
         agent = _load_agent(search.path, stat.st_mtime_ns, stat.st_size)
         return PUCTPlayer.from_agent(agent, search.simulations, seed=seed, name=entrant.name)
-    return make_player(entrant.name, seed)  # parse_baselines admitted only random, mctsN and searches
+    return make_player(entrant.name, seed, game)  # parse_baselines admitted only random, mctsN and searches
 
 
 def _build_seat_player(entrant: Entrant, game: SimultaneousGame, seed: int) -> SeatPlayer:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.base import DRAW, RUNNING, TurnBasedGame
+from envs.base import DRAW, RUNNING, PositionPlayer, TurnBasedGame
 from envs.simultaneous import SimultaneousGame
 from rlagent.errors import ConfigError
 from rlagent.gym_envs import make_vector_env
@@ -27,7 +27,7 @@ Player = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def play_games(
-    game: TurnBasedGame, first: Player, second: Player, openings: np.ndarray | None = None
+    game: TurnBasedGame, first: Player | PositionPlayer, second: Player | PositionPlayer, openings: np.ndarray | None = None
 ) -> np.ndarray:
     """Play one game on every board of ``game`` (all reset here): ``first`` opens each of them.
 
@@ -40,7 +40,7 @@ def play_games(
 
 
 def play_boards(
-    game: TurnBasedGame, a: Player, b: Player, a_first: np.ndarray, openings: np.ndarray | None = None
+    game: TurnBasedGame, a: Player | PositionPlayer, b: Player | PositionPlayer, a_first: np.ndarray, openings: np.ndarray | None = None
 ) -> np.ndarray:
     """One game per board of ``game`` (all reset here), ``a`` opening where ``a_first`` is true.
 
@@ -67,8 +67,7 @@ def play_boards(
             turn = running[game.to_move[running] == seat[running]]
             if turn.size == 0:
                 continue
-            mask = game.legal_mask(turn)
-            actions = np.asarray(player(game.observation(turn), mask.view(np.int8))).reshape(-1)
+            actions = _moves(player, game, turn)
             legal = game.is_legal(actions, turn)
             if not legal.all():
                 bad = int(np.argmax(~legal))
@@ -82,6 +81,15 @@ def play_boards(
         raise RuntimeError(f"games did not end within {limit} moves: the game's rules never finish")
     winner = game.winner
     return np.where(winner == DRAW, 0.5, (winner == 0).astype(float))
+
+
+def _moves(player: Player | PositionPlayer, game: TurnBasedGame, boards: np.ndarray) -> np.ndarray:
+    """``player``'s actions on ``boards``: a search reads the positions themselves
+    (:class:`~envs.base.PositionPlayer`), any other player their observations and masks."""
+    if isinstance(player, PositionPlayer):
+        return np.asarray(player.play_positions(game, boards)).reshape(-1)
+    mask = game.legal_mask(boards).view(np.int8)
+    return np.asarray(player(game.observation(boards), mask)).reshape(-1)
 
 
 def _play_openings(game: TurnBasedGame, openings: np.ndarray) -> None:

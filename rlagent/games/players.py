@@ -13,8 +13,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from envs.base import TurnBasedGame
 from envs.hex.core import cell_name, parse_cell, planes_from_boards, transpose_actions
-from envs.hex.mcts import MCTSPlayer  # the fixed-strength reference, beside the other players
 from envs.hex.render import PLAYER_NAMES, board_to_text
 from envs.player_names import MCTS, PATH, PUCT, RANDOM, PlayerName, parse_player_name
 from rlagent.agent import load_agent
@@ -122,15 +122,21 @@ def parse_player(spec: object, *, paths: bool = False, what: str = "player", als
         raise ConfigError(str(error)) from None
 
 
-def make_player(spec: str, seed: int = 0) -> Any:
-    """A baseline player from its name: ``random`` or ``mctsN`` (UCT with N simulations per move).
+def make_player(spec: str, seed: int = 0, game: TurnBasedGame | None = None) -> Any:
+    """A baseline player from its name: ``random``, or ``mctsN`` (UCT with N simulations per move)
+    as ``game``'s own search (:meth:`~envs.base.TurnBasedGame.named_player`: Hex's compiled one,
+    any other game's generic one).
 
     Unlike :func:`make_opponent` this always returns a player object, for games played outside
-    an env (the league, the self-play pool)."""
+    an env (the league, the self-play pool). ``random`` plays any game, so it needs no ``game``."""
     name = parse_player(spec)
     if name.kind == RANDOM:
         return RandomPlayer(seed)
-    player = MCTSPlayer(simulations=name.simulations, seed=seed)
+    if game is None:
+        raise ConfigError(f"player {spec!r} is a search of one game's rules: make_player needs the game it plays")
+    player = game.named_player(name, seed)
+    if player is None:
+        raise ConfigError(f"{spec!r} does not play {game.name}: valid players for it are random and mctsN")
     player.name = str(name)
     return player
 

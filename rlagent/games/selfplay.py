@@ -31,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from envs.base import TurnBasedGame
+from envs.base import SeatedOpponent, TurnBasedGame
 from envs.simultaneous import SimultaneousGame
 from rlagent.agent import load_agent
 from rlagent.checkpoint import save_checkpoint
@@ -94,9 +94,24 @@ class OpponentPool:
                     raise ConfigError(f"selfplay baseline {name!r} does not play {seat_game.name}: use one of its bots such as random or hunter")
                 self.players[name] = bot
             else:
-                self.players[name] = make_player(name, seed=seed + 1000 + index)
+                parse_player(name, what="selfplay baseline")  # a bad name fails now, not at the first game
+        self.board_game: TurnBasedGame | None = None  # the env's game, once it seats the pool (bind_game)
 
     # --- the SeatedOpponent protocol, called by the env ------------------------------------------
+    def bind_game(self, game: TurnBasedGame) -> None:
+        """The env's game, told by the env that seats the pool: a baseline that searches (``mctsN``)
+        reads its positions there. Board-game baselines are built here rather than in the
+        constructor, since the game is what knows its search."""
+        self.board_game = game
+        for index, member in enumerate(self.members):
+            player = self.players.get(member.name)
+            if member.kind != "baseline":
+                continue
+            if player is None:
+                self.players[member.name] = make_player(member.name, seed=self.seed + 1000 + index, game=game)
+            elif hasattr(player, "game"):  # unpickled with the env: the same search, its random stream kept
+                player.game = game
+
     def start_games(self, boards: np.ndarray) -> None:
         self.seated[boards] = self.rng.choice(len(self.members), size=len(boards), p=self.probabilities())
 
@@ -113,7 +128,11 @@ class OpponentPool:
         actions = np.zeros(len(boards), dtype=np.int64)
         for index in np.unique(seated):
             rows = np.flatnonzero(seated == index)
-            actions[rows] = self.player(index)(observation[rows], action_mask[rows])
+            player = self.player(index)
+            if isinstance(player, SeatedOpponent):  # a search, which reads the env's boards themselves
+                actions[rows] = player.moves(boards[rows], observation[rows], action_mask[rows])
+            else:
+                actions[rows] = player(observation[rows], action_mask[rows])
         return actions
 
     # --- the SeatPlayer protocol, called by a simultaneous-move env --------------------------------
@@ -183,6 +202,8 @@ class OpponentPool:
 
     def player(self, index: int) -> Any:
         member = self.members[index]
+        if member.kind == "baseline" and member.name not in self.players:
+            raise ConfigError(f"selfplay baseline {member.name} has no game yet: the env that seats the pool binds it (bind_game)")
         if member.name not in self.players:  # a snapshot after a resume: its network is on disk
             self.players[member.name] = self._snapshot_player(self._load_network(member), index)
         return self.players[member.name]
@@ -224,6 +245,7 @@ class OpponentPool:
     def __setstate__(self, state: dict[str, Any]) -> None:
         generators = state.pop("snapshot_generators", {})
         state.setdefault("num_seats", 0)  # pools pickled before simultaneous games seated boards only
+        state.setdefault("board_game", None)
         self.__dict__.update(state)
         self._pending_generators = generators
 
