@@ -11,6 +11,7 @@ import torch
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 from tensorboard.plugins.custom_scalar import layout_pb2
 
+from envs.connect_four.core import ConnectFourCore
 from envs.hex.core import HexCore
 from rlagent.agent import load_agent
 from rlagent.checkpoint import load_checkpoint
@@ -92,6 +93,22 @@ def test_mover_frame_round_trip_holds_for_hex_and_catches_a_wrong_transform() ->
             return np.rot90(observation, 1, axes=(2, 3)).copy(), mask
 
     assert check_mover_frame(BrokenSymmetry(1, size=5)).ok is False
+
+
+def test_mover_frame_round_trip_holds_for_connect_four_and_catches_a_mirrored_view() -> None:
+    """Connect Four's actions are columns, not cells: the check must read them so (it once raised)."""
+    assert check_mover_frame(ConnectFourCore(1)).ok
+
+    class MirroredView(ConnectFourCore):  # player 1 sees the board mirrored, but its moves are not
+        def observation(self, boards: np.ndarray | None = None, player: object = None) -> np.ndarray:
+            obs = super().observation(boards, player)
+            idx = self._select(boards)
+            who = np.broadcast_to(np.asarray(self.to_move[idx] if player is None else player), (len(obs),))
+            obs[who == 1] = obs[who == 1][..., ::-1]
+            return obs
+
+    check = check_mover_frame(MirroredView(1))
+    assert check.ok is False and "column" in check.message
 
 
 def test_runs_open_with_the_grouped_dashboard(cartpole_run: Path) -> None:

@@ -189,7 +189,8 @@ def check_value_range(reference: dict[str, Any] | None, game: bool) -> Check:
 
 def check_mover_frame(game: Any, seed: int = 0, boards: int = 64, plies: int = 24) -> Check:
     """A move chosen in the mover's frame lands where the mover saw it: play random games; at every
-    ply the mover's next view of its own stones (plane 0) gains exactly the cell it chose, and the
+    ply the mover's next view of its own stones (plane 0) gains exactly the cell it chose (in a game
+    whose actions are columns, such as Connect Four: one stone, in the column it chose), and the
     opponent's plane is unchanged by the mover's move. Where the game declares a symmetry, the
     turned view turned back is the view, and the same holds for moves chosen in the turned view."""
     name = "mover's-frame board transform round-trips"
@@ -199,6 +200,9 @@ def check_mover_frame(game: Any, seed: int = 0, boards: int = 64, plies: int = 2
     if len(shape) != 3:
         return Check(name, None, "the observation is not a stack of board planes")
     cells = shape[1] * shape[2]
+    columns = game.num_actions < cells  # a stone drops down the chosen column (Connect Four)
+    if columns and game.num_actions != shape[2]:
+        return Check(name, None, f"{game.num_actions} actions are neither the board's {cells} cells nor its {shape[2]} columns")
     rng = np.random.default_rng(seed)
     game = type(game)(**_game_kwargs(game, boards))
     game.reset()
@@ -214,23 +218,29 @@ def check_mover_frame(game: Any, seed: int = 0, boards: int = 64, plies: int = 2
             back, back_mask = game.turn_view(turned, turned_mask)
             if not (np.array_equal(back, before) and np.array_equal(back_mask, mask)):
                 return Check(name, False, f"{type(game).__name__}.turn_view is not its own inverse: the symmetric views teach a different board")
-        mask = mask[:, :cells] & (before[:, 0].reshape(len(live), -1) == 0) & (before[:, 1].reshape(len(live), -1) == 0)
+        if not columns:
+            mask = mask[:, :cells] & (before[:, 0].reshape(len(live), -1) == 0) & (before[:, 1].reshape(len(live), -1) == 0)
         has_cell = mask.any(axis=1)
         live, mover, before, mask = live[has_cell], mover[has_cell], before[has_cell], mask[has_cell]
         if live.size == 0:
             break
         scores = np.where(mask, rng.random(mask.shape), -1.0)
-        actions = scores.argmax(axis=1)  # a uniformly random empty cell per board
+        actions = scores.argmax(axis=1)  # a uniformly random empty cell (legal column) per board
         game.play(actions, live)
         after = game.observation(live, mover)
-        gained = (after[:, 0] - before[:, 0]).reshape(len(live), -1)
-        expected = np.zeros_like(gained)
-        expected[np.arange(len(live)), actions] = 1.0
+        if columns:  # one stone gained, in the chosen column
+            gained = (after[:, 0] - before[:, 0]).sum(axis=1)
+            expected = np.zeros_like(gained)
+            expected[np.arange(len(live)), actions] = 1.0
+        else:
+            gained = (after[:, 0] - before[:, 0]).reshape(len(live), -1)
+            expected = np.zeros_like(gained)
+            expected[np.arange(len(live)), actions] = 1.0
         if not np.array_equal(gained, expected) or not np.array_equal(after[:, 1], before[:, 1]):
             bad = int(np.flatnonzero((gained != expected).any(axis=1) | (after[:, 1] != before[:, 1]).reshape(len(live), -1).any(axis=1))[0])
             return Check(
                 name, False,
-                f"{type(game).__name__}: player {int(mover[bad])} chose cell {int(actions[bad])} in its own frame, but its next "
+                f"{type(game).__name__}: player {int(mover[bad])} chose {'column' if columns else 'cell'} {int(actions[bad])} in its own frame, but its next "
                 "observation shows the stone elsewhere: the observation's transform and the action's do not match "
                 "(check observation(player=...) against play())",
             )
