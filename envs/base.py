@@ -260,6 +260,40 @@ class TurnBasedGame(ABC):
     def render_ansi(self, board: int = 0) -> str:
         raise NotImplementedError(f"{type(self).__name__} has no text rendering")
 
+    # --- for people: side names, move notation, positions as text --------------------------------
+    # What a person at the keyboard is told and types (rlagent.play, rlagent.analyze). The defaults
+    # work for any game; a game overrides them to speak its own language (Hex: X and O, cells c3).
+    player_names: tuple[str, str] = ("first", "second")
+    player_goals: tuple[str, str] = ("", "")  # what each side is after, said once to a human player
+    move_format: str = "an action number"  # what a typed move looks like, for prompts and refusals
+    position_format: str = ""  # how set_position reads a position; empty: the game reads none
+
+    def move_name(self, action: int, board: int = 0) -> str:
+        """Action ``action`` of the mover of ``board`` (mover's frame) as people write it (absolute)."""
+        return str(int(action))
+
+    def parse_move(self, text: str, board: int = 0) -> int:
+        """A move typed by a person for the mover of ``board``, as an action of the mover's frame.
+
+        Raises ``ValueError`` saying why the text is not a move. Whether the move is legal now is
+        the caller's question (:meth:`is_legal`, :meth:`describe_illegal`), so a game need only
+        read its notation here."""
+        word = text.strip()
+        if not word.isdigit() or not 0 <= int(word) < self.num_actions:
+            raise ValueError(f"a move is an action number 0-{self.num_actions - 1}, got {word!r}")
+        return int(word)
+
+    def move_map(self, labels: list[str], board: int = 0) -> str | None:
+        """The board drawn with ``labels[a]`` (a short text: a probability, a value) where each
+        action ``a`` of the mover would play, or None where the game has no such drawing; analysis
+        prints it as a heat map."""
+        return None
+
+    def set_position(self, text: str, board: int = 0, to_move: int | None = None) -> None:
+        """Board ``board`` becomes the running position written in ``text`` (:attr:`position_format`);
+        ``to_move`` where the text leaves it open. ``ValueError`` says what is wrong with the text."""
+        raise NotImplementedError(f"{type(self).__name__} reads no positions from text")
+
     def render_rgb(self, board: int = 0) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} has no picture rendering")
 

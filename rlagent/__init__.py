@@ -52,7 +52,7 @@ _PUBLIC = {
     "GenericMCTSPlayer": "envs.mcts",
     "PolicyPlayer": "rlagent.games.players",
     "PUCTPlayer": "rlagent.games.puct",
-    "HumanPlayer": "rlagent.games.players",
+    "HumanPlayer": "rlagent.games.human",
     "make_player": "rlagent.games.players",
     "make_opponent": "rlagent.games.players",
     "parse_player": "rlagent.games.players",

@@ -22,7 +22,8 @@ from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
 from rlagent.errors import RlagentError
 from rlagent.episodes import is_seated, is_two_player, results_by_seat, trial_accuracy, win_rates_by_colour
 from rlagent.games.elo import wilson_interval
-from rlagent.games.hex_agent import load_hex_agent, policy_board_size
+from rlagent.games.game_agent import load_game_agent
+from rlagent.games.hex_agent import policy_board_size
 from rlagent.games.players import PolicyPlayer, parse_player
 from rlagent.games.solved_positions import draw_positions, parse_stone_range, score_lines, score_player, stone_range
 from rlagent.games.puct import PUCTPlayer
@@ -87,7 +88,7 @@ def print_position_score(run: str, count: int, seed: int, stones: str | None) ->
     """``--positions``: the exact-value score of a Hex agent's greedy move (``RUN@puctN``: of the
     move its search chooses)."""
     search = search_name(run)
-    agent = load_hex_agent(search.path if search else run)
+    agent, _ = load_game_agent(search.path if search else run, "hex")
     size = policy_board_size(agent.policy)
     stone_counts = stone_range(size, parse_stone_range(stones) if stones else None)
     print(f"{agent.path} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")

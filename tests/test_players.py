@@ -12,6 +12,7 @@ import envs  # noqa: F401
 from rlagent.config import resolve
 from rlagent.errors import ConfigError
 from rlagent.games.players import PolicyPlayer, RandomPlayer
+from rlagent.games.solved_positions import select_moves
 from rlagent.run import Trainer
 
 
@@ -68,13 +69,13 @@ def test_select_moves_returns_empty_absolute_cells_for_either_player(trained_run
     boards[2, 0, :] = (1, 2, 1)
     boards[2, 1, 0] = 2
     to_move = np.array([1, 0, 0, 0])
-    cells = player.select_moves(boards, to_move)
+    cells = select_moves(player, boards, to_move)
     assert cells.shape == (4,)
     flat = boards.reshape(4, -1)
     assert np.all(flat[np.arange(4), cells] == 0)
     # One empty cell left, at (1, 2): both players must name exactly that absolute cell, which
     # fails if the mover's-frame answer of the second player is not transposed back.
     last = np.array([[1, 2, 1], [2, 1, 0], [2, 1, 2]], dtype=np.int8)
-    assert player.select_moves(np.stack([last, last]), np.array([0, 1])).tolist() == [5, 5]
+    assert select_moves(player, np.stack([last, last]), np.array([0, 1])).tolist() == [5, 5]
     with pytest.raises(ConfigError, match="full board"):
-        player.select_moves(np.ones((1, 3, 3), np.int8), np.array([0]))
+        select_moves(player, np.ones((1, 3, 3), np.int8), np.array([0]))

@@ -21,6 +21,7 @@ from rlagent.games.league import find_entrants, parse_baselines, read_matches, r
 from rlagent.games.matches import play_match
 from rlagent.games.players import PolicyPlayer, load_opponent, make_opponent
 from rlagent.games.puct import PUCTPlayer
+from rlagent.games.solved_positions import select_moves
 from rlagent.games.seat_players import load_seat_opponent
 from rlagent.make_env import make_env
 from rlagent.nets.policy import PolicyConfig, build_policy
@@ -190,7 +191,7 @@ def test_the_greedy_policy_at_one_simulation() -> None:
     policy = untrained_policy(seed=3)
     boards, to_move = random_positions(5, 64, seed=3)
     moves = PUCTPlayer(policy, 1).select_moves(boards, to_move)
-    assert np.array_equal(moves, PolicyPlayer(policy).select_moves(boards, to_move))
+    assert np.array_equal(moves, select_moves(PolicyPlayer(policy), boards, to_move))
 
 
 # --- batching, seeds, bookkeeping -----------------------------------------------------------------

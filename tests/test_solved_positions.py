@@ -84,7 +84,7 @@ def test_bad_suite_settings_are_one_line_errors():
     assert parse_stone_range("4-14") == (4, 14) and parse_stone_range("7") == (7, 7)
     with pytest.raises(ConfigError, match="at least 1"):
         draw_positions(4, 0)
-    with pytest.raises(ConfigError, match="no select_moves"):
+    with pytest.raises(ConfigError, match="it is no player"):
         score_player(object(), draw_positions(3, 5))
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from envs.base import RUNNING, TurnBasedGame
 from envs.hex import rules
 from envs.hex.mcts import MCTSPlayer
-from envs.hex.render import board_to_rgb, board_to_text
+from envs.hex.render import PLAYER_NAMES, board_to_rgb, board_to_text
 from envs.hex.size import MAX_SIZE, MIN_SIZE, check_size, check_swap  # noqa: F401  (re-exported for the adapters)
 from envs.player_names import MCTS, PlayerName
 
@@ -223,6 +223,30 @@ class HexCore(TurnBasedGame):
 
     def render_ansi(self, board: int = 0) -> str:
         return board_to_text(self.board[board], to_move=int(self.to_move[board]), winner=int(self.winner[board]))
+
+    player_names = PLAYER_NAMES
+    player_goals = ("first, joining top and bottom", "second, joining left and right")
+    move_format = "a cell like c3 (or swap, where the swap rule allows it)"
+
+    def move_name(self, action: int, board: int = 0) -> str:
+        """``swap``, or the absolute cell (``c3``) whichever colour moves."""
+        if int(action) == self.swap_action:
+            return "swap"
+        return cell_name(int(self.to_absolute(np.array([action]), np.array([board]))[0]), self.size)
+
+    def parse_move(self, text: str, board: int = 0) -> int:
+        """An absolute cell (``c3``) or ``swap``, as the mover's action; occupied cells are refused here,
+        with who holds them, since a person typing a cell wants to know why it was refused."""
+        word = text.strip().lower()
+        if word == "swap":
+            if not self.swap_legal(np.array([board]))[0]:
+                raise ValueError("swap is not allowed now: only the second player's first move may swap, in a game played with the swap rule")
+            return self.swap_action
+        cell = parse_cell(word, self.size)
+        stone = int(self.board[board].flat[cell])
+        if stone:
+            raise ValueError(f"{cell_name(cell, self.size)} is occupied by {PLAYER_NAMES[stone - 1]}")
+        return int(self.from_absolute(np.array([cell]), np.array([board]))[0])
 
     def render_rgb(self, board: int = 0) -> np.ndarray:
         return board_to_rgb(self.board[board], winner=int(self.winner[board]))

@@ -67,7 +67,7 @@ def play_boards(
             turn = running[game.to_move[running] == seat[running]]
             if turn.size == 0:
                 continue
-            actions = _moves(player, game, turn)
+            actions = player_moves(player, game, turn)
             legal = game.is_legal(actions, turn)
             if not legal.all():
                 bad = int(np.argmax(~legal))
@@ -83,7 +83,7 @@ def play_boards(
     return np.where(winner == DRAW, 0.5, (winner == 0).astype(float))
 
 
-def _moves(player: Player | PositionPlayer, game: TurnBasedGame, boards: np.ndarray) -> np.ndarray:
+def player_moves(player: Player | PositionPlayer, game: TurnBasedGame, boards: np.ndarray) -> np.ndarray:
     """``player``'s actions on ``boards``: a search reads the positions themselves
     (:class:`~envs.base.PositionPlayer`), any other player their observations and masks."""
     if isinstance(player, PositionPlayer):
