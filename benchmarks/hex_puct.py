@@ -1,4 +1,4 @@
-"""Speed of the network-guided Hex search (rlagent.games.puct): simulations per second, network
+"""Speed of the network-guided Hex search (rlagent.games.hex.puct): simulations per second, network
 calls and leaves per forward pass, and the share of time in the network, at 50/200/800 simulations
 for one position and for a batch of positions searched together (a league match's batch).
 
@@ -20,7 +20,7 @@ import torch
 
 import envs  # noqa: F401  (registers rlagent/Hex-v0)
 from envs.hex.core import HexCore
-from rlagent.games.puct import PUCTPlayer
+from rlagent.games.hex.puct import PUCTPlayer
 from rlagent.nets.policy import PolicyConfig, build_policy
 
 

@@ -51,7 +51,7 @@ _PUBLIC = {
     "MCTSPlayer": "envs.hex.mcts",
     "GenericMCTSPlayer": "envs.mcts",
     "PolicyPlayer": "rlagent.games.players",
-    "PUCTPlayer": "rlagent.games.puct",
+    "PUCTPlayer": "rlagent.games.hex.puct",
     "HumanPlayer": "rlagent.games.human",
     "make_player": "rlagent.games.players",
     "make_opponent": "rlagent.games.players",

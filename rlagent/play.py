@@ -4,8 +4,8 @@ Play a board game in the terminal against a trained agent (a run directory, its 
 or a checkpoint file): any registered turn-based game (``hex``, ``connect4``, or one you add). Type
 moves in the game's notation (Hex: a cell as drawn, like ``c3``, or ``swap`` where the swap rule
 allows it; Connect Four: a column ``a``-``g``), or ``quit``. The board is the run's own (its saved
-env options: size, swap rule), since the network plays only that. ``RUN_DIR@puctN`` (Hex) plays
-the agent through a PUCT search of N network evaluations per move.
+env options: size, swap rule), since the network plays only that. ``RUN_DIR@puctN`` plays the agent
+through its game's search of N network evaluations per move (Hex's PUCT; :mod:`rlagent.games.extras`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import numpy as np
 
 from envs.player_names import search_name
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
+from rlagent.games.extras import searched_agent
 from rlagent.games.game_agent import check_game, load_game_agent
 from rlagent.games.human import HumanPlayer, QuitGame, play_game, wants_another
 from rlagent.games.players import PolicyPlayer
-from rlagent.games.puct import PUCTPlayer
 
 COLORS = ("first", "second", "random")
 
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None, input_fn: Callable[[str], str] = input, 
         loaded, game = load_game_agent(search.path if search else args.run, args.game)
         if search:
             temperature = args.temperature if args.sample else 0.0
-            agent = PUCTPlayer.from_agent(loaded, search.simulations, seed=args.seed, temperature=temperature)
+            agent = searched_agent(loaded, search.simulations, seed=args.seed, temperature=temperature)
         else:
             agent = PolicyPlayer(loaded.policy, greedy=not args.sample, temperature=args.temperature, seed=args.seed, name=loaded.path.stem)
         rng = np.random.default_rng(args.seed)

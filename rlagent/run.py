@@ -57,7 +57,7 @@ from rlagent.monitor.diagnostics import TrainingDiagnostics
 from rlagent.rollout import Collector, Rollout
 from envs.simultaneous import SimultaneousGame
 from rlagent.games.players import PolicyPlayer
-from rlagent.games.solved_positions import PositionSuite, score_player, selfplay_suite
+from rlagent.games.extras import extras_for
 from rlagent.games.selfplay import POOL_DIR, OpponentPool, rate_learner, selfplay_game_factory
 
 
@@ -339,20 +339,25 @@ class Trainer:
         return metrics
 
     @cached_property
-    def _position_suite(self) -> PositionSuite | None:
-        """Drawn and solved at the first rating round, not at start-up: a run that never rates pays nothing."""
-        return selfplay_suite(self.game_factory(1), self.config.selfplay.eval_positions, self.config.run.seed, self.run_dir / POOL_DIR)
+    def _position_suite(self) -> Any:
+        """Drawn and solved at the first rating round, not at start-up: a run that never rates pays
+        nothing. None for games that register no solved positions (:mod:`rlagent.games.extras`)."""
+        suite = extras_for(self.config.env).position_suite
+        if suite is None:
+            return None
+        return suite(self.game_factory(1), self.config.selfplay.eval_positions, self.config.run.seed, self.run_dir / POOL_DIR)
 
     def _position_score(self) -> dict[str, float]:
-        """``eval/winning_move_rate`` on Hex boards the solver handles (see ``selfplay.eval_positions``)."""
-        suite = self._position_suite
-        if suite is None or not len(suite):
+        """``eval/winning_move_rate`` on positions with exact values (Hex boards the solver handles,
+        see ``selfplay.eval_positions``)."""
+        suite, score = self._position_suite, extras_for(self.config.env).score_positions
+        if suite is None or not len(suite) or score is None:
             return {}
         try:
-            score = score_player(PolicyPlayer(self.policy, greedy=True), suite)
+            rate = score(PolicyPlayer(self.policy, greedy=True), suite)
         finally:
             self.policy.train()
-        return {"eval/winning_move_rate": score.rate}
+        return {"eval/winning_move_rate": rate}
 
     @staticmethod
     def _progress_fields(metrics: dict[str, float]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from envs.hex.core import HexCore, planes_from_boards
 from envs.hex.render import board_to_text
 from rlagent import analyze as analyze_cli
 from rlagent import play as play_cli
-from rlagent.games.analysis import analyze, choose_to_move, heat_map, parse_board
+from rlagent.games.hex.analysis import analyze, choose_to_move, heat_map, parse_board
 from rlagent.config import resolve
 from rlagent.errors import ConfigError
 from rlagent.games.human import HumanPlayer, QuitGame

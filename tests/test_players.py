@@ -12,7 +12,7 @@ import envs  # noqa: F401
 from rlagent.config import resolve
 from rlagent.errors import ConfigError
 from rlagent.games.players import PolicyPlayer, RandomPlayer
-from rlagent.games.solved_positions import select_moves
+from rlagent.games.hex.solved_positions import select_moves
 from rlagent.run import Trainer
 
 

@@ -1,4 +1,4 @@
-"""The network-guided Hex search (rlagent.games.puct, envs.hex.puct_tree): tactics with networks that
+"""The network-guided Hex search (rlagent.games.hex.puct, envs.hex.puct_tree): tactics with networks that
 know nothing and with a trained one, exact wins found through a random value head, the greedy
 policy at one simulation, batching that changes nothing, seeds, legality and the env protocol."""
 
@@ -16,12 +16,12 @@ from envs.hex.core import HexCore, planes_from_boards, transpose_actions
 from envs.player_names import MAX_PUCT_SIMULATIONS, PUCT, PlayerName, parse_player_name
 from rlagent.config import resolve
 from rlagent.errors import ConfigError
-from rlagent.games.analysis import analyze_search
+from rlagent.games.hex.analysis import analyze_search
 from rlagent.games.league import find_entrants, parse_baselines, read_matches, run_league
 from rlagent.games.matches import play_match
 from rlagent.games.players import PolicyPlayer, load_opponent, make_opponent
-from rlagent.games.puct import PUCTPlayer
-from rlagent.games.solved_positions import select_moves
+from rlagent.games.hex.puct import PUCTPlayer
+from rlagent.games.hex.solved_positions import select_moves
 from rlagent.games.seat_players import load_seat_opponent
 from rlagent.make_env import make_env
 from rlagent.nets.policy import PolicyConfig, build_policy
@@ -382,7 +382,7 @@ def test_every_place_that_loads_agents_builds_the_search(trained: Path) -> None:
     with pytest.raises(ValueError, match="looks like the path of a trained agent, which an env cannot load") as error:
         gym.make(HEX, size=4, opponent=name)
     assert "\n" not in str(error.value)
-    with pytest.raises(ConfigError, match="is a Hex search .*simultaneous-move games take") as error:
+    with pytest.raises(ConfigError, match="is a network-guided search .*simultaneous-move games take") as error:
         load_seat_opponent(name, 2)
     assert "\n" not in str(error.value)
 

@@ -19,7 +19,7 @@ from rlagent import play as play_cli
 from rlagent.agent import load_agent
 from rlagent.config import SelfPlayConfig, resolve
 from rlagent.episodes import win_rates_by_colour
-from rlagent.games.analysis import analyze, heat_map
+from rlagent.games.hex.analysis import analyze, heat_map
 from rlagent.games.players import PolicyPlayer
 from rlagent.games.selfplay import OpponentPool, rate_learner, selfplay_game_factory
 from rlagent.make_env import make_env
@@ -187,13 +187,13 @@ def test_analyze_shows_a_q_networks_action_values(run_dir: Path, capsys: pytest.
 
 def _planes(text: str, mover: int) -> np.ndarray:
     from envs.hex.core import planes_from_boards
-    from rlagent.games.analysis import parse_board
+    from rlagent.games.hex.analysis import parse_board
 
     return planes_from_boards(parse_board(text, 3)[None], np.array([mover]))
 
 
 def _mask(text: str) -> np.ndarray:
-    from rlagent.games.analysis import parse_board
+    from rlagent.games.hex.analysis import parse_board
 
     board = parse_board(text, 3)
     mask = np.zeros((1, 10), np.int8)

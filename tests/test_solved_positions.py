@@ -18,9 +18,9 @@ from rlagent import evaluate as evaluate_cli
 from rlagent import league as league_cli
 from rlagent.config import resolve
 from rlagent.errors import ConfigError
-from rlagent.games.analysis import Analysis, analyze, solve
+from rlagent.games.hex.analysis import Analysis, analyze, solve
 from rlagent.games.players import PolicyPlayer, RandomPlayer
-from rlagent.games.solved_positions import (
+from rlagent.games.hex.solved_positions import (
     SUITE_FILE, draw_positions, parse_stone_range, score_player, selfplay_suite, stone_range,
 )
 from rlagent.run import Trainer

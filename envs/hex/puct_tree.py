@@ -3,7 +3,7 @@
 A search asks a network about positions; this module never does. It holds one tree per position
 being searched, walks every tree down to new leaves, hands the leaves back as network inputs, and
 takes the network's answers (move priors and values) to expand those leaves and back their values
-up. :mod:`rlagent.games.puct` drives it: one network call per round, for the leaves of all trees
+up. :mod:`rlagent.games.hex.puct` drives it: one network call per round, for the leaves of all trees
 at once, so the network sees large batches however many games are being played.
 
 Why a round collects several leaves per tree (``leaves`` per tree): one leaf per tree per network

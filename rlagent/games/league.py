@@ -48,23 +48,21 @@ import numpy as np
 import torch
 
 from envs.base import PositionPlayer, TurnBasedGame
-from envs.hex.core import HexCore
 from envs.simultaneous import SimultaneousGame
 from envs.simultaneous_env import SeatPlayer
 from envs.player_names import PUCT, PUCT_FORM, RANDOM, PlayerName, search_name
 from rlagent.checkpoint import latest_checkpoint, list_checkpoints
 from rlagent.agent import Agent, load_agent
 from rlagent.games.elo import Ratings, fit_ratings
+from rlagent.games.extras import extras_for, games_with, searched_agent
+from rlagent.gym_envs import resolve_env_id
 from rlagent.errors import ConfigError, RlagentError
 from rlagent.games.league_report import TableRow, format_table, league_table, plot_ratings, snapshot_step, write_ratings, write_tensorboard
 from rlagent.games.match_table import GameResult, append_matches, read_matches
 from rlagent.games.matches import Player, game_factory, play_boards
-from rlagent.games.hex_agent import policy_board_size
 from rlagent.games.players import PolicyPlayer, make_player, parse_player
-from rlagent.games.puct import PUCTPlayer
 from rlagent.games.seat_matches import OPENINGS, play_seated, record_game
 from rlagent.games.seat_players import PolicySeatPlayer
-from rlagent.games.solved_positions import score_player, selfplay_suite
 from rlagent.monitor.progress import Progress
 
 __all__ = [
@@ -183,25 +181,28 @@ def run_league(
     _play_all(pairings, matches_path, workers, progress)
     if gifs:
         record_samples(entrants, env, kwargs_json, league_dir / SAMPLES_DIR, seed)
-    grade_positions(entrants, probe, league_dir, positions, seed)
+    grade_positions(entrants, probe, league_dir, positions, seed, env)
     return _rate_and_store(league_dir, anchor, run_dir.name, symmetric)
 
 
-def grade_positions(entrants: Sequence[Entrant], probe: Any, league_dir: Path, positions: int, seed: int) -> dict[str, float]:
+def grade_positions(entrants: Sequence[Entrant], probe: Any, league_dir: Path, positions: int, seed: int, env: str) -> dict[str, float]:
     """Each entrant's share of won random-play positions where it picks a winning move, kept in
     ``league/solved_positions.csv`` (entrants graded before on the same suite are not graded again).
 
     Only where the exact solver is quick enough (Hex up to 7x7); elsewhere nothing is graded. The
     suite is drawn and solved once per league (``league/solved_positions.npz``).
     """
-    suite = selfplay_suite(probe, positions, seed, league_dir)
+    extras = extras_for(env)
+    if extras.position_suite is None or extras.score_positions is None:
+        return {}
+    suite = extras.position_suite(probe, positions, seed, league_dir)
     if suite is None or not len(suite):
         return {}
     path = league_dir / POSITION_SCORES_FILE
     scores = read_position_scores(league_dir, positions, seed)
     missing = [e for e in entrants if e.name not in scores]
     for entrant in missing:
-        scores[entrant.name] = score_player(_build_player(entrant, _derive_seed(seed, "positions", entrant.name), probe), suite).rate
+        scores[entrant.name] = extras.score_positions(_build_player(entrant, _derive_seed(seed, "positions", entrant.name), probe), suite)
     if missing:
         partial = path.with_suffix(".tmp")
         with partial.open("w", newline="", encoding="utf-8") as file:
@@ -361,13 +362,17 @@ def _check_baselines_fit(entrants: Sequence[Entrant], probe: TurnBasedGame | Sim
 
 
 def _check_search_fits(label: str, search: PlayerName, probe: TurnBasedGame | SimultaneousGame, env: str) -> None:
-    """A PUCT baseline needs a Hex league and a network of the league's board size."""
-    if not isinstance(probe, HexCore):
-        raise ConfigError(f"baseline {label} is a Hex search, but this run's env {env} plays {probe.name}")
+    """A searched baseline (``PATH@puctN``) needs an agent of this league's game and board, whose
+    game registers a search (:mod:`rlagent.games.extras`)."""
     stat = os.stat(search.path)
-    size = policy_board_size(_load_agent(search.path, stat.st_mtime_ns, stat.st_size).policy)
-    if size != probe.size:
-        raise ConfigError(f"baseline {label} searches a {size}x{size} network, but this league plays {probe.size}x{probe.size} Hex")
+    agent = _load_agent(search.path, stat.st_mtime_ns, stat.st_size)
+    if resolve_env_id(agent.config.env) != resolve_env_id(env):
+        raise ConfigError(f"baseline {label} searches a {agent.config.env} agent, but this run's env {env} plays {probe.name}")
+    if extras_for(env).search is None:
+        raise ConfigError(f"baseline {label}: {probe.name} has no network-guided search; games with one: {games_with('search')}")
+    shape = _factory(agent.config.env, json.dumps(dict(agent.config.env_kwargs), sort_keys=True))(1).observation_shape
+    if shape != probe.observation_shape:
+        raise ConfigError(f"baseline {label} searches a network of {shape} observations, but this league's board gives {probe.observation_shape}")
 
 
 def _first_moves(probe: TurnBasedGame | SimultaneousGame) -> np.ndarray:
@@ -527,7 +532,7 @@ def _build_player(entrant: Entrant, seed: int, game: TurnBasedGame) -> Player | 
     if search is not None and search.kind == PUCT:
         stat = os.stat(search.path)
         agent = _load_agent(search.path, stat.st_mtime_ns, stat.st_size)
-        return PUCTPlayer.from_agent(agent, search.simulations, seed=seed, name=entrant.name)
+        return searched_agent(agent, search.simulations, seed=seed, name=entrant.name)
     return make_player(entrant.name, seed, game)  # parse_baselines admitted only random, mctsN and searches
 
 

@@ -17,7 +17,7 @@ from envs.base import TurnBasedGame
 from envs.player_names import MCTS, PATH, PUCT, RANDOM, PlayerName, parse_player_name
 from rlagent.agent import load_agent
 from rlagent.errors import ConfigError
-from rlagent.games.puct import PUCTPlayer
+from rlagent.games.extras import load_searched_agent
 from rlagent.nets.distributions import Bernoulli, Categorical
 
 
@@ -131,15 +131,15 @@ def make_opponent(spec: str, seed: int = 0) -> object:
     if name.kind == MCTS:
         return str(name)
     if name.kind == PUCT:
-        return PUCTPlayer.load(name.path, name.simulations, seed=seed, name=spec)
+        return load_searched_agent(name.path, name.simulations, seed=seed, name=spec)
     return PolicyPlayer.load(name.path, seed=seed)
 
 
 def load_opponent(spec: str) -> object:
     """An env's ``opponent`` option as the env can take it: a run directory or checkpoint loaded as
-    a greedy :class:`PolicyPlayer`, ``PATH@puctN`` as a :class:`PUCTPlayer`, a player name
+    a greedy :class:`PolicyPlayer`, ``PATH@puctN`` as its game's search (Hex: a ``PUCTPlayer``), a player name
     (``random``, ``mctsN``) left for the env to build."""
     name = parse_player(spec, paths=True, what="opponent")
     if name.kind == PUCT:
-        return PUCTPlayer.load(name.path, name.simulations, name=spec)
+        return load_searched_agent(name.path, name.simulations, name=spec)
     return PolicyPlayer.load(name.path) if name.kind == PATH else spec

@@ -3,7 +3,7 @@ Q-network: its action values Q), its favourite moves in the game's notation, and
 
 The game reads the position (``set_position``), names the moves (``move_name``) and, where it can,
 draws the numbers on its board (``move_map``). Hex has a richer analysis of its own (a heat map on
-the rhombus, PUCT searches, exact solving: :mod:`rlagent.games.analysis`); this one serves every
+the rhombus, PUCT searches, exact solving: :mod:`rlagent.games.hex.analysis`); this one serves every
 game. The library behind ``python -m rlagent.analyze`` for games other than Hex.
 """
 

@@ -88,5 +88,5 @@ def load_seat_opponent(spec: str, num_seats: int) -> Any:
     loaded as a greedy :class:`PolicySeatPlayer`, a bot's name left for the env to build."""
     name = parse_player(spec, paths=True, what="opponent")
     if name.kind == PUCT:
-        raise ConfigError(f"opponent {spec!r} is a Hex search (PATH@puctN): simultaneous-move games take a run directory, a checkpoint or a bot")
+        raise ConfigError(f"opponent {spec!r} is a network-guided search (PATH@puctN), which board games have: simultaneous-move games take a run directory, a checkpoint or a bot")
     return PolicySeatPlayer.load(name.path, num_seats) if name.kind == PATH else spec

@@ -1,6 +1,6 @@
 """What a trained Hex agent thinks of one position, in the absolute frame: its move probabilities
 (a policy network) or its action values Q (a Q-network, e.g. a Rainbow or DQN run), and its value;
-and, for an agent searched with PUCT (:class:`~rlagent.games.puct.PUCTPlayer`), what the search
+and, for an agent searched with PUCT (:class:`~rlagent.games.hex.puct.PUCTPlayer`), what the search
 made of it: its visits, each move's value, the moves it proved won or lost, the position's value.
 
 The library behind ``python -m rlagent.analyze`` (:mod:`rlagent.analyze`), usable from code and notebooks.
@@ -20,9 +20,9 @@ from envs.hex.core import cell_name, planes_from_boards
 from envs.hex.render import board_to_text
 from envs.hex.solver import MAX_SOLVER_SIZE, HexSolver, SolverLimit
 from rlagent.errors import ConfigError
-from rlagent.games.hex_agent import policy_board_size
+from rlagent.games.hex.board_size import policy_board_size
 from rlagent.games.players import PolicyPlayer
-from rlagent.games.puct import PUCTPlayer
+from rlagent.games.hex.puct import PUCTPlayer
 
 BOARD_FORMAT = """Board text: the rows from the top, separated by /, one character per cell: x (or X) a stone
 of the first player (X, joins top and bottom), o (or O) a stone of the second player (O,

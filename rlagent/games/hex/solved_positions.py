@@ -141,7 +141,7 @@ def select_moves(player: Any, boards: np.ndarray, to_move: np.ndarray) -> np.nda
     """Hex positions in (int8 ``(k, n, n)``, 0 empty, 1 the first player's stone, 2 the second's;
     ``to_move`` 0 or 1 each), the absolute cell ``r * n + c`` that ``player`` picks on each out.
 
-    A player with its own absolute-frame entry (:class:`~rlagent.games.puct.PUCTPlayer`'s
+    A player with its own absolute-frame entry (:class:`~rlagent.games.hex.puct.PUCTPlayer`'s
     ``select_moves``, :class:`~envs.hex.mcts.MCTSPlayer`'s ``select_cells``) is asked through it;
     any other player (a policy, random) sees the observation planes and mask the env would show
     the mover, and its mover's-frame answer is turned back to the absolute frame. Positions without

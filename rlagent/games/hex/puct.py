@@ -175,7 +175,7 @@ class PUCTPlayer:
 
     def select_moves(self, boards: np.ndarray, to_move: np.ndarray, swap_legal: np.ndarray | None = None) -> np.ndarray:
         """Absolute cells (or ``n * n``, the swap) for int8 absolute boards ``(k, n, n)``, as
-        :func:`~rlagent.games.solved_positions.select_moves` asks of any player."""
+        :func:`~rlagent.games.hex.solved_positions.select_moves` asks of any player."""
         return self.search(boards, to_move, swap_legal).moves
 
     # --- the search ------------------------------------------------------------------------------
