@@ -15,7 +15,6 @@ The guides include the README's sections by name, so these checks cover the READ
 
 from __future__ import annotations
 
-import ast
 import importlib
 import io
 import re
@@ -160,54 +159,24 @@ def test_python_snippets_run(page: str, code: str, tmp_path: Path, monkeypatch: 
 
 
 # --- the source excerpts ------------------------------------------------------------------------
-EXCERPT = re.compile(r'```(\w+) title="([^":]+): ([^"]+)"\n--8<-- "([^":]+):(\d+):(\d+)"\n```')
-
-
-def excerpts() -> list[tuple[str, str, str, str, int, int]]:
-    found = []
-    for path in sorted(DOCS.glob("*.md")):
-        for language, title_path, names, path_, start, end in EXCERPT.findall(path.read_text()):
-            found.append((path.name, title_path, names, path_, int(start), int(end)))
-    return found
-
-
-def _spans(source: str) -> dict[str, tuple[int, int]]:
-    """``name -> (first line, last line)`` of every top-level and class-level def, class and assignment."""
-    spans: dict[str, tuple[int, int]] = {}
-
-    def visit(body: list[ast.stmt], prefix: str) -> None:
-        for node in body:
-            first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-            span = (first, node.end_lineno or node.lineno)
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                spans[prefix + node.name] = span
-                if isinstance(node, ast.ClassDef):
-                    visit(node.body, f"{prefix}{node.name}.")
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    for name in ast.walk(target):
-                        if isinstance(name, ast.Name):
-                            spans[prefix + name.id] = span
-
-    visit(ast.parse(source).body, "")
-    return spans
+def _sync_excerpts():  # noqa: ANN202 - the docs/sync_excerpts.py module
+    sys.path.insert(0, str(DOCS))
+    try:
+        return importlib.import_module("sync_excerpts")
+    finally:
+        sys.path.remove(str(DOCS))
 
 
 def test_source_excerpts_show_what_their_titles_name() -> None:
     """A guide includes code as ```` ```python title="FILE: NAME[, NAME...]" ```` around
     ``--8<-- "FILE:START:END"``: the lines must be exactly those names (consecutive, decorators
-    and all), so that an edit of the code that moves them fails here, with the lines to use."""
-    found = excerpts()
-    assert len(found) >= 10, "the walkthroughs include their code by line numbers"
-    for page, title_path, names, path, start, end in found:
-        assert title_path == path, f"{page}: the title names {title_path} but the lines come from {path}"
-        spans = _spans((ROOT / path).read_text())
-        wanted = [name.strip() for name in names.split(",")]
-        missing = [name for name in wanted if name not in spans]
-        assert not missing, f"{page}: {path} has no {missing}"
-        expected = (min(spans[n][0] for n in wanted), max(spans[n][1] for n in wanted))
-        assert (start, end) == expected, f'{page}: {names} is now --8<-- "{path}:{expected[0]}:{expected[1]}", not {start}:{end}'
+    and all), so that an edit of the code that moves them fails here; ``python docs/sync_excerpts.py``
+    rewrites the line numbers."""
+    sync = _sync_excerpts()
+    pages = sorted(DOCS.glob("*.md"))
+    assert sum(len(sync.EXCERPT.findall(page.read_text())) for page in pages) >= 10, "the walkthroughs include their code by line numbers"
+    problems = [problem for page in pages for problem in sync.stale(page)]
+    assert not problems, "stale excerpts (run python docs/sync_excerpts.py):\n" + "\n".join(problems)
 
 
 # --- the commands ---------------------------------------------------------------------------------
