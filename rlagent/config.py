@@ -340,7 +340,9 @@ def _merge(sections: dict[str, dict[str, Any]], layer: Mapping[str, Any], algo: 
             key = str(key)
             if target != "env_kwargs" and key not in own:  # a section's own name wins (dqn.batch_size)
                 key = ALIASES.get(key, key)
-            sections[target][key] = value
+            # A bare key (--set gamma=0.98, a top-level YAML key) that is the learner's, not the run's.
+            bare = target == "run" and key not in own and key in _own_fields("algorithm", algo)
+            sections["algorithm" if bare else target][key] = value
 
 
 def _own_fields(target: str, algo: str) -> set[str]:

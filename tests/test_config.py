@@ -35,6 +35,13 @@ def test_aliases_and_env_kwargs() -> None:
     assert config.env_kwargs["size"] == 7 and config.run.num_envs == 4
 
 
+def test_a_bare_learner_key_or_alias_reaches_the_learner_not_the_run() -> None:
+    config = resolve("a2c", "CartPole-v1", overrides=["gamma=0.98", "clip_param=0.3", "num_envs=4"])
+    assert config.algorithm.discount_factor == 0.98 and config.algorithm.clip_param == 0.3 and config.run.num_envs == 4
+    with pytest.raises(ConfigError, match="unknown key run.nonsense: valid keys are total_steps"):
+        resolve("a2c", "CartPole-v1", overrides=["nonsense=1"])
+
+
 @pytest.mark.parametrize(
     "override, message",
     [
