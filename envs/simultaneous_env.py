@@ -20,7 +20,7 @@ last observation in ``info["final_obs"]``.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Union, runtime_checkable
+from typing import Any, Protocol, Union, cast, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -150,7 +150,7 @@ class SeatedMatch:
         outcome = self.game.outcome(games)[np.arange(games.size), seat]
         score = self.game.score[games, seat].copy()
         if self._scored and games.size:
-            self.opponent.end(games, outcome)
+            cast(ScoredSeatPlayer, self.opponent).end(games, outcome)
         return outcome, score
 
     def refresh_views(self) -> None:
