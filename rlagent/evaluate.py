@@ -92,6 +92,7 @@ def print_position_score(run: str, count: int, seed: int, stones: str | None) ->
     stone_counts = stone_range(size, parse_stone_range(stones) if stones else None)
     print(f"{agent.path} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")
     suite = draw_positions(size, count, seed, stone_counts)
+    player: PUCTPlayer | PolicyPlayer
     if search:
         player, name = PUCTPlayer.from_agent(agent, search.simulations, seed=seed), f"PUCT search, {search.simulations} evaluations"
     else:

@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None, input_fn: Callable[[str], str] = input, 
         search = search_name(args.run)
         loaded = load_hex_agent(search.path if search else args.run)
         size, swap = board_settings(loaded, args.size)
+        agent: PUCTPlayer | PolicyPlayer
         if search:
             temperature = args.temperature if args.sample else 0.0
             agent = PUCTPlayer.from_agent(loaded, search.simulations, seed=args.seed, temperature=temperature)

@@ -249,8 +249,7 @@ def _rate_and_store(league_dir: Path, anchor: str | None, title: str, symmetric:
     """Fit the whole match table and write it out in every form the league promises. A
     ``symmetric`` game (the Arena: its seats are mirror images) gets no first-move advantage."""
     results = read_matches(league_dir / MATCHES_FILE)
-    rows = [(r.first, r.second, r.score) for r in results]
-    ratings = fit_ratings(rows, anchor=_choose_anchor(anchor, results), first_move_advantage=not symmetric)
+    ratings = fit_ratings([(r.first, r.second, r.score) for r in results], anchor=_choose_anchor(anchor, results), first_move_advantage=not symmetric)
     rows = league_table(ratings, results, read_position_scores(league_dir))
     write_ratings(league_dir / RATINGS_FILE, rows)
     plot_ratings(league_dir / PLOT_FILE, rows, ratings.anchor, title)
@@ -319,7 +318,8 @@ def parse_baselines(baselines: str | Sequence[str], run_dir: str | Path | None =
 def _search_entrant(name: str, run_dir: str | Path | None) -> Entrant:
     """``PATH@puctN`` as a baseline: its spec names the checkpoint file itself."""
     search = search_name(name)
-    path = Path(search.path)  # type: ignore[union-attr]
+    assert search is not None, "called for a PATH@puctN name"
+    path = Path(search.path)
     if not path.exists():
         raise ConfigError(f"baseline {name!r}: {path} does not exist; PATH@puctN searches a run directory's latest checkpoint or a checkpoint file")
     checkpoint = latest_checkpoint(path) if path.is_dir() else path
@@ -328,7 +328,7 @@ def _search_entrant(name: str, run_dir: str | Path | None) -> Entrant:
     label = name
     if run_dir is not None and checkpoint.resolve().parent.parent == Path(run_dir).resolve():
         label = f"{checkpoint.stem}@puct{search.simulations}"
-    return Entrant(label, f"{checkpoint}@puct{search.simulations}")  # type: ignore[union-attr]
+    return Entrant(label, f"{checkpoint}@puct{search.simulations}")
 
 
 # ------------------------------------------------------------------------------------- planning
@@ -509,8 +509,7 @@ def play_pairing(pairing: _Pairing) -> list[GameResult]:
         a, b = _build_seat_player(pairing.a, game, seed_a), _build_seat_player(pairing.b, game, seed_b)
         scores = play_seated(game, a, b, pairing.a_first, pairing.openings)
     else:
-        a, b = _build_player(pairing.a, seed_a), _build_player(pairing.b, seed_b)
-        scores = play_boards(game, a, b, pairing.a_first, pairing.openings)
+        scores = play_boards(game, _build_player(pairing.a, seed_a), _build_player(pairing.b, seed_b), pairing.a_first, pairing.openings)
     results = []
     for i, a_opens in enumerate(pairing.a_first):
         first, second = (pairing.a.name, pairing.b.name) if a_opens else (pairing.b.name, pairing.a.name)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 import numpy as np
 import torch
@@ -115,6 +115,22 @@ class PolicyOutput(NamedTuple):
     dist: Distribution
     value: Tensor
     state: Tensor | None
+
+
+class PolicyNetwork(Protocol):
+    """The calls that the rollout, the episodes and the players make on the network a learner
+    trains, whichever it is (:class:`ActorCritic`, :class:`rlagent.nets.q_network.QNetwork`, a
+    plug-in learner's). The network is an ``nn.Module`` as well; those places hold it as one and
+    view it through this protocol where they call it."""
+
+    def initial_state(self, batch_size: int) -> Tensor | None: ...
+
+    def act(
+        self, obs: Any, state: Tensor | None = None, episode_start: Any = None, deterministic: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Tensor | None]: ...
+
+    def value(self, obs: Any, state: Tensor | None = None, episode_start: Any = None) -> Tensor: ...
 
 
 class Trunk(nn.Module):
