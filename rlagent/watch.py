@@ -19,6 +19,7 @@ from rlagent.episodes import is_seated
 from rlagent.errors import ConfigError
 from rlagent.games.matches import game_factory
 from envs.simultaneous import SimultaneousGame
+from envs.simultaneous_env import SeatPlayer
 from rlagent.games.players import parse_player
 from rlagent.games.seat_matches import OPENINGS, record_game
 from rlagent.games.seat_players import PolicySeatPlayer
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _opponent(spec: str, policy: torch.nn.Module, game, seed: int):
+def _opponent(spec: str, policy: torch.nn.Module, game: SimultaneousGame, seed: int) -> SeatPlayer:
     if spec == "self":
         return PolicySeatPlayer(policy, game.num_seats, greedy=True, name="self")
     name = parse_player(spec, paths=True, what="opponent")

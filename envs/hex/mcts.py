@@ -470,6 +470,8 @@ class MCTSPlayer:
     the same. Usable as an env ``opponent`` (``__call__``), or on absolute boards (``select_cells``).
     """
 
+    name: str  # set where a name is given (rlagent.games.players.make_player)
+
     def __init__(self, simulations: int = 200, exploration: float = 1.4142, seed: int | None = 0) -> None:
         if isinstance(simulations, bool) or not isinstance(simulations, (int, np.integer)) or simulations < 1:
             raise ValueError(f"simulations must be a positive integer, got {simulations!r}")
