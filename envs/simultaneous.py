@@ -73,7 +73,7 @@ class SimultaneousGame(ABC):
         """Low and high of every observation entry, for the Box space."""
         return -np.inf, np.inf
 
-    def seed(self, seed: int) -> None:
+    def seed(self, seed: int) -> None:  # noqa: B027 (a no-op by default, not abstract: most games have no streams)
         """Restart the game's own random streams (game ``i`` from ``seed + i``); a no-op without any."""
 
     def seed_openings(self, openings: np.ndarray) -> None:
