@@ -103,8 +103,8 @@ class TurnBasedGame(ABC):
         """Bool ``(k, num_actions)``: the legal actions of the mover on each board (none once over)."""
 
     @abstractmethod
-    def observation(self, boards: np.ndarray | None = None, player: int | None = None) -> np.ndarray:
-        """Float32 ``(k, *observation_shape)``: each board as its mover (or ``player``) sees it."""
+    def observation(self, boards: np.ndarray | None = None, player: int | np.ndarray | None = None) -> np.ndarray:
+        """Float32 ``(k, *observation_shape)``: each board as its mover (or ``player``, one or one per board) sees it."""
 
     @abstractmethod
     def _reset(self, boards: np.ndarray) -> None:

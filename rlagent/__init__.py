@@ -13,7 +13,7 @@ not from the modules that define them, which may move. They load on first use, s
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -98,6 +98,44 @@ _PUBLIC = {
 }
 
 __all__ = sorted(_PUBLIC)
+
+if TYPE_CHECKING:  # the names' real types for type checkers (at run time they load on first use, below)
+    from envs.arena import ArenaCore as ArenaCore, parallel_env as arena_parallel_env  # noqa: F401 (in __all__)
+    from envs.arena.bots import make_bot as make_bot
+    from envs.arena.env import arena_env as arena_env, arena_vector_env as arena_vector_env
+    from envs.base import SimultaneousGame as SimultaneousGame, TrialTask as TrialTask, TurnBasedGame as TurnBasedGame
+    from envs.dms import dms_env as dms_env, dms_vector_env as dms_vector_env
+    from envs.hex import HexCore as HexCore, hex_env as hex_env, pettingzoo_env as hex_pettingzoo_env, hex_vector_env as hex_vector_env  # noqa: F401 (in __all__)
+    from envs.pwm import pwm_env as pwm_env, pwm_vector_env as pwm_vector_env
+    from rlagent.agent import Agent as Agent, load_agent as load_agent
+    from rlagent.algos import LEARNERS as LEARNERS
+    from rlagent.algos.learner import CollectionNeeds as CollectionNeeds, Learner as Learner, LearnerSpec as LearnerSpec
+    from rlagent.algos.ppo import OnPolicyConfig as OnPolicyConfig, PPO as PPO
+    from rlagent.algos.rainbow import Rainbow as Rainbow, RainbowConfig as RainbowConfig
+    from rlagent.algos.reinforce import Reinforce as Reinforce, ReinforceConfig as ReinforceConfig
+    from rlagent.algos.replay import ReplayBuffer as ReplayBuffer
+    from rlagent.config import Config as Config, MonitorConfig as MonitorConfig, SelfPlayConfig as SelfPlayConfig, resolve as resolve
+    from rlagent.episodes import play_episodes as play_episodes, results_by_seat as results_by_seat, trial_accuracy as trial_accuracy, win_rates_by_colour as win_rates_by_colour
+    from rlagent.errors import CheckpointError as CheckpointError, ConfigError as ConfigError, RlagentError as RlagentError, TrainingError as TrainingError
+    from rlagent.games.elo import bradley_terry as bradley_terry, fit_ratings as fit_ratings, wilson_interval as wilson_interval
+    from rlagent.games.league import run_league as run_league
+    from rlagent.games.matches import play_games as play_games
+    from rlagent.games.players import HumanPlayer as HumanPlayer, MCTSPlayer as MCTSPlayer, PolicyPlayer as PolicyPlayer, RandomPlayer as RandomPlayer, make_opponent as make_opponent, make_player as make_player, parse_player as parse_player
+    from rlagent.games.puct import PUCTPlayer as PUCTPlayer
+    from rlagent.games.seat_matches import play_seated as play_seated
+    from rlagent.games.seat_players import PolicySeatPlayer as PolicySeatPlayer
+    from rlagent.games.selfplay import OpponentPool as OpponentPool
+    from rlagent.make_env import make_env as make_env
+    from rlagent.monitor.activations import measure_activations as measure_activations
+    from rlagent.monitor.balance import trunk_gradient_balance as trunk_gradient_balance
+    from rlagent.monitor.report import diagnose_run as diagnose_run
+    from rlagent.monitor.stages import calibration as calibration
+    from rlagent.monitor.stuck import StuckDetector as StuckDetector
+    from rlagent.nets.policy import PolicyConfig as PolicyConfig, build_policy as build_policy
+    from rlagent.nets.q_network import QNetwork as QNetwork, build_q_network as build_q_network
+    from rlagent.rollout import Rollout as Rollout
+    from rlagent.run import Trainer as Trainer
+
 
 _RENAMED = {"hex_pettingzoo_env": "pettingzoo_env", "arena_parallel_env": "parallel_env"}
 

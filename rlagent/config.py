@@ -308,7 +308,12 @@ def field_help() -> list[tuple[str, str, Any]]:
     for section, cls in sections:
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            if f.default is not dataclasses.MISSING:
+                default = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                default = f.default_factory()
+            else:
+                raise TypeError(f"{cls.__name__}.{f.name} has no default: every hyperparameter needs one")
             rows.append((f"{section}.{f.name}", _type_name(hints[f.name]), default))
     return rows
 

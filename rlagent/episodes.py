@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ from rlagent.games.seat_players import load_seat_opponent
 from rlagent.gym_envs import env_parameters
 from rlagent.make_env import make_env
 from rlagent.monitor.trials import TrialStats
+from rlagent.nets.policy import PolicyNetwork
 
 
 def play_episodes(
@@ -53,7 +54,8 @@ def play_episodes(
     batch = min(games, 256)
     env = make_env(agent.config.env, batch, kwargs)  # a run's path opponent is loaded, as in training
     obs, _ = env.reset(seed=seed)
-    state = agent.policy.initial_state(batch)
+    policy = cast(PolicyNetwork, agent.policy)
+    state = policy.initial_state(batch)
     start = np.ones(batch, dtype=bool)
     running = np.zeros(batch)
     finished: list[float] = []
@@ -62,7 +64,7 @@ def play_episodes(
     quota = np.full(batch, games // batch) + (np.arange(batch) < games % batch)
     while len(finished) < games:
         if actor is None:
-            actions, _, _, state = agent.policy.act(obs, state, start, deterministic=deterministic, generator=generator)
+            actions, _, _, state = policy.act(obs, state, start, deterministic=deterministic, generator=generator)
         else:
             actions = actor(obs["observation"], obs["action_mask"])
         obs, reward, terminated, truncated, info = env.step(actions)

@@ -46,6 +46,8 @@ def env_parameters(name: str) -> set[str]:
     if isinstance(entry, str):
         module, attr = entry.split(":")
         entry = getattr(__import__(module, fromlist=[attr]), attr)
+    if entry is None:
+        raise ConfigError(f"{name} is registered without an entry_point, so its options cannot be read")
     return set(inspect.signature(entry).parameters)
 
 

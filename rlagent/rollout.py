@@ -29,7 +29,7 @@ import pickle
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import cloudpickle
 import numpy as np
@@ -39,6 +39,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 
 from rlagent.errors import ConfigError
 from rlagent.monitor.trials import step_field
+from rlagent.nets.policy import PolicyNetwork
 
 Obs = Any  # an array, or a dict of arrays for Dict observation spaces
 
@@ -139,9 +140,10 @@ class Rollout:
         final = _index(self.final_obs, (steps, envs))
         state = None
         if self.states is not None:
+            assert self.last_state is not None, "a rollout with states keeps the state after its last step"
             after = np.concatenate([self.states[1:], self.last_state.cpu().numpy()[None]], axis=0)
             state = torch.as_tensor(after[steps, envs])
-        values = policy.value(final, state, np.zeros(steps.size, dtype=bool))
+        values = cast(PolicyNetwork, policy).value(final, state, np.zeros(steps.size, dtype=bool))
         out[steps, envs] = values.cpu().numpy()
         return out
 
@@ -161,7 +163,7 @@ class Actor(Protocol):
     """A fast stand-in for the policy's per-step call (:mod:`rlagent.fast`): the same ``act``,
     ``applies()`` (still exact for the policy as it is now?) and ``refresh()`` (copy its parameters)."""
 
-    def act(self, obs: Obs, state: Any, episode_start: np.ndarray, generator: torch.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]: ...
+    def act(self, obs: Obs, state: Any, episode_start: np.ndarray, *, generator: torch.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]: ...
 
     def applies(self) -> bool: ...
 
@@ -255,7 +257,8 @@ class Collector:
             )
         self.next_step = mode == AutoresetMode.NEXT_STEP
         self.env, self.policy = env, policy
-        self.actor = actor or policy
+        self.calls = cast(PolicyNetwork, policy)  # the network's own act, value and initial_state
+        self.fast_actor = actor
         self.num_steps, self.num_envs = num_steps, env.num_envs
         self.reset_state_per_trial = reset_state_per_trial
         self.observers = tuple(observers)
@@ -264,7 +267,7 @@ class Collector:
         self.obs, _ = env.reset(seed=seed)
         self.episode_start = np.ones(self.num_envs, dtype=bool)
         self.resetting = np.zeros(self.num_envs, dtype=bool)  # NEXT_STEP: this step only resets the env
-        self.state = policy.initial_state(self.num_envs)
+        self.state = self.calls.initial_state(self.num_envs)
         self.stats = EpisodeStats(self.num_envs)
         self._buffers = self._allocate()
 
@@ -272,7 +275,7 @@ class Collector:
         T, N = self.num_steps, self.num_envs
         obs = self.obs
         space = self.env.single_action_space
-        action_shape = (N, *space.shape)
+        action_shape = (N, *(space.shape or ()))  # every action space rlagent takes has a shape
 
         def like_obs() -> Obs:
             if isinstance(obs, dict):
@@ -299,13 +302,11 @@ class Collector:
         """Step the env ``num_steps`` times with the current policy."""
         buffers = self._buffers
         trial_task = False
-        actor = self.actor
-        if actor is not self.policy:  # a fast actor: current, and only where it is still exact
-            if actor.applies():
-                actor.refresh()  # it copies the parameters the learner just changed
-            else:
-                actor = self.policy
-        self.fast_actor_used = actor is not self.policy
+        actor: Actor | PolicyNetwork = self.calls
+        if self.fast_actor is not None and self.fast_actor.applies():  # current, and only where it is still exact
+            self.fast_actor.refresh()  # it copies the parameters the learner just changed
+            actor = self.fast_actor
+        self.fast_actor_used = actor is self.fast_actor
         buffers["final_obs"] = {k: np.zeros_like(v) for k, v in buffers["final_obs"].items()} if isinstance(buffers["final_obs"], dict) else np.zeros_like(buffers["final_obs"])
         # The buffers as locals: the loop runs once per env step, for the whole batch.
         obs_buffer, final_buffer, states_buffer = buffers["obs"], buffers["final_obs"], buffers["states"]
@@ -314,7 +315,7 @@ class Collector:
         start_buffer, valid_buffer, cut_buffer = buffers["episode_starts"], buffers["valid"], buffers["cuts"]
         next_step, observers, generator = self.next_step, self.observers, self.generator
         for t in range(self.num_steps):
-            if states_buffer is not None:
+            if states_buffer is not None and self.state is not None:  # both or neither: a recurrent policy
                 states_buffer[t] = self.state.cpu().numpy()
             actions, log_probs, values, self.state = actor.act(self.obs, self.state, self.episode_start, generator=generator)
             _assign(obs_buffer, t, self.obs)
@@ -361,7 +362,7 @@ class Collector:
             if self.reset_state_per_trial and trial_end is not None:
                 self.episode_start = self.episode_start | trial_end
 
-        last_values = self.policy.value(self.obs, self.state, self.episode_start).cpu().numpy().astype(np.float32)
+        last_values = self.calls.value(self.obs, self.state, self.episode_start).cpu().numpy().astype(np.float32)
         return Rollout(
             obs=_copy(buffers["obs"]),
             actions=buffers["actions"].copy(),

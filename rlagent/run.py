@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
 from rlagent.algos import LEARNERS
+from rlagent.algos.learner import OffPolicyLearner
 from rlagent.checkpoint import (
     capture_rng_state,
     check_compatible,
@@ -56,6 +57,8 @@ from rlagent.monitor.consistency import reference_batch
 from rlagent.monitor.diagnostics import TrainingDiagnostics
 from rlagent.rollout import Collector, Rollout
 from envs.simultaneous import SimultaneousGame
+from envs.simultaneous_env import SimultaneousVectorEnv
+from envs.turn_based_env import TurnBasedVectorEnv
 from rlagent.games.players import PolicyPlayer
 from rlagent.games.extras import extras_for
 from rlagent.games.selfplay import POOL_DIR, OpponentPool, rate_learner, selfplay_game_factory
@@ -227,7 +230,7 @@ class Trainer:
     def checkpoint_payload(self) -> dict[str, Any]:
         return {
             "model": self.policy.state_dict(),
-            "algorithm": self.algo.state_dict() if self.on_policy else self.algo.state_dict(include_replay=self.config.run.save_replay),
+            "algorithm": self.algo.state_dict() if self.on_policy else cast(OffPolicyLearner, self.algo).state_dict(include_replay=self.config.run.save_replay),
             "collector": self.collector.state_dict(),
             "config": self.config.to_dict(),
             "spaces": self.signature,
@@ -267,9 +270,12 @@ class Trainer:
         self.env = self.collector.env
         if self.pool is not None:
             # The pool travelled inside the pickled env; its snapshot networks come from pool/.
-            self.pool = self.env.match.opponent
-            self.pool.directory = self.run_dir / POOL_DIR
-            self.pool.restore_players()
+            assert isinstance(self.env, (TurnBasedVectorEnv, SimultaneousVectorEnv)), "a self-play env plays a match"
+            pool = self.env.match.opponent
+            assert isinstance(pool, OpponentPool), "a self-play env's opponent is its pool"
+            pool.directory = self.run_dir / POOL_DIR
+            pool.restore_players()
+            self.pool = pool
         restore_rng_state(payload["rng"])
         self.diagnostics.load_state_dict(payload.get("diagnostics") or {})
         self.steps = int(payload["steps"])
@@ -329,13 +335,14 @@ class Trainer:
     def _selfplay_step(self) -> dict[str, float]:
         """Rate the learner against the pool, then (in that order, so this policy is rated before
         it becomes a member) add its snapshot, on the configured update counts."""
-        sp, updates = self.config.selfplay, self.algo.updates_done
-        metrics = self.pool.metrics()
+        sp, updates, pool = self.config.selfplay, self.algo.updates_done, self.pool
+        assert pool is not None, "self-play steps are taken with a pool"
+        metrics = pool.metrics()
         if sp.eval_every and updates % sp.eval_every == 0:
-            metrics.update(rate_learner(self.pool, self.policy, self.steps, self.game_factory))
+            metrics.update(rate_learner(pool, self.policy, self.steps, self.game_factory))
             metrics.update(self._position_score())
         if updates % sp.snapshot_every == 0:
-            self.pool.add_snapshot(self.policy, self.steps)
+            pool.add_snapshot(self.policy, self.steps)
         return metrics
 
     @cached_property

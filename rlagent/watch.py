@@ -18,6 +18,8 @@ from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
 from rlagent.episodes import is_seated
 from rlagent.errors import ConfigError
 from rlagent.games.matches import game_factory
+from envs.simultaneous import SimultaneousGame
+from envs.simultaneous_env import SeatPlayer
 from rlagent.games.players import parse_player
 from rlagent.games.seat_matches import OPENINGS, record_game
 from rlagent.games.seat_players import PolicySeatPlayer
@@ -50,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from envs.arena.recording import write_animation  # the Arena's own writer (Pillow, optional imageio)
 
     game = game_factory(agent.config.env, dict(agent.config.env_kwargs))(1)
+    assert isinstance(game, SimultaneousGame), "a seated agent's env is a simultaneous game"
     me = PolicySeatPlayer(agent.policy, game.num_seats, greedy=True, name=agent.path.parent.parent.name or "agent")
     rival = _opponent(args.opponent, agent.policy, game, args.seed)
     frames, seat0_score = record_game(game, me, rival, a_first=args.seat == 0, opening=args.opening, every=args.every)
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _opponent(spec: str, policy: torch.nn.Module, game, seed: int):
+def _opponent(spec: str, policy: torch.nn.Module, game: SimultaneousGame, seed: int) -> SeatPlayer:
     if spec == "self":
         return PolicySeatPlayer(policy, game.num_seats, greedy=True, name="self")
     name = parse_player(spec, paths=True, what="opponent")

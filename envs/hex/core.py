@@ -31,7 +31,7 @@ from envs.player_names import MCTS, PlayerName
 PLANES = ("mover's stones", "opponent's stones", "swap is legal now")
 
 
-def transpose_actions(actions: np.ndarray, size: int) -> np.ndarray:
+def transpose_actions(actions: np.ndarray | int, size: int) -> np.ndarray:
     """Map cells between the absolute frame and player 1's transposed frame (its own inverse).
 
     The swap action ``size * size`` maps to itself.

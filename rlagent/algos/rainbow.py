@@ -227,21 +227,23 @@ class Rainbow:
         self.analytic_used = analytic is not None
         if analytic is not None:
             analytic.refresh()
-        return self._train_by_hand(analytic) if analytic is not None else self._train_autograd()
+        if self.replay is None:
+            raise RuntimeError("Rainbow trains from its replay, which the first update makes")
+        return self._train_by_hand(analytic, self.replay) if analytic is not None else self._train_autograd(self.replay)
 
-    def _train_by_hand(self, analytic: Any) -> dict[str, float]:
+    def _train_by_hand(self, analytic: Any, replay: ReplayBuffer) -> dict[str, float]:
         """The gradient steps through :mod:`rlagent.fast.td_gradient` (plain MLP Q-networks)."""
         cfg, beta = self.config, self.beta()
         losses, q_means, td_errors = [], [], []
         for _ in range(cfg.gradient_steps):
-            sample = self.replay.sample(cfg.batch_size, self.rng, beta)
+            sample = replay.sample(cfg.batch_size, self.rng, beta)
             result = analytic.step(sample)
             if not math.isfinite(result.loss):
                 raise TrainingError(f"the rainbow loss became {result.loss} at gradient step {self.gradient_steps}")
             self.gradient.clip_and_step()
             self.gradient_steps += 1
             if cfg.prioritized:
-                self.replay.update_priorities(sample.indices, np.abs(result.td_error) + cfg.priority_eps)
+                replay.update_priorities(sample.indices, np.abs(result.td_error) + cfg.priority_eps)
             losses.append(result.loss)
             q_means.append(result.q_taken)
             td_errors.append(result.td_error)
@@ -251,7 +253,7 @@ class Rainbow:
             "train/td_error": float(np.abs(np.stack(td_errors)).mean()),
         }
 
-    def _train_autograd(self) -> dict[str, float]:
+    def _train_autograd(self, replay: ReplayBuffer) -> dict[str, float]:
         """The gradient steps through autograd. The loss is checked for NaN once per update, on
         all its steps together (a check per step would wait on each step's result); the error
         names the first step that went wrong."""
@@ -262,7 +264,7 @@ class Rainbow:
             if cfg.noisy:
                 self.network.reset_noise(self.noise)
                 self.target.reset_noise(self.noise)
-            sample = self.replay.sample(cfg.batch_size, self.rng, beta)
+            sample = replay.sample(cfg.batch_size, self.rng, beta)
             per_sample, q_taken, td_error = self.sample_losses(sample)
             weights = torch.as_tensor(sample.weights, device=self.device)
             loss = (weights * per_sample).mean()
@@ -274,7 +276,7 @@ class Rainbow:
                 priority = (per_sample if cfg.distributional else td_error.abs()).detach().cpu().numpy()
                 if not np.isfinite(priority).all():
                     raise TrainingError(f"the rainbow loss became {float(loss)} at gradient step {self.gradient_steps - 1}")
-                self.replay.update_priorities(sample.indices, priority + cfg.priority_eps)
+                replay.update_priorities(sample.indices, priority + cfg.priority_eps)
             losses.append(loss.detach())
             q_means.append(q_taken.detach().mean())
             td_errors.append(td_error.detach().abs().mean())
@@ -303,6 +305,7 @@ class Rainbow:
             chooser = self.network.action_values(sample.next_obs)[0] if cfg.double else target_q
             next_actions = greedy_actions(chooser, next_mask)
             if cfg.distributional:
+                assert target_log_probs is not None, "a distributional network gives its atoms' log-probabilities"
                 next_probs = target_log_probs[rows, next_actions].exp()
                 target = project_distribution(next_probs, rewards, discounts, self.network.support)
             target_value = rewards + discounts * target_q[rows, next_actions]
@@ -310,6 +313,7 @@ class Rainbow:
         q_taken = q[rows, actions]
         td_error = target_value - q_taken.detach()
         if cfg.distributional:
+            assert log_probs is not None
             per_sample = -(target * log_probs[rows, actions]).sum(-1)
         elif cfg.loss == "huber":
             per_sample = F.smooth_l1_loss(q_taken, target_value, reduction="none")

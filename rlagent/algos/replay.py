@@ -125,7 +125,7 @@ class ReplayBuffer:
 
         def obs_field(key: str | None) -> Field:
             sample = example.obs[key] if key is not None else example.obs
-            sub = observation_space.spaces.get(key) if isinstance(observation_space, spaces.Dict) else observation_space
+            sub = observation_space.spaces.get(key) if key is not None and isinstance(observation_space, spaces.Dict) else observation_space
             return Field(self.capacity, sample.shape[1:], sample.dtype, compact and _binary_space(sub))
 
         self.obs = {key: obs_field(key) for key in keys}
@@ -175,8 +175,7 @@ class ReplayBuffer:
         else:
             indices = self.tree.sample(batch_size, rng)
             priorities = self.tree.priorities(indices)
-            weights = (priorities / self.tree.min) ** -beta
-            weights = weights.astype(np.float32)
+            weights = ((priorities / self.tree.min) ** -beta).astype(np.float32)
         return Sample(
             obs=self._read(self.obs, indices),
             actions=self.actions[indices].astype(np.int64),

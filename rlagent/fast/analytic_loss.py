@@ -25,6 +25,7 @@ from rlagent.losses import LOSS_TERMS
 from rlagent.fast.loss_gradients import CategoricalTerms, clipped_surrogate_grad, normalize, value_loss_grad
 from rlagent.fast.mlp_backprop import MLPBackprop
 from rlagent.fast.mlp_layout import mlp_layout
+from rlagent.nets.policy import ActorCritic
 
 
 class AnalyticLoss:
@@ -35,7 +36,7 @@ class AnalyticLoss:
 
     wants_numpy = True  # it reads minibatches of numpy arrays
 
-    def __init__(self, policy: torch.nn.Module, net: MLPBackprop, config: Any, gradient: Any = None) -> None:
+    def __init__(self, policy: ActorCritic, net: MLPBackprop, config: Any, gradient: Any = None) -> None:
         self.policy, self.net, self.config, self.gradient = policy, net, config, gradient
         self.parameters = net.parameters()
         self._pending: tuple[CategoricalTerms, np.ndarray, np.ndarray] | None = None
@@ -118,7 +119,7 @@ def analytic_loss(policy: torch.nn.Module, config: Any, gradient: Any) -> Analyt
     but a plain MLP actor-critic, or one whose trainable parameters are not exactly its layers'."""
     trainable = gradient.parameters
     layout = mlp_layout(policy)
-    if layout is None:
+    if layout is None or not isinstance(policy, ActorCritic):
         return None
     net = MLPBackprop(layout)
     if {id(p) for p in net.parameters()} != {id(p) for p in trainable}:

@@ -189,7 +189,7 @@ def _count_table(results: Iterable[Sequence[object]]) -> tuple[dict[tuple[str, s
     appearance: dict[str, int] = {}
     for row_number, row in enumerate(results):
         try:
-            first, second, result = row  # type: ignore[misc]
+            first, second, result = row
         except (TypeError, ValueError):
             raise ConfigError(
                 f"result row {row_number} must be (first_mover, second_mover, score), got {row!r}"

@@ -250,8 +250,7 @@ def _rate_and_store(league_dir: Path, anchor: str | None, title: str, symmetric:
     """Fit the whole match table and write it out in every form the league promises. A
     ``symmetric`` game (the Arena: its seats are mirror images) gets no first-move advantage."""
     results = read_matches(league_dir / MATCHES_FILE)
-    rows = [(r.first, r.second, r.score) for r in results]
-    ratings = fit_ratings(rows, anchor=_choose_anchor(anchor, results), first_move_advantage=not symmetric)
+    ratings = fit_ratings([(r.first, r.second, r.score) for r in results], anchor=_choose_anchor(anchor, results), first_move_advantage=not symmetric)
     rows = league_table(ratings, results, read_position_scores(league_dir))
     write_ratings(league_dir / RATINGS_FILE, rows)
     plot_ratings(league_dir / PLOT_FILE, rows, ratings.anchor, title)
@@ -320,7 +319,8 @@ def parse_baselines(baselines: str | Sequence[str], run_dir: str | Path | None =
 def _search_entrant(name: str, run_dir: str | Path | None) -> Entrant:
     """``PATH@puctN`` as a baseline: its spec names the checkpoint file itself."""
     search = search_name(name)
-    path = Path(search.path)  # type: ignore[union-attr]
+    assert search is not None, "called for a PATH@puctN name"
+    path = Path(search.path)
     if not path.exists():
         raise ConfigError(f"baseline {name!r}: {path} does not exist; PATH@puctN searches a run directory's latest checkpoint or a checkpoint file")
     checkpoint = latest_checkpoint(path) if path.is_dir() else path
@@ -329,7 +329,7 @@ def _search_entrant(name: str, run_dir: str | Path | None) -> Entrant:
     label = name
     if run_dir is not None and checkpoint.resolve().parent.parent == Path(run_dir).resolve():
         label = f"{checkpoint.stem}@puct{search.simulations}"
-    return Entrant(label, f"{checkpoint}@puct{search.simulations}")  # type: ignore[union-attr]
+    return Entrant(label, f"{checkpoint}@puct{search.simulations}")
 
 
 # ------------------------------------------------------------------------------------- planning

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +47,7 @@ def league_table(ratings: Ratings, results: Sequence[GameResult], winning_moves:
     """Checkpoints in training order, then the other players by rating (strongest first).
     ``winning_moves``: each player's solved-position score, where the league graded them."""
     winning_moves = winning_moves or {}
-    score: Counter[str] = Counter()
+    score: defaultdict[str, float] = defaultdict(float)
     for r in results:
         score[r.first] += r.score
         score[r.second] += 1.0 - r.score
@@ -109,7 +109,7 @@ def plot_ratings(path: Path, rows: Sequence[TableRow], anchor: str, title: str) 
     axes = figure.add_subplot()
     snapshots = [row for row in rows if row.step is not None]
     if snapshots:
-        steps = [row.step for row in snapshots]
+        steps = [row.step for row in snapshots if row.step is not None]  # all of them
         axes.fill_between(steps, [r.low for r in snapshots], [r.high for r in snapshots], alpha=0.25, label="95% interval")
         axes.plot(steps, [r.elo for r in snapshots], marker="o", label="checkpoints")
     for index, row in enumerate(row for row in rows if row.step is None):

@@ -26,7 +26,7 @@ import csv
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 import torch
@@ -288,7 +288,7 @@ def random_openings(game: TurnBasedGame, rng: np.random.Generator) -> np.ndarray
 
 
 def rate_learner(
-    pool: OpponentPool, policy: torch.nn.Module, step: int, game_factory: Callable[[int], TurnBasedGame]
+    pool: OpponentPool, policy: torch.nn.Module, step: int, game_factory: Callable[[int], TurnBasedGame | SimultaneousGame]
 ) -> dict[str, float]:
     """Play the current policy against every active member and refit ``elo/current``.
 
@@ -300,6 +300,7 @@ def rate_learner(
     if pool.num_seats:
         return _rate_seated_learner(pool, policy, name, step, game_factory)
     learner = PolicyPlayer(policy, greedy=True, name=name)
+    boards = cast("Callable[[int], TurnBasedGame]", game_factory)  # a pool without seats plays a board game
     half = pool.config.eval_games // 2
     rng = np.random.default_rng([pool.seed, int(step)])
     scores = []
@@ -309,9 +310,9 @@ def rate_learner(
                 continue
             rival = PolicyPlayer(pool.network(index), greedy=True) if member.kind == "snapshot" else pool.player(index)
             for learner_first in (True, False):
-                game = game_factory(half)
+                game = boards(half)
                 first, second = (learner, rival) if learner_first else (rival, learner)
-                result = play_games(game, first, second, openings=random_openings(game_factory(half), rng))
+                result = play_games(game, first, second, openings=random_openings(boards(half), rng))
                 names = (name, member.name) if learner_first else (member.name, name)
                 pool.eval_rows.extend((*names, float(score)) for score in result)
                 scores.append(result if learner_first else 1.0 - result)
@@ -361,7 +362,7 @@ def _rate_seated_learner(pool: OpponentPool, policy: torch.nn.Module, name: str,
     return _learner_rating(pool, name, scores, first_move_advantage=False)
 
 
-def selfplay_game_factory(config: Any) -> Callable[[int], TurnBasedGame]:
+def selfplay_game_factory(config: Any) -> Callable[[int], TurnBasedGame | SimultaneousGame]:
     """The run's game rules for rating matches; a one-line error for an env that has no opponent."""
     try:
         return game_factory(config.env, dict(config.env_kwargs))

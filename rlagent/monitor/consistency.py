@@ -167,7 +167,7 @@ def check_value_range(reference: dict[str, Any] | None, game: bool) -> Check:
     values = on_return_scale(reference["inference"]["value"].numpy(), kind)
     lo, hi = reference.get("target_range") or (None, None)
     if kind == "bce":
-        if lo is not None and (lo < -1.0 - 1e-6 or hi > 1.0 + 1e-6):
+        if lo is not None and hi is not None and (lo < -1.0 - 1e-6 or hi > 1.0 + 1e-6):
             return Check(
                 name, False,
                 f"value_loss=bce reads the value as a win probability on [-1, 1], but its targets range over "

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 import torch
@@ -36,6 +36,7 @@ from rlagent.monitor.outcomes import realised_returns
 from rlagent.monitor.stages import calibration, calibration_metrics, move_edges, policy_by_stage, stage_labels, value_by_stage, value_return_summary
 from rlagent.monitor.stuck import StuckDetector
 from rlagent.monitor.trials import step_field
+from rlagent.nets.policy import ActorCritic
 from rlagent.rollout import flatten_steps
 
 DIAGNOSTICS_DIR = "diagnostics"
@@ -222,7 +223,8 @@ class TrainingDiagnostics:
             obs = _columns(rollout.obs, cols)
             state = torch.as_tensor(rollout.states[0][cols])
             starts = rollout.episode_starts[:, cols]
-            return flatten_steps(obs), stages[:, cols].reshape(-1), lambda: self.policy.forward_sequence(obs, state, starts)
+            recurrent = cast(ActorCritic, self.policy)  # the network with a state and forward_sequence
+            return flatten_steps(obs), stages[:, cols].reshape(-1), lambda: recurrent.forward_sequence(obs, state, starts)
         valid = np.ones((steps, envs), bool) if rollout.valid is None else rollout.valid
         rows = np.flatnonzero(valid.reshape(-1))
         rows = rows[_spread(len(rows), size)]
@@ -253,9 +255,10 @@ class TrainingDiagnostics:
     def _balance(self, rollout: Any) -> dict[str, float]:
         """The actor's and the critic's gradient on the trunk they share (none with a separate
         critic), from the learner's own loss terms at the current weights."""
-        policy, cfg = self.policy, self.algorithm
-        if getattr(policy, "critic", True) is not None or rollout.returns is None:
+        cfg = self.algorithm
+        if getattr(self.policy, "critic", True) is not None or rollout.returns is None:
             return {}
+        policy = cast(ActorCritic, self.policy)  # an actor-critic whose critic shares the actor's trunk
         shared = [p for p in policy.actor.parameters() if p.requires_grad]
         if not shared:
             return {}

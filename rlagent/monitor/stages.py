@@ -36,16 +36,16 @@ def stage_labels(
     labelled by its number (``"3"``). ``names`` (one per edge) replaces the labels, for trial
     periods (:func:`period_labels`). A stage below ``edges[0]`` gets bucket -1: left out.
     """
-    edges = np.asarray(edges, dtype=np.int64)
-    if edges.ndim != 1 or edges.size == 0 or np.any(np.diff(edges) <= 0):
-        raise ValueError(f"edges must be a non-empty increasing sequence of stages, got {edges.tolist()}")
-    if names is not None and len(names) != edges.size:
-        raise ValueError(f"{len(names)} names for {edges.size} buckets")
-    buckets = np.searchsorted(edges, np.asarray(stage), side="right") - 1
+    firsts = np.asarray(edges, dtype=np.int64)
+    if firsts.ndim != 1 or firsts.size == 0 or np.any(np.diff(firsts) <= 0):
+        raise ValueError(f"edges must be a non-empty increasing sequence of stages, got {firsts.tolist()}")
+    if names is not None and len(names) != firsts.size:
+        raise ValueError(f"{len(names)} names for {firsts.size} buckets")
+    buckets = np.searchsorted(firsts, np.asarray(stage), side="right") - 1
     if names is not None:
         return buckets, [str(name) for name in names]
-    labels = [str(lo) if hi - lo == 1 else f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist())]
-    labels.append(f"{edges[-1]}+")
+    labels = [str(lo) if hi - lo == 1 else f"{lo}-{hi - 1}" for lo, hi in zip(firsts[:-1].tolist(), firsts[1:].tolist())]
+    labels.append(f"{firsts[-1]}+")
     return buckets, labels
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, cast
 
 import numpy as np
 import torch
@@ -117,6 +117,22 @@ class PolicyOutput(NamedTuple):
     state: Tensor | None
 
 
+class PolicyNetwork(Protocol):
+    """The calls that the rollout, the episodes and the players make on the network a learner
+    trains, whichever it is (:class:`ActorCritic`, :class:`rlagent.nets.q_network.QNetwork`, a
+    plug-in learner's). The network is an ``nn.Module`` as well; those places hold it as one and
+    view it through this protocol where they call it."""
+
+    def initial_state(self, batch_size: int) -> Tensor | None: ...
+
+    def act(
+        self, obs: Any, state: Tensor | None = None, episode_start: Any = None, deterministic: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Tensor | None]: ...
+
+    def value(self, obs: Any, state: Tensor | None = None, episode_start: Any = None) -> Tensor: ...
+
+
 class Trunk(nn.Module):
     """Encoder then, optionally, a recurrent core: network input -> features.
 
@@ -135,7 +151,7 @@ class Trunk(nn.Module):
         self.state_size = core.hidden_size if core is not None else 0
 
     def forward(self, x: Tensor, h: Tensor | None, episode_start: Tensor | None) -> tuple[Tensor, Tensor | None]:
-        features = self.encoder.feature_map(x) if self.spatial else self.encoder(x)
+        features = cast(BoardEncoder, self.encoder).feature_map(x) if self.spatial else self.encoder(x)  # spatial: a board encoder
         if self.core is None:
             return features, None
         if h is None:
@@ -161,6 +177,8 @@ class Trunk(nn.Module):
 
 class ActorCritic(nn.Module):
     """An actor trunk with a policy head, and a value head on the same trunk or on its own critic trunk."""
+
+    _device_probe: Tensor  # a buffer: an empty tensor on the parameters' device
 
     def __init__(
         self,
@@ -301,7 +319,7 @@ class ActorCritic(nn.Module):
 
     @staticmethod
     def _join_state(h_actor: Tensor | None, h_critic: Tensor | None) -> Tensor | None:
-        if h_critic is None:
+        if h_critic is None or h_actor is None:  # one recurrent setting for both trunks: both states or neither
             return h_actor
         return torch.cat([h_actor, h_critic], dim=1)
 
@@ -335,7 +353,8 @@ def build_policy(
     critic = make_trunk() if config.separate_critic else None
     if board_head:
         _, height, width = inputs.input_shape
-        policy_head: PolicyHead = BoardPolicyHead(config.board_channels, height, width, int(action_space.n))
+        num_actions = int(cast(spaces.Discrete, action_space).n)  # a board head is for a Discrete space (_fits_board)
+        policy_head: PolicyHead = BoardPolicyHead(config.board_channels, height, width, num_actions)
     else:
         policy_head = _linear_head(action_space, actor.output_dim)
     value_head = ValueHead((critic or actor).output_dim)
@@ -399,7 +418,9 @@ def _linear_head(action_space: spaces.Space, in_dim: int) -> PolicyHead:
         return MultiCategoricalHead(in_dim, action_space.nvec.tolist())
     if isinstance(action_space, spaces.MultiBinary):
         return BernoulliHead(in_dim, int(action_space.shape[0]))
-    return GaussianHead(in_dim, int(action_space.shape[0]))
+    if isinstance(action_space, spaces.Box):
+        return GaussianHead(in_dim, int(action_space.shape[0]))
+    raise ConfigError(f"unsupported action space {type(action_space).__name__}")  # refused before, by _check_action_space
 
 
 def _check_mask(action_space: spaces.Space, inputs: ObservationAdapter) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TypeGuard
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ from rlagent.errors import ConfigError
 from rlagent.games.hex.board_size import policy_board_size
 from rlagent.games.players import PolicyPlayer
 from rlagent.games.hex.puct import PUCTPlayer
+from rlagent.nets.q_network import QNetwork
 
 BOARD_FORMAT = """Board text: the rows from the top, separated by /, one character per cell: x (or X) a stone
 of the first player (X, joins top and bottom), o (or O) a stone of the second player (O,
@@ -160,8 +162,8 @@ def analyze(
     q_cells, q_swap = None, None
     if is_q_network(player.policy):
         with torch.inference_mode():
-            q, _, _ = player.policy.action_values({"observation": planes, "action_mask": mask})
-        q = q[0].double().cpu().numpy()
+            q_tensor, _, _ = player.policy.action_values({"observation": planes, "action_mask": mask})
+        q = q_tensor[0].double().cpu().numpy()
         legal = mask[0] != 0
         q_cells = np.where(legal[: n * n], q[: n * n], np.nan).reshape(n, n)
         q_cells = q_cells.T.copy() if mover == 1 else q_cells
@@ -301,7 +303,7 @@ def search_report(analysis: SearchAnalysis, top: int = 5) -> str:
     return "\n".join(lines)
 
 
-def is_q_network(policy: object) -> bool:
+def is_q_network(policy: object) -> TypeGuard[QNetwork]:
     """A network that values actions (the DQN family's :class:`~rlagent.nets.q_network.QNetwork`)."""
     return hasattr(policy, "action_values")
 
@@ -324,6 +326,8 @@ def heat_map(analysis: Analysis) -> str:
 def exact_map(analysis: Analysis) -> str:
     """The board with each empty cell marked ``W`` (a move that wins) or ``-`` (one that loses)."""
     board, winning = analysis.board, analysis.winning
+    if winning is None:
+        raise ValueError("exact_map needs a solved analysis (--solve)")
     return _rhombus(board.shape[0], lambda r, c: SYMBOLS[board[r, c]] if board[r, c] else ("W" if winning[r, c] else "-"), 4)
 
 
@@ -387,6 +391,8 @@ def solved_lines(analysis: Analysis) -> list[str]:
     """What ``--solve`` adds: the exact result, the winning moves and how much the policy puts on them."""
     n = analysis.board.shape[0]
     mover = SYMBOLS[analysis.to_move + 1]
+    if analysis.winning is None:
+        raise ValueError("solved_lines needs a solved analysis (--solve)")
     winning = [cell_name(int(c), n) for c in np.flatnonzero(analysis.winning)] + (["swap"] if analysis.swap_wins else [])
     if not winning:
         return [f"exact: {mover} to move loses with perfect play (every move loses)"]

@@ -109,9 +109,9 @@ def draw_positions(
     for _ in range(count):
         k = int(rng.integers(low, high + 1))
         order = rng.permutation(cells)[:k]
-        board = np.zeros(cells, dtype=np.int8)
-        board[order[0::2]], board[order[1::2]] = 1, 2
-        board = board.reshape(size, size)
+        flat = np.zeros(cells, dtype=np.int8)
+        flat[order[0::2]], flat[order[1::2]] = 1, 2
+        board = flat.reshape(size, size)
         mover = k % 2
         if solver.winner(board) is not None:
             continue
