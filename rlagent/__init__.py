@@ -120,8 +120,11 @@ if TYPE_CHECKING:  # the names' real types for type checkers (at run time they l
     from rlagent.games.elo import bradley_terry as bradley_terry, fit_ratings as fit_ratings, wilson_interval as wilson_interval
     from rlagent.games.league import run_league as run_league
     from rlagent.games.matches import play_games as play_games
-    from rlagent.games.players import HumanPlayer as HumanPlayer, MCTSPlayer as MCTSPlayer, PolicyPlayer as PolicyPlayer, RandomPlayer as RandomPlayer, make_opponent as make_opponent, make_player as make_player, parse_player as parse_player
-    from rlagent.games.puct import PUCTPlayer as PUCTPlayer
+    from envs.hex.mcts import MCTSPlayer as MCTSPlayer
+    from envs.mcts import GenericMCTSPlayer as GenericMCTSPlayer
+    from rlagent.games.hex.puct import PUCTPlayer as PUCTPlayer
+    from rlagent.games.human import HumanPlayer as HumanPlayer
+    from rlagent.games.players import PolicyPlayer as PolicyPlayer, RandomPlayer as RandomPlayer, make_opponent as make_opponent, make_player as make_player, parse_player as parse_player
     from rlagent.games.seat_matches import play_seated as play_seated
     from rlagent.games.seat_players import PolicySeatPlayer as PolicySeatPlayer
     from rlagent.games.selfplay import OpponentPool as OpponentPool

@@ -30,7 +30,7 @@ def board_formats() -> str:
     registered one (Hex), else the game's ``position_format``."""
     lines = []
     for name in board_games():
-        text = extras_for(name).position_format or game_factory(name)(1).position_format
+        text = extras_for(name).position_format or getattr(game_factory(name)(1), "position_format", "")
         if text:
             lines.append(textwrap.fill(f"{name}: {' '.join(text.split())}", width=100))
     return "\n\n".join(lines)

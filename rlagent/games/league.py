@@ -370,7 +370,10 @@ def _check_search_fits(label: str, search: PlayerName, probe: TurnBasedGame | Si
         raise ConfigError(f"baseline {label} searches a {agent.config.env} agent, but this run's env {env} plays {probe.name}")
     if extras_for(env).search is None:
         raise ConfigError(f"baseline {label}: {probe.name} has no network-guided search; games with one: {games_with('search')}")
-    shape = _factory(agent.config.env, json.dumps(dict(agent.config.env_kwargs), sort_keys=True))(1).observation_shape
+    board = _factory(agent.config.env, json.dumps(dict(agent.config.env_kwargs), sort_keys=True))(1)
+    if not isinstance(probe, TurnBasedGame) or not isinstance(board, TurnBasedGame):
+        raise ConfigError(f"baseline {label} is a search of a board game; this run's env {env} plays {probe.name}")
+    shape = board.observation_shape
     if shape != probe.observation_shape:
         raise ConfigError(f"baseline {label} searches a network of {shape} observations, but this league's board gives {probe.observation_shape}")
 
@@ -514,8 +517,7 @@ def play_pairing(pairing: _Pairing) -> list[GameResult]:
         a, b = _build_seat_player(pairing.a, game, seed_a), _build_seat_player(pairing.b, game, seed_b)
         scores = play_seated(game, a, b, pairing.a_first, pairing.openings)
     else:
-        a, b = _build_player(pairing.a, seed_a, game), _build_player(pairing.b, seed_b, game)
-        scores = play_boards(game, a, b, pairing.a_first, pairing.openings)
+        scores = play_boards(game, _build_player(pairing.a, seed_a, game), _build_player(pairing.b, seed_b, game), pairing.a_first, pairing.openings)
     results = []
     for i, a_opens in enumerate(pairing.a_first):
         first, second = (pairing.a.name, pairing.b.name) if a_opens else (pairing.b.name, pairing.a.name)

@@ -18,6 +18,7 @@ from envs.base import TurnBasedGame
 from rlagent.errors import ConfigError
 from rlagent.games.players import PolicyPlayer
 from rlagent.losses import on_return_scale
+from rlagent.nets.q_network import QNetwork
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,8 @@ def analyze_position(player: PolicyPlayer, game: TurnBasedGame, text: str, to_mo
     observation, mask = game.observation(board), game.legal_mask(board).view(np.int8)
     dist, value = player.distribution(observation, mask)
     scores = dist.probs[0].double().cpu().numpy()
-    q_values = hasattr(player.policy, "action_values")
-    if q_values:
+    q_values = isinstance(player.policy, QNetwork)
+    if isinstance(player.policy, QNetwork):
         with torch.inference_mode():
             q, _, _ = player.policy.action_values({"observation": observation, "action_mask": mask})
         scores = q[0].double().cpu().numpy()
