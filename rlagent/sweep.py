@@ -71,8 +71,15 @@ def greedy_trial_accuracy(policy: Any, config: Any, episodes: int, seed: int) ->
     return trial_accuracy(Agent(policy, config, Path(".")), episodes, seed, deterministic=True)[1]
 
 
-def run_cell(cell: Cell, logdir: str, curve_keys: Sequence[str], eval_episodes: int) -> CellResult:
-    """Train one cell to its budget; never raises (a failed cell reports its one-line error)."""
+def run_cell(cell: Cell, logdir: str | None, curve_keys: Sequence[str], eval_episodes: int) -> CellResult:
+    """Train one cell to its budget; never raises (a failed cell reports its one-line error).
+
+    ``logdir`` None: the run goes to a temporary directory, removed once its figures are read, on
+    whichever machine ran the cell (a Ray worker may not share this one's disk).
+    """
+    if logdir is None:
+        with tempfile.TemporaryDirectory(prefix="rlagent-sweep-") as temporary:
+            return run_cell(cell, temporary, curve_keys, eval_episodes)
     torch.set_num_threads(1)
     overrides = ["run.progress=false", "run.threads=1", *cell.overrides]
     try:
@@ -97,15 +104,14 @@ def run_sweep(
     progress: bool | None = None,
     backend: str = "local",
 ) -> list[CellResult]:
-    """Results in the order of ``cells``. ``logdir`` None: a temporary directory, removed after.
+    """Results in the order of ``cells``. ``logdir`` None: each run in a temporary directory, removed after.
 
     ``backend`` ``"local"``: in this process (``workers`` <= 1) or ``workers`` spawned ones;
     ``"ray"``: Ray tasks, as many at once as Ray has cores (``workers`` unused). On a cluster,
     ``logdir`` should be on storage every node sees, or each run directory stays on its node.
     """
     check_backend(backend)
-    temporary = tempfile.TemporaryDirectory(prefix="rlagent-sweep-") if logdir is None else None
-    root = temporary.name if temporary is not None else str(logdir)
+    root = None if logdir is None else str(logdir)
     results: list[CellResult | None] = [None] * len(cells)
     bar = Progress(len(cells), desc="cells", enabled=progress, unit="cells")
     try:
@@ -126,8 +132,6 @@ def run_sweep(
                     bar.update(done)
     finally:
         bar.close()
-        if temporary is not None:
-            temporary.cleanup()
     return [r for r in results if r is not None]
 
 
