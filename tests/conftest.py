@@ -21,13 +21,14 @@ def ray_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
     Nothing is left in the user's home: the token of Ray's authentication lives in the environment
     (Ray would write ``~/.ray/auth_token``), and Ray's files go under pytest's temporary directory,
-    not ``/tmp/ray``. Yields that directory.
+    not ``/tmp/ray``. Yields that directory; its file ``started`` was written just before Ray started.
     """
     if importlib.util.find_spec("ray") is None:
         pytest.skip(f"Ray is not installed: {INSTALL_RAY}")
     saved = dict(os.environ)
     os.environ.update(private_ray_environment())  # before ray is imported, which reads the mode once
     temp_dir = tmp_path_factory.mktemp("ray")
+    (temp_dir / "started").touch()
     import ray
 
     try:
