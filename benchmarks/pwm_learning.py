@@ -14,7 +14,7 @@ there, 62.5% overall): the bar is >= 95% on every seed. Beside it, the episode a
 conditions (a window of the last 1,000 trials, with the exploring policy) first reached 95%.
 Prints; never asserts.
 
-    python benchmarks/pwm_learning.py [--seeds 3] [--episodes 2000] [--workers 2]
+    python benchmarks/pwm_learning.py [--seeds 3] [--episodes 2000] [--workers 2] [--backend local|ray [--address auto]]
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import argparse
 import statistics
 import time
 
+from rlagent.distributed import add_backend_arguments, start_backend
+from rlagent.errors import RlagentError
 from rlagent.sweep import Cell, first_step_at, run_sweep
 
 WEIGHTS = (0.5, 1.0, 2.0, 5.0)
@@ -64,10 +66,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--episodes", type=int, default=2000, help="episodes per run, over all envs (default 2000)")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="processes to run cells in (default 2); with --backend ray and no --address, the cores of the Ray it starts")
+    add_backend_arguments(parser)
     args = parser.parse_args()
+    try:
+        start_backend(args.backend, args.address, num_cpus=args.workers if args.workers > 0 else None)
+    except RlagentError as error:  # Ray missing, or no cluster at --address: one line, not a traceback
+        parser.error(str(error))
     start = time.perf_counter()
-    results = run_sweep(cells(args.seeds, args.episodes), workers=args.workers, eval_episodes=2000 // 5)
+    results = run_sweep(cells(args.seeds, args.episodes), workers=args.workers, eval_episodes=2000 // 5, backend=args.backend)
     print(f"pwm5, seed preset, {args.episodes} episodes per run on {NUM_ENVS} envs, GRU 64; greedy accuracy on "
           f"non-trivial conditions after training, and the episode the training accuracy first reached {BAR:.0%}")
     header = f"{'algo':<10} {'epoch_len':>9} {'critic w':>8}  {'non-trivial acc per seed':<26} {'training 95% at episode':<26} bar"

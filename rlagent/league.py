@@ -1,4 +1,4 @@
-"""``python -m rlagent.league RUN_DIR [--games 40] [--baselines random,mcts100] [--workers 0] [--snapshots all|latest]``.
+"""``python -m rlagent.league RUN_DIR [--games 40] [--baselines random,mcts100] [--workers 0] [--backend local|ray] [--snapshots all|latest]``.
 
 Rates every checkpoint and self-play pool snapshot of a run, together with fixed baselines
 (``random``, ``mctsN``; for Hex also ``RUN@puctN``, the run's agent searched with PUCT), on one
@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
+from rlagent.distributed import add_backend_arguments, start_backend
 from rlagent.games.league import (
     DEFAULT_POSITIONS, LEAGUE_DIR, MATCHES_FILE, OPENING_RULES, PLOT_FILE, RATINGS_FILE, SNAPSHOT_RULES, read_position_scores, run_league,
 )
@@ -34,7 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--snapshots", choices=SNAPSHOT_RULES, default="all",
         help="which of the run's checkpoints and pool snapshots play: all (default) or the latest only (e.g. to rate searches of the final agent)",
     )
-    parser.add_argument("--workers", type=int, default=0, help="processes to play pairings in (default 0: this one)")
+    parser.add_argument(
+        "--workers", type=int, default=0,
+        help="processes to play pairings in (default 0: this one); with --backend ray and no --address, the cores of the Ray it starts (0: all)",
+    )
+    add_backend_arguments(parser)
     parser.add_argument("--anchor", help="the player fixed at 0 Elo (default random if it plays, else the oldest checkpoint)")
     parser.add_argument(
         "--openings", choices=OPENING_RULES, default="random",
@@ -54,12 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     torch.set_num_threads(1)  # small batches of small networks: more threads only add overhead
+    start_backend(args.backend, args.address, num_cpus=args.workers if args.workers > 0 else None)
     matches_path = Path(args.run_dir) / LEAGUE_DIR / MATCHES_FILE
     before = len(read_matches(matches_path))
     ratings = run_league(
         args.run_dir, args.games, args.baselines, args.workers,
         anchor=args.anchor, openings=args.openings, seed=args.seed, gifs=args.gifs, positions=args.positions,
-        snapshots=args.snapshots,
+        snapshots=args.snapshots, backend=args.backend,
     )
     results = read_matches(matches_path)
     league_dir = matches_path.parent

@@ -55,7 +55,12 @@ NOT_RUN = {
     "python -m pytest": "the test suite itself (this test is part of it)",
     "tensorboard": "a server that runs until stopped",
     "mkdocs serve": "a server that runs until stopped (test_the_site_builds_strictly builds the same site)",
+    "ray start": "starts Ray's daemons on a machine of a cluster, until ray stop; the commands after it run on the session's local Ray",
+    "ray stop": "stops the daemons of ray start",
 }
+# A block with this runs on the session's local Ray (conftest's ray_session: --address is then the Ray
+# already joined), is marked ray, and is skipped where Ray is not installed.
+RAY_BACKEND = "--backend ray"
 # What logs/<run> is in a block that trains nothing: the 5x5 self-play run the Hex pages speak of.
 DEFAULT_RUN = ["ppo", "--env", "hex", "--set", "env.size=5", "--set", "selfplay.enabled=true"]
 
@@ -230,16 +235,21 @@ def _run_benchmark(script: str) -> None:
         assert result.returncode == 0, f"{script} --help failed: {result.stderr[-1000:]}"
 
 
-BASH_BLOCKS = blocks("bash")
+BASH_BLOCKS = [
+    pytest.param(page, block, id=f"{page}-{i}", marks=[pytest.mark.ray] if RAY_BACKEND in block else [])
+    for i, (page, block) in enumerate(blocks("bash"))
+]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("page, block", BASH_BLOCKS, ids=[f"{page}-{i}" for i, (page, _) in enumerate(BASH_BLOCKS)])
+@pytest.mark.parametrize("page, block", BASH_BLOCKS)
 def test_every_command_runs(
     page: str, block: str, default_run: list[Path], tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest,
 ) -> None:
     """The block's commands in order, as a reader would type them, in a fresh folder."""
+    if RAY_BACKEND in block:
+        request.getfixturevalue("ray_session")
     monkeypatch.chdir(tmp_path)
     run: Path | None = None
     for argv in block_commands(block):

@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import csv
 from functools import lru_cache
 from pathlib import Path
@@ -52,6 +52,7 @@ from envs.simultaneous import SimultaneousGame
 from envs.simultaneous_env import SeatPlayer
 from envs.player_names import PUCT, PUCT_FORM, RANDOM, PlayerName, search_name
 from rlagent.checkpoint import latest_checkpoint, list_checkpoints
+from rlagent.distributed import check_backend, ray_map
 from rlagent.agent import Agent, load_agent
 from rlagent.games.elo import Ratings, fit_ratings
 from rlagent.games.extras import extras_for, games_with, searched_agent
@@ -136,6 +137,7 @@ def run_league(
     gifs: bool = False,
     positions: int = DEFAULT_POSITIONS,
     snapshots: str = "all",
+    backend: str = "local",
 ) -> Ratings:
     """Play the games the league of ``run_dir`` still lacks, then rate everyone and store it.
 
@@ -148,13 +150,16 @@ def run_league(
 
     ``baselines`` None: :data:`DEFAULT_BASELINES` for the run's kind of game. ``snapshots``:
     ``all`` of the run's checkpoints and pool snapshots enter, or only the ``latest``.
-    ``workers`` > 0 plays pairings in that many spawned processes (0: in this one); the results
-    do not depend on it. ``anchor`` is fixed at 0 Elo; by default ``random`` when it has played,
+    ``workers`` > 0 plays pairings in that many spawned processes (0: in this one); ``backend``
+    ``"ray"`` plays them as Ray tasks instead (:mod:`rlagent.distributed`: a private Ray on this
+    machine unless one was started or joined, e.g. by :func:`~rlagent.distributed.init_ray`;
+    ``workers`` is then Ray's to decide). The results depend on neither. ``anchor`` is fixed at 0 Elo; by default ``random`` when it has played,
     else the oldest checkpoint. ``progress`` as in :class:`~rlagent.monitor.progress.Progress`.
     Returns the ratings fitted over every game in ``league/matches.csv``.
     """
     run_dir = Path(run_dir)
     _check_settings(games, workers, openings, seed)
+    check_backend(backend)
     if not isinstance(positions, int) or positions < 0:
         raise ConfigError(f"positions must be 0 (off) or a number of positions, got {positions!r}")
     if snapshots not in SNAPSHOT_RULES:
@@ -178,7 +183,7 @@ def run_league(
     if anchor is not None and anchor not in {e.name for e in entrants} | _names(results):
         raise ConfigError(f"anchor {anchor!r} is not in this league; choose one of {', '.join(e.name for e in entrants)}")
     pairings = _plan(entrants, results, games, openings, _first_moves(probe), seed, env, kwargs_json)
-    _play_all(pairings, matches_path, workers, progress)
+    _play_all(pairings, matches_path, workers, progress, backend)
     if gifs:
         record_samples(entrants, env, kwargs_json, league_dir / SAMPLES_DIR, seed)
     grade_positions(entrants, probe, league_dir, positions, seed, env)
@@ -467,23 +472,28 @@ def _derive_seed(*parts: int | str) -> int:
 # -------------------------------------------------------------------------------------- playing
 
 
-def _play_all(pairings: Sequence[_Pairing], matches_path: Path, workers: int, progress: bool | None) -> None:
+def _play_all(pairings: Sequence[_Pairing], matches_path: Path, workers: int, progress: bool | None, backend: str = "local") -> None:
     """Play the pairings and append each one's games to the table as soon as it is finished."""
     total = sum(len(p.a_first) for p in pairings)
     done = 0
     with Progress(total, desc="league games", enabled=progress, unit="games") as bar:
         bar.update(0)
-        for results in _results(pairings, workers):
+        for results in _results(pairings, workers, backend):
             append_matches(matches_path, results)
             done += len(results)
             bar.update(done)
 
 
-def _results(pairings: Sequence[_Pairing], workers: int) -> Iterator[list[GameResult]]:
-    """Each pairing's games, in this process or in ``workers`` spawned ones (in completion order).
+def _results(pairings: Sequence[_Pairing], workers: int, backend: str = "local") -> Iterator[list[GameResult]]:
+    """Each pairing's games, in this process, in ``workers`` spawned ones or as Ray tasks (in
+    completion order).
 
     Spawn, not fork: forking a process that holds torch and numba threads can deadlock.
     """
+    if backend == "ray":
+        for _, results in ray_map(_play_alone, [_absolute_paths(p) for p in pairings]):
+            yield results
+        return
     if workers == 0:
         for pairing in pairings:
             yield play_pairing(pairing)
@@ -503,6 +513,28 @@ def _results(pairings: Sequence[_Pairing], workers: int) -> Iterator[list[GameRe
 def _init_worker() -> None:
     """One torch thread per worker: K workers on K cores, not K times the cores in threads."""
     torch.set_num_threads(1)
+
+
+def _play_alone(pairing: _Pairing) -> list[GameResult]:
+    """:func:`play_pairing` as a Ray task: one core's worth of torch threads, as in a local worker."""
+    _init_worker()
+    return play_pairing(pairing)
+
+
+def _absolute_paths(pairing: _Pairing) -> _Pairing:
+    """The pairing with its checkpoint files named by absolute paths: a Ray worker need not share
+    this process's working directory (on a cluster, the files must be at the same path on every
+    node). Names, and so the results, are unchanged."""
+    return replace(pairing, a=_absolute_entrant(pairing.a), b=_absolute_entrant(pairing.b))
+
+
+def _absolute_entrant(entrant: Entrant) -> Entrant:
+    if entrant.step is not None:
+        return replace(entrant, spec=os.path.abspath(entrant.spec))
+    search = search_name(entrant.spec)
+    if search is None:
+        return entrant
+    return replace(entrant, spec=f"{os.path.abspath(search.path)}@puct{search.simulations}")
 
 
 def play_pairing(pairing: _Pairing) -> list[GameResult]:
