@@ -1,8 +1,10 @@
 """UCT with random rollouts and solver proofs for any :class:`~envs.base.TurnBasedGame`.
 
 The same search as Hex's compiled :mod:`envs.hex.mcts`, but it knows the rules only through the
-game's batched interface (``legal_mask``, ``play``, ``random_actions``, ``winner``, ``to_move``) and
-its state hook (``spawn``, ``copy_boards``), so a new game gets an ``mctsN`` player with no code.
+game's batched interface (``legal_mask``, ``play``, ``to_move``, and the two search hooks
+``move_outcomes`` and ``rollout_winners``, whose defaults are built on ``play`` and
+``random_actions``) and its state hook (``spawn``, ``copy_boards``), so a new game gets an ``mctsN``
+player with no code, and a game with faster rules for those two questions overrides them (Hex does).
 
 Python cannot afford one call per simulation per ply, so the search runs in *waves*: each wave
 picks up to ``parallel`` paths in each of the ``k`` trees (one tree per position asked about; the
@@ -11,13 +13,14 @@ all ``k * parallel`` paths at once on a scratch batch of boards:
 
 1. replay: each path's root is copied into a scratch board and the path's moves played, one
    batched ``play`` per tree depth;
-2. expand: a leaf visited before gets one child per legal move (in a random order); all of its
-   children are played at once on a second scratch batch, and those whose move ends the game are
-   decided at once. This is the one-ply check of the classical programs (and of Hex's search): a
-   win in one is never missed, and a node whose mover can win at once is proven;
-3. roll out: the leaves still open (a new leaf, or the first child of an expanded one) play
-   uniformly random moves together until every game has ended: ``random_actions`` + ``play`` per
-   ply, for all of them in one call;
+2. expand: a leaf visited before gets one child per legal move (in a random order), and the game
+   says which of those moves end it (``move_outcomes``; by default all of them played at once on a
+   second scratch batch); those children are decided at once. This is the one-ply check of the
+   classical programs (and of Hex's search): a win in one is never missed, and a node whose mover
+   can win at once is proven;
+3. roll out: the leaves still open (a new leaf, or the first child of an expanded one) are played to
+   the end with uniformly random moves, all in one call (``rollout_winners``; by default
+   ``random_actions`` + ``play`` per ply for all of them together);
 4. back up the results, and propagate proven wins/losses (compiled, :func:`envs.mcts_tree.backup`).
 
 The tree of a position is rebuilt on each call (no reuse between moves), as in Hex's search.
@@ -48,6 +51,10 @@ class SearchableGame(Protocol):
     def play(self, actions: np.ndarray, boards: np.ndarray | None = None, check: bool = True) -> None: ...
 
     def random_actions(self, uniforms: np.ndarray, boards: np.ndarray | None = None) -> np.ndarray: ...
+
+    def rollout_winners(self, boards: np.ndarray, rng: np.random.Generator) -> np.ndarray: ...
+
+    def move_outcomes(self, boards: np.ndarray, scratch: Any = None) -> np.ndarray: ...
 
     def spawn(self, batch_size: int) -> SearchableGame: ...
 
@@ -143,15 +150,17 @@ class _Search:
         # Each kept path expands at most one node; a tree keeps at most simulations + per - 1 paths.
         self.capacity = 1 + (player.simulations + per + 1) * actions
         size = k * self.capacity
-        self.first = np.full(size, -1, dtype=np.int64)
-        self.count = np.zeros(size, dtype=np.int64)
-        self.action = np.zeros(size, dtype=np.int64)
-        self.to_move = np.zeros(size, dtype=np.int64)
-        self.visits = np.zeros(size, dtype=np.int64)
-        self.pending = np.zeros(size, dtype=np.int64)
-        self.wins = np.zeros(size, dtype=np.float64)
-        self.status = np.full(size, RUNNING, dtype=np.int64)
+        # Left uninitialised (np.empty): a node's fields are written when it is created (the roots
+        # here, the others in tree.expand), and a big forest is mostly never reached, so its pages
+        # are never touched; filling them cost about a tenth of a search.
+        self.first, self.count, self.action, self.to_move, self.visits, self.pending, self.status = (
+            np.empty(size, dtype=np.int64) for _ in range(7)
+        )
+        self.wins = np.empty(size, dtype=np.float64)
         self.roots = np.arange(k, dtype=np.int64) * self.capacity
+        for field, value in ((self.first, -1), (self.count, 0), (self.action, 0), (self.to_move, 0), (self.visits, 0),
+                             (self.pending, 0), (self.wins, 0.0), (self.status, RUNNING)):
+            field[self.roots] = value
         self.next_free = self.roots + 1
         self.done_sims = np.zeros(k, dtype=np.int64)
         self.max_depth = 0
@@ -193,8 +202,9 @@ class _Search:
             # (A leaf whose move ended the game was decided when it was created, so it came back SOLVED.)
             open_rows = live[kind[live] != SOLVED]
             leaf_status = status[paths[open_rows, depth[open_rows]]]
-            self.rollout(open_rows[leaf_status < 0])
-            results[open_rows] = np.where(leaf_status < 0, self.rows.winner[open_rows], leaf_status)
+            results[open_rows] = leaf_status
+            unknown = open_rows[leaf_status < 0]
+            results[unknown] = self.rows.rollout_winners(unknown, self.rng)
         solved = np.flatnonzero(kind == SOLVED)
         results[solved] = status[paths[solved, depth[solved]]]
         tree.backup(paths, depth, kind, results, first, count, visits, pending, wins, status, to_move)
@@ -216,25 +226,21 @@ class _Search:
         counts = mask.sum(axis=1)
         if (counts == 0).any():
             raise RuntimeError("an undecided position with no legal move: the game's rules must end such games")
-        order = np.argsort(np.where(mask, self.rng.random(mask.shape), 2.0), axis=1, kind="stable")
         leaves = paths[rows, depth[rows]]
         movers = game.to_move[rows].astype(np.int64)
         first, count, visits, pending, wins, _, to_move = self._arrays()
         starts = tree.expand(
-            leaves, self.rows_tree[rows], counts, order, movers, self.next_free, first, count, self.action, to_move,
+            leaves, self.rows_tree[rows], mask, self.rng.random(mask.shape), movers, self.next_free, first, count, self.action, to_move,
             visits, pending, wins, status,
         )
         self.max_depth = max(self.max_depth, int(depth[rows].max()) + 1)
-        # Every child played at once on the second scratch batch: which moves end the game?
+        # Which moves end the game at once (the game's own answer; by default every child played on
+        # a second scratch batch):
+        outcomes = game.move_outcomes(rows, lambda size: self.player.scratch(self.game, "children", size))
         total = int(counts.sum())
         children = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
-        probe = self.player.scratch(self.game, "children", total)
-        slots = np.arange(total)
-        probe.copy_boards(game, np.repeat(rows, counts), slots)
-        probe.play(self.action[children], slots, check=False)
-        status[children] = probe.winner[slots]
-        wins_now = np.zeros(rows.size, dtype=bool)
-        np.logical_or.at(wins_now, np.repeat(np.arange(rows.size), counts), status[children] == np.repeat(movers, counts))
+        status[children] = outcomes[np.repeat(np.arange(rows.size), counts), self.action[children]]
+        wins_now = (outcomes == movers[:, None]).any(axis=1)
         status[leaves[wins_now]] = movers[wins_now]
         kind[rows[wins_now]] = SOLVED
         step = rows[~wins_now]
@@ -243,10 +249,3 @@ class _Search:
         paths[step, depth[step]] = child
         pending[child] += 1
         game.play(self.action[child], step, check=False)
-
-    def rollout(self, rows: np.ndarray) -> None:
-        """Uniformly random moves on all of ``rows`` together, until each game has ended."""
-        game = self.rows
-        while rows.size:
-            game.play(game.random_actions(self.rng.random(rows.size), rows), rows, check=False)
-            rows = rows[game.winner[rows] == RUNNING]

@@ -112,8 +112,8 @@ def select_paths(
 def expand(
     leaves: np.ndarray,
     trees: np.ndarray,
-    counts: np.ndarray,
-    order: np.ndarray,
+    mask: np.ndarray,
+    uniforms: np.ndarray,
     movers: np.ndarray,
     next_free: np.ndarray,
     first: np.ndarray,
@@ -125,21 +125,27 @@ def expand(
     wins: np.ndarray,
     status: np.ndarray,
 ) -> np.ndarray:
-    """Give each of ``leaves`` one child per legal move (``order[e, :counts[e]]``, already shuffled)
-    and its mover; returns each leaf's first child. Children start open: the caller sets the status
-    of those whose move ends the game."""
+    """Give each of ``leaves`` one child per legal move (``mask[e]``), in a random order (a
+    Fisher-Yates shuffle driven by ``uniforms[e]``: selection takes the first unvisited child, so
+    the order is what makes that choice random), and its mover; returns each leaf's first child.
+    Children start open: the caller sets the status of those whose move ends the game."""
     out = np.empty(leaves.size, dtype=np.int64)
     for e in range(leaves.size):
         node = leaves[e]
         start = next_free[trees[e]]
-        m = counts[e]
+        m = 0
+        for a in range(mask.shape[1]):
+            if mask[e, a]:
+                action[start + m] = a
+                m += 1
+        for a in range(m - 1, 0, -1):
+            j = min(int(uniforms[e, a] * (a + 1)), a)
+            action[start + a], action[start + j] = action[start + j], action[start + a]
         next_free[trees[e]] = start + m
         first[node] = start
         count[node] = m
         to_move[node] = movers[e]
-        for a in range(m):
-            child = start + a
-            action[child] = order[e, a]
+        for child in range(start, start + m):
             first[child] = -1
             count[child] = 0
             visits[child] = 0
