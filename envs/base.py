@@ -18,6 +18,7 @@ import numpy as np
 
 from envs.mcts import GenericMCTSPlayer
 from envs.player_names import MCTS, PlayerName
+from envs.state_copy import copy_rows
 
 RUNNING = -1
 DRAW = 2
@@ -214,8 +215,13 @@ class TurnBasedGame(ABC):
         if source is not self and source.state_signature() != self.state_signature():
             raise ValueError(f"cannot copy boards of {source.name} {source.state_signature()} into {self.state_signature()}")
         src, dst = self._select(source_boards), self._select(boards)
+        if src.size != dst.size:
+            raise ValueError(f"got {src.size} source boards for {dst.size} boards")
         for mine, theirs in zip(self._state_arrays(), source._state_arrays()):
-            mine[dst] = theirs[src]
+            if source is self:
+                mine[dst] = theirs[src]  # gather, then scatter: safe where the two sets overlap
+            else:
+                copy_rows(mine, theirs, dst, src)
 
     def rollout_winners(self, boards: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Play uniformly random moves (:meth:`random_actions`) on each of ``boards`` until it ends;

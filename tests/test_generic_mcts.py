@@ -12,6 +12,7 @@ from envs.base import DRAW, RUNNING, PositionPlayer, SeatedOpponent, TurnBasedGa
 from envs.hex.core import HexCore
 from envs.mcts import GenericMCTSPlayer
 from envs.player_names import parse_player_name
+from envs.state_copy import copy_rows
 
 LINES = np.array([[0, 1, 2], [3, 4, 5], [6, 7, 8], [0, 3, 6], [1, 4, 7], [2, 5, 8], [0, 4, 8], [2, 4, 6]])
 
@@ -146,6 +147,25 @@ def test_copy_boards_and_spawn() -> None:
     assert game.cells[1, 4] == 0  # a copy, not a view
     with pytest.raises(ValueError, match="cannot copy"):
         HexCore(1, size=3).copy_boards(HexCore(1, size=4), np.array([0]), np.array([0]))
+    game.copy_boards(game, np.array([1, 0]), np.array([0, 1]))  # within one game: a swap, not a smear
+    assert list(game.cells[0, :4]) == [1, 2, 1, 2] and list(game.cells[1, :4]) == [1, 2, 0, 0]
+
+
+def test_copy_rows_is_numpys_row_copy() -> None:
+    rng = np.random.default_rng(0)
+    for shape, dtype in (((9,), np.int8), ((9, 2, 3), np.float32), ((9, 5), np.int16), ((9, 4), bool)):
+        source = (rng.random(shape) * 100).astype(dtype)
+        dst, src = np.array([0, 8, 3, -1] * 10), np.array([2, 2, -2, 5] * 10)  # enough rows to compile
+        mine = np.zeros(shape, dtype=dtype)
+        copy_rows(mine, source, dst, src)
+        expected = np.zeros(shape, dtype=dtype)
+        expected[dst] = source[src]
+        assert np.array_equal(mine, expected)
+    strided = np.zeros((9, 6), dtype=np.int16)[:, ::2]  # not contiguous: numpy copies it
+    copy_rows(strided, np.ones((3, 3), dtype=np.int16), np.array([4]), np.array([1]))
+    assert strided[4].tolist() == [1, 1, 1] and strided.sum() == 3
+    with pytest.raises(IndexError):
+        copy_rows(np.zeros((3, 2)), np.zeros((3, 2)), np.full(40, 3), np.zeros(40, dtype=np.int64))
 
 
 def test_named_player_is_the_generic_search_for_any_game() -> None:
