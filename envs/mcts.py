@@ -90,6 +90,7 @@ class GenericMCTSPlayer:
         self.name = f"mcts{self.simulations}"
         self._rng = np.random.default_rng(seed)
         self._scratch: dict[str, Any] = {}
+        self._nodes: list[np.ndarray] = []
         # Of the last search, per position: the proven winner (-1 if unproven; a solved root stops
         # the search early) and the simulations run. For analysis and tests.
         self.last_proven = np.zeros(0, dtype=np.int64)
@@ -134,9 +135,26 @@ class GenericMCTSPlayer:
             self._scratch[role] = have
         return have
 
+    # A node's fields, in the order :meth:`nodes` returns them. Narrow types where the range allows
+    # (a forest is tens of MB, and memory traffic is much of the tree work): ``first`` indexes the
+    # whole forest, so it stays int64; ``wins`` counts halves exactly in float64.
+    _NODE_TYPES = (np.int64, np.int32, np.int32, np.int32, np.int32, np.float64, np.int8, np.int8)
+
+    def nodes(self, size: int) -> tuple[np.ndarray, ...]:
+        """Uninitialised node arrays for a forest of ``size`` nodes (``first``, ``count``, ``action``,
+        ``visits``, ``pending``, ``wins``, ``status``, ``to_move``), kept between calls and grown when
+        needed. Why kept: a search writes most of a forest's nodes once, and fresh memory costs a
+        page fault per 4 KB on first write, which was a fifth of a search; why uninitialised: each
+        node is written when it is created (the roots by the search, the rest by
+        :func:`envs.mcts_tree.expand`), so nothing reads what a previous search left."""
+        have = self._nodes
+        if not have or have[0].size < size:
+            have = self._nodes = [np.empty(size, dtype=dtype) for dtype in self._NODE_TYPES]
+        return tuple(array[:size] for array in have)
+
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled (with an env) without its scratch boards, which are rebuilt on demand."""
-        return {**self.__dict__, "_scratch": {}}
+        """Pickled (with an env) without its scratch boards and nodes, which are rebuilt on demand."""
+        return {**self.__dict__, "_scratch": {}, "_nodes": []}
 
 
 class _Search:
@@ -150,13 +168,9 @@ class _Search:
         # Each kept path expands at most one node; a tree keeps at most simulations + per - 1 paths.
         self.capacity = 1 + (player.simulations + per + 1) * actions
         size = k * self.capacity
-        # Left uninitialised (np.empty): a node's fields are written when it is created (the roots
-        # here, the others in tree.expand), and a big forest is mostly never reached, so its pages
-        # are never touched; filling them cost about a tenth of a search.
-        self.first, self.count, self.action, self.to_move, self.visits, self.pending, self.status = (
-            np.empty(size, dtype=np.int64) for _ in range(7)
+        self.first, self.count, self.action, self.visits, self.pending, self.wins, self.status, self.to_move = (
+            player.nodes(size)
         )
-        self.wins = np.empty(size, dtype=np.float64)
         self.roots = np.arange(k, dtype=np.int64) * self.capacity
         for field, value in ((self.first, -1), (self.count, 0), (self.action, 0), (self.to_move, 0), (self.visits, 0),
                              (self.pending, 0), (self.wins, 0.0), (self.status, RUNNING)):
@@ -178,7 +192,7 @@ class _Search:
             self.wave(active)
         first, count, visits, _, wins, status, to_move = self._arrays()
         best = tree.best_children(self.roots, first, count, visits, wins, status, to_move)
-        self.player.last_proven = status[self.roots].copy()
+        self.player.last_proven = status[self.roots].astype(np.int64)
         self.player.last_simulations = self.done_sims.copy()
         return self.action[best]
 
@@ -223,23 +237,19 @@ class _Search:
         each path into its first child (or end it, where the mover has a win in one)."""
         game, status = self.rows, self.status
         mask = game.legal_mask(rows)
-        counts = mask.sum(axis=1)
-        if (counts == 0).any():
+        if not mask.any(axis=1).all():
             raise RuntimeError("an undecided position with no legal move: the game's rules must end such games")
         leaves = paths[rows, depth[rows]]
         movers = game.to_move[rows].astype(np.int64)
+        # Which moves end the game at once (the game's own answer; by default every child played on
+        # a second scratch batch): those children are decided as they are created.
+        outcomes = game.move_outcomes(rows, lambda size: self.player.scratch(self.game, "children", size))
         first, count, visits, pending, wins, _, to_move = self._arrays()
         starts = tree.expand(
-            leaves, self.rows_tree[rows], mask, self.rng.random(mask.shape), movers, self.next_free, first, count, self.action, to_move,
-            visits, pending, wins, status,
+            leaves, self.rows_tree[rows], mask, self.rng.random(mask.shape, dtype=np.float32), outcomes, movers,
+            self.next_free, first, count, self.action, to_move, visits, pending, wins, status,
         )
         self.max_depth = max(self.max_depth, int(depth[rows].max()) + 1)
-        # Which moves end the game at once (the game's own answer; by default every child played on
-        # a second scratch batch):
-        outcomes = game.move_outcomes(rows, lambda size: self.player.scratch(self.game, "children", size))
-        total = int(counts.sum())
-        children = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
-        status[children] = outcomes[np.repeat(np.arange(rows.size), counts), self.action[children]]
         wins_now = (outcomes == movers[:, None]).any(axis=1)
         status[leaves[wins_now]] = movers[wins_now]
         kind[rows[wins_now]] = SOLVED

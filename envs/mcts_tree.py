@@ -114,6 +114,7 @@ def expand(
     trees: np.ndarray,
     mask: np.ndarray,
     uniforms: np.ndarray,
+    outcomes: np.ndarray,
     movers: np.ndarray,
     next_free: np.ndarray,
     first: np.ndarray,
@@ -128,7 +129,7 @@ def expand(
     """Give each of ``leaves`` one child per legal move (``mask[e]``), in a random order (a
     Fisher-Yates shuffle driven by ``uniforms[e]``: selection takes the first unvisited child, so
     the order is what makes that choice random), and its mover; returns each leaf's first child.
-    Children start open: the caller sets the status of those whose move ends the game."""
+    A child's status is the game's ``outcomes[e, move]``: decided where the move ends the game."""
     out = np.empty(leaves.size, dtype=np.int64)
     for e in range(leaves.size):
         node = leaves[e]
@@ -151,7 +152,7 @@ def expand(
             visits[child] = 0
             pending[child] = 0
             wins[child] = 0.0
-            status[child] = RUNNING
+            status[child] = outcomes[e, action[child]]
         out[e] = start
     return out
 

@@ -137,6 +137,17 @@ def test_same_seed_same_moves() -> None:
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
+def test_a_search_reads_nothing_an_earlier_one_left() -> None:
+    # Node arrays are reused between searches uninitialised: filled with junk, they must change nothing.
+    game = HexCore(6, size=5)
+    game.play(np.array([12, 0, 3, 7, 24, 5]))
+    fresh, reused = GenericMCTSPlayer(80, seed=4), GenericMCTSPlayer(80, seed=4)
+    for array in reused.nodes(10**6):
+        array[:] = 100  # a draw code in status, a hundred visits, wins, children...
+    assert np.array_equal(fresh.search(game, np.arange(6)), reused.search(game, np.arange(6)))
+    assert np.array_equal(fresh.last_simulations, reused.last_simulations)
+
+
 def test_copy_boards_and_spawn() -> None:
     game = ttt(["xo.......", "xoxo....."])
     other = game.spawn(3)

@@ -196,7 +196,7 @@ class HexCore(TurnBasedGame):
         swapping = idx[self.swap_legal(idx)]
         if swapping.size:
             self.play(self.random_actions(rng.random(swapping.size), swapping), swapping, check=False)
-        uniforms = rng.random((idx.size, self.size * self.size))
+        uniforms = rng.random((idx.size, self.size * self.size), dtype=np.float32)
         return rules.fill_winners(idx, uniforms, self.size, self._cells, self._empty, self._num_empty, self.to_move, self.winner)
 
     def move_outcomes(self, boards: np.ndarray, scratch: object = None) -> np.ndarray:
