@@ -224,9 +224,10 @@ class TurnBasedGame(ABC):
                 copy_rows(mine, theirs, dst, src)
 
     def rollout_winners(self, boards: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Play uniformly random moves (:meth:`random_actions`) on each of ``boards`` until it ends;
-        the ``winner`` code of each (int64 ``(k,)``). The boards are spent: a search hands it scratch
-        copies, and their state afterwards is whatever the game leaves.
+        """Play uniformly random moves (:meth:`random_actions`) on each of ``boards`` (distinct, as
+        in :meth:`play`) until it ends; the ``winner`` code of each (int64 ``(k,)``). The boards are
+        spent: a search hands it scratch copies, and their state afterwards is whatever the game
+        leaves.
 
         This loop is the meaning; it costs one batched ``play`` per ply. A game that can sample the
         same outcome distribution faster overrides it (Hex fills the board in a random order and

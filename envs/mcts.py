@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from envs import mcts_tree as tree
-from envs.mcts_tree import DROPPED, EXPAND, NEW, RUNNING, SOLVED
+from envs.mcts_tree import EXPAND, NEW, RUNNING, SOLVED
 
 
 class SearchableGame(Protocol):
@@ -206,23 +206,18 @@ class _Search:
             self.roots, active, self.per, self.player.exploration, first, count, visits, pending, wins, status,
             to_move, paths, depth, kind,
         )
-        results = np.full(rows, RUNNING, dtype=np.int64)
+        results = np.full(rows, RUNNING, dtype=np.int64)  # rollouts' winners; the rest read in backup
         live = np.flatnonzero((kind == NEW) | (kind == EXPAND))
         if live.size:
             self.replay(live, paths, depth)
             expanding = live[kind[live] == EXPAND]
             if expanding.size:
                 self.expand(expanding, paths, depth, kind)
-            # (A leaf whose move ended the game was decided when it was created, so it came back SOLVED.)
+            # (A leaf whose move ended the game was decided when it was created: nothing to roll out.)
             open_rows = live[kind[live] != SOLVED]
-            leaf_status = status[paths[open_rows, depth[open_rows]]]
-            results[open_rows] = leaf_status
-            unknown = open_rows[leaf_status < 0]
+            unknown = open_rows[status[paths[open_rows, depth[open_rows]]] < 0]
             results[unknown] = self.rows.rollout_winners(unknown, self.rng)
-        solved = np.flatnonzero(kind == SOLVED)
-        results[solved] = status[paths[solved, depth[solved]]]
-        tree.backup(paths, depth, kind, results, first, count, visits, pending, wins, status, to_move)
-        self.done_sims += np.bincount(self.rows_tree[kind != DROPPED], minlength=self.k)
+        tree.backup(paths, depth, kind, results, self.per, self.done_sims, first, count, visits, pending, wins, status, to_move)
 
     def replay(self, live: np.ndarray, paths: np.ndarray, depth: np.ndarray) -> None:
         """Put each live path's leaf position on its scratch board: the root, then the path's moves."""

@@ -163,6 +163,8 @@ def backup(
     depth: np.ndarray,
     kind: np.ndarray,
     results: np.ndarray,
+    per_tree: int,
+    done: np.ndarray,
     first: np.ndarray,
     count: np.ndarray,
     visits: np.ndarray,
@@ -171,7 +173,9 @@ def backup(
     status: np.ndarray,
     to_move: np.ndarray,
 ) -> None:
-    """Count each kept path's result (a ``winner`` code) on its nodes, then propagate proofs.
+    """Count each kept path's result on its nodes, then propagate proofs; count the path in
+    ``done`` (per tree; row ``t * per_tree + j`` is tree ``t``'s). The result is ``results[row]``
+    (a rollout's ``winner`` code) or, where that is ``RUNNING``, the status of the decided leaf.
 
     Proofs (MCTS-Solver, as :mod:`envs.hex.mcts` does): a node is won for its mover ``q`` if one
     child is won for ``q``, lost if every child is won for the opponent; a draw proves nothing.
@@ -179,7 +183,10 @@ def backup(
     for row in range(kind.size):
         if kind[row] == DROPPED:
             continue
+        done[row // per_tree] += 1
         result = results[row]
+        if result == RUNNING:
+            result = status[paths[row, depth[row]]]
         for d in range(depth[row] + 1):
             node = paths[row, d]
             pending[node] -= 1
