@@ -194,7 +194,7 @@ class _Search:
         best = tree.best_children(self.roots, first, count, visits, wins, status, to_move)
         self.player.last_proven = status[self.roots].astype(np.int64)
         self.player.last_simulations = self.done_sims.copy()
-        return self.action[best]
+        return self.action[best].astype(np.int64)
 
     def wave(self, active: np.ndarray) -> None:
         rows = self.k * self.per
