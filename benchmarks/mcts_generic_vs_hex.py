@@ -4,8 +4,9 @@
 
 Speed: milliseconds per move at ``--sims`` simulations, 64 empty boards searched in one call (how
 an env asks its opponent) and one board alone, on 5x5 and 7x7 Hex, with the ratio; then the
-generic search on Connect Four (its ``mctsN``; no compiled peer), from the empty board. Each figure
-is the best of ``--repeats`` timings, since a shared machine only ever adds time. Strength: the
+generic search on Connect Four (its ``mctsN``; no compiled peer), from the empty board. Times are
+this process's CPU time (both searches run on one thread), the best of ``--repeats``: on a shared
+machine, wall time measured other people's work as much as ours. Strength: the
 generic mcts vs the compiled one on 5x5 Hex, half the games with each moving first, each game
 opened by a random first move so the games differ.
 """
@@ -28,10 +29,10 @@ def ms_per_move(search, game: TurnBasedGame, boards: np.ndarray, reps: int, repe
     search(game, boards)  # compile / warm up
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(reps):
             search(game, boards)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best / (reps * boards.size) * 1e3
 
 
