@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from envs.mcts import GenericMCTSPlayer
 from envs.player_names import MCTS, PlayerName
+from envs.state_copy import copy_rows
 
 RUNNING = -1
 DRAW = 2
@@ -211,12 +213,59 @@ class TurnBasedGame(ABC):
 
     def copy_boards(self, source: TurnBasedGame, source_boards: np.ndarray, boards: np.ndarray) -> None:
         """Board ``source_boards[i]`` of ``source`` becomes board ``boards[i]`` of this game (``source``
-        may be this game): a search copies its root into scratch boards and plays on from there."""
+        may be this game): a search copies its root into scratch boards and plays on from there.
+        One source board fills all of ``boards``."""
         if source is not self and source.state_signature() != self.state_signature():
             raise ValueError(f"cannot copy boards of {source.name} {source.state_signature()} into {self.state_signature()}")
         src, dst = self._select(source_boards), self._select(boards)
+        if src.size == 1 and dst.size > 1:
+            src = np.repeat(src, dst.size)
+        if src.size != dst.size:
+            raise ValueError(f"got {src.size} source boards for {dst.size} boards")
         for mine, theirs in zip(self._state_arrays(), source._state_arrays()):
-            mine[dst] = theirs[src]
+            if source is self:
+                mine[dst] = theirs[src]  # gather, then scatter: safe where the two sets overlap
+            else:
+                copy_rows(mine, theirs, dst, src)
+
+    def rollout_winners(self, boards: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Play uniformly random moves (:meth:`random_actions`) on each of ``boards`` (distinct, as
+        in :meth:`play`) until it ends; the ``winner`` code of each (int64 ``(k,)``). The boards are
+        spent: a search hands it scratch copies, and their state afterwards is whatever the game
+        leaves.
+
+        This loop is the meaning; it costs one batched ``play`` per ply. A game that can sample the
+        same outcome distribution faster overrides it (Hex fills the board in a random order and
+        reads the winner once), which is most of the generic MCTS's time on such a game."""
+        idx = self._select(boards)
+        rows = idx[self.winner[idx] == RUNNING]
+        while rows.size:
+            self.play(self.random_actions(rng.random(rows.size), rows), rows, check=False)
+            rows = rows[self.winner[rows] == RUNNING]
+        return self.winner[idx].astype(np.int64)
+
+    def move_outcomes(
+        self, boards: np.ndarray, scratch: Callable[[int], TurnBasedGame] | None = None
+    ) -> np.ndarray:
+        """Int8 ``(k, num_actions)``: the ``winner`` code each legal move of the mover would leave on
+        each of ``boards`` (``RUNNING`` where the game goes on, and for illegal moves); the boards are
+        not changed. MCTS asks this of every node it expands, to take a win in one and prove nodes.
+
+        The default plays every legal move on a copy: ``scratch(m)`` supplies a game of this kind
+        with at least ``m`` boards to copy onto (a search keeps one; spawned when ``scratch`` is
+        None). A game that can tell without copying its state overrides this (Hex asks its
+        union-find which empty cells join the mover's edges)."""
+        idx = self._select(boards)
+        mask = self.legal_mask(idx)
+        board_of, actions = np.nonzero(mask)
+        outcomes = np.full(mask.shape, RUNNING, dtype=np.int8)
+        if actions.size:
+            probe = scratch(actions.size) if scratch is not None else self.spawn(actions.size)
+            slots = np.arange(actions.size)
+            probe.copy_boards(self, idx[board_of], slots)
+            probe.play(actions, slots, check=False)
+            outcomes[board_of, actions] = probe.winner[slots]
+        return outcomes
 
     def spawn(self, batch_size: int) -> TurnBasedGame:
         """A new game like this one (same class and options) with ``batch_size`` fresh boards.

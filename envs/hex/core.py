@@ -187,6 +187,26 @@ class HexCore(TurnBasedGame):
             uniforms, idx, self.size, self.swap, self._empty, self._num_empty, self.to_move, self.winner, self.num_moves
         )
 
+    def rollout_winners(self, boards: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """As the base class's random play to the end, sampled by filling the board at random
+        (:func:`envs.hex.rules.fill_winners` says why that is the same): one compiled pass per
+        board instead of one ``play`` per ply. Where the swap is still open its move is played
+        first, at random like any other, since a swap is not a stone to place."""
+        idx = self._select(boards)
+        swapping = idx[self.swap_legal(idx)]
+        if swapping.size:
+            self.play(self.random_actions(rng.random(swapping.size), swapping), swapping, check=False)
+        uniforms = rng.random((idx.size, self.size * self.size), dtype=np.float32)
+        return rules.fill_winners(idx, uniforms, self.size, self._cells, self._empty, self._num_empty, self.to_move, self.winner)
+
+    def move_outcomes(self, boards: np.ndarray, scratch: object = None) -> np.ndarray:
+        """As the base class's (each legal move played on a copy), read off the union-find instead
+        (:func:`envs.hex.rules.winning_moves`): no copies, and ``scratch`` is not needed. Hex has
+        no draws, so a move either wins for the mover or the game goes on."""
+        idx = self._select(boards)
+        wins = rules.winning_moves(idx, self.size, self._cells, self._masks, self._parent, self.to_move, self.winner)
+        return np.where(wins, self.to_move[idx, None], RUNNING).astype(np.int8)
+
     def named_player(self, name: PlayerName, seed: int | None = None) -> MCTSPlayer | None:
         """``mctsN``: UCT with ``N`` random-rollout simulations per move."""
         return MCTSPlayer(simulations=name.simulations, seed=seed) if name.kind == MCTS else None
