@@ -134,7 +134,8 @@ class RolloutWorker:
 
     Plain Python: :class:`RemoteCollector` wraps it with ``ray.remote``, and tests can run it in
     process. ``snapshots``: ``(step, weights)`` of the pool's snapshots so far, joined before the
-    envs start their first games (as step 0 is in a local run).
+    envs start their first games (as step 0 is in a local run). ``pool_directory``: the learner's
+    ``pool/``, never written here; read only for a retired snapshot still seated after a resume.
     """
 
     def __init__(
@@ -275,7 +276,7 @@ class RemoteCollector:
     ) -> None:
         cfg = config.run
         self._ray = require_ray()
-        self.workers_count = cfg.num_workers
+        self.num_workers = cfg.num_workers
         self._owns_ray = init_ray(cfg.address, num_cpus=max(cfg.num_workers, os.cpu_count() or 1))
         cpus = self._ray.cluster_resources().get("CPU", 0)
         if cpus < cfg.num_workers:
@@ -345,6 +346,8 @@ class RemoteCollector:
     # --- checkpoints -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """The workers' collectors (envs mid-episode), the learner's monitors and its pool."""
+        if not self.workers:
+            raise RuntimeError("this RemoteCollector is closed: its workers' envs are gone, save before closing")
         return {
             "workers": self._ray.get([worker.state_dict.remote() for worker in self.workers]),
             "stats": self.stats.state_dict(),
@@ -357,7 +360,7 @@ class RemoteCollector:
         saved = state.get("workers")
         if saved is None:
             raise CheckpointError("this checkpoint was collected by the local backend: resume it with --set run.backend=local")
-        if len(saved) != self.workers_count:
+        if len(saved) != self.num_workers:
             raise CheckpointError(f"this checkpoint was collected by {len(saved)} Ray workers: resume it with --set run.num_workers={len(saved)}")
         self.stats.load_state_dict(state["stats"])
         for observer, observer_state in zip(self.observers, state["observers"]):

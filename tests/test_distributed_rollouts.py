@@ -24,7 +24,7 @@ import torch
 import envs  # noqa: F401
 from rlagent.algos import LEARNERS
 from rlagent.config import resolve
-from rlagent.errors import ConfigError
+from rlagent.errors import CheckpointError, ConfigError
 from rlagent.fast.paths import select_fast_paths
 from rlagent.make_env import make_env
 from rlagent.monitor.trials import TrialStats
@@ -143,6 +143,11 @@ def test_one_worker_is_a_local_run_bit_for_bit(ray_session, tmp_path: Path) -> N
     for a, b in zip(local.policy.parameters(), remote.policy.parameters()):
         assert torch.equal(a, b)
     assert result.metrics["rollout/ep_rew_mean"] == local.collector.stats.summary()["rollout/ep_rew_mean"]
+
+    # Its checkpoint holds the workers' envs: a local resume says how to resume it instead.
+    saved = resolve("ppo", "CartPole-v1", base=remote.config.to_dict(), overrides=["run.backend=local", "run.num_workers=0"])
+    with pytest.raises(CheckpointError, match="collected by 1 Ray workers: resume it with --set run.backend=ray --set run.num_workers=1"):
+        Trainer(saved, run_dir=result.run_dir, resume=True)
 
 
 # --- learning ------------------------------------------------------------------------------------
