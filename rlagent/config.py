@@ -48,6 +48,7 @@ ALIASES = {
 
 
 DEVICES = ("auto", "cpu", "cuda")
+BACKENDS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,12 @@ class RunConfig:
     recorded in ``config.json`` (``fast_paths``) and the ``fast/*`` scalars. ``save_replay``: an
     off-policy learner's checkpoints hold its replay buffer (an exact resume); false keeps them
     small for huge buffers, and a resume then refills the buffer before learning again.
+
+    ``backend``: ``local`` steps all ``num_envs`` envs in this process; ``ray`` splits them over
+    ``num_workers`` Ray actors (``num_envs / num_workers`` each, so ``num_workers`` must divide
+    ``num_envs``), which collect with the latest weights while this process learns, synchronously
+    (:mod:`rlagent.distributed_rollouts`; on-policy learners only). ``address``: the Ray cluster
+    to join (``auto``: the one ``ray start`` runs here; null: start Ray in this process).
     """
 
     total_steps: int = 100_000
@@ -76,15 +83,36 @@ class RunConfig:
     progress: bool = True
     fast: str = "auto"
     save_replay: bool = True
+    backend: str = "local"
+    num_workers: int = 0
+    address: str | None = None
 
     def __post_init__(self) -> None:
         positive(self, "run", "total_steps", "num_envs", "checkpoint_every", "keep_checkpoints", "log_every")
         choice(self, "run", "device", DEVICES)
         choice(self, "run", "fast", FAST_MODES)
+        choice(self, "run", "backend", BACKENDS)
+        self._check_workers()
         if self.seed < 0:
             raise ConfigError(f"run.seed must be a non-negative integer, got {self.seed}")
         if self.threads < 0:
             raise ConfigError(f"run.threads must be 0 (torch's default) or a positive integer, got {self.threads}")
+
+    def _check_workers(self) -> None:
+        """Worker settings only mean something to the Ray backend: naming them for a local run is
+        a mistake that would silently run everything in one process."""
+        if self.backend == "local":
+            if self.num_workers:
+                raise ConfigError(f"run.num_workers={self.num_workers} needs run.backend=ray (the local backend steps all envs in this process)")
+            if self.address is not None:
+                raise ConfigError(f"run.address={self.address!r} needs run.backend=ray")
+            return
+        if self.num_workers < 1:
+            raise ConfigError(f"run.backend=ray needs run.num_workers >= 1 (Ray actors that step the envs), got {self.num_workers}")
+        if self.num_envs % self.num_workers:
+            raise ConfigError(
+                f"run.num_workers={self.num_workers} must divide run.num_envs={self.num_envs} (each worker steps num_envs / num_workers envs)"
+            )
 
 
 @dataclass(frozen=True)
@@ -198,6 +226,11 @@ class Config:
             object.__setattr__(self, "algorithm", spec.config(**spec.defaults))
         elif not isinstance(self.algorithm, spec.config):
             raise ConfigError(f"{self.algo} takes a {spec.config.__name__} as its algorithm section, got {type(self.algorithm).__name__}")
+        if self.run.backend == "ray" and not spec.on_policy:
+            on_policy = ", ".join(name for name, learner in LEARNERS.items() if learner.on_policy)
+            raise ConfigError(
+                f"run.backend=ray collects rollouts for on-policy learners ({on_policy}); {self.algo} learns from a replay: use run.backend=local"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved configuration in the layout of a config file (what ``config.json`` holds)."""

@@ -25,6 +25,7 @@ path taken does not change the run); arrays are written in place, never appended
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from collections import deque
 from collections.abc import Callable
@@ -37,7 +38,7 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
-from rlagent.errors import ConfigError
+from rlagent.errors import CheckpointError, ConfigError
 from rlagent.monitor.trials import step_field
 from rlagent.nets.policy import PolicyNetwork
 
@@ -146,6 +147,48 @@ class Rollout:
         values = cast(PolicyNetwork, policy).value(final, state, np.zeros(steps.size, dtype=bool))
         out[steps, envs] = values.cpu().numpy()
         return out
+
+
+# Where each Rollout field keeps its env axis: 1 for the (T, N, ...) arrays, 0 for what holds the
+# envs after the last step. A new field must say here how rollouts of disjoint envs join.
+ENV_AXIS = {
+    "obs": 1, "actions": 1, "log_probs": 1, "values": 1, "rewards": 1, "terminated": 1, "truncated": 1, "final_obs": 1,
+    "episode_starts": 1, "states": 1, "valid": 1, "cuts": 1, "advantages": 1, "returns": 1, "scaled_values": 1,
+    "last_values": 0, "last_state": 0, "last_obs": 0,
+}
+
+
+def _join(parts: list[Any], axis: int) -> Any:
+    if isinstance(parts[0], dict):
+        return {key: _join([part[key] for part in parts], axis) for key in parts[0]}
+    if isinstance(parts[0], torch.Tensor):
+        return torch.cat(parts, dim=axis)
+    return np.concatenate(parts, axis=axis)
+
+
+def concatenate_envs(rollouts: list[Rollout]) -> Rollout:
+    """Rollouts of the same T steps on disjoint envs (Ray workers' shares) as one rollout, env
+    columns in list order: what one collector stepping all those envs would have returned.
+
+    Every per-env field joins on its own env axis (:data:`ENV_AXIS`), so the truncation bootstrap
+    (``final_obs`` with ``truncated`` and, for recurrent policies, ``states``/``last_state``) stays
+    aligned. ``cuts`` is None only when no part saw a trial end (then all are None); a part
+    without cuts joins as all False.
+    """
+    if len({part.num_steps for part in rollouts}) > 1:
+        raise ValueError(f"rollouts of different lengths cannot join: {[part.num_steps for part in rollouts]}")
+    joined: dict[str, Any] = {}
+    for field in dataclasses.fields(Rollout):
+        values = [getattr(part, field.name) for part in rollouts]
+        if all(value is None for value in values):
+            joined[field.name] = None
+            continue
+        if field.name == "cuts":
+            values = [np.zeros(part.rewards.shape, bool) if value is None else value for part, value in zip(rollouts, values)]
+        if any(value is None for value in values):
+            raise ValueError(f"rollout field {field.name} is set in some parts and None in others")
+        joined[field.name] = _join(values, ENV_AXIS[field.name])
+    return Rollout(**joined)
 
 
 class StepObserver(Protocol):
@@ -403,6 +446,11 @@ class Collector:
     def load_state_dict(self, state: dict[str, Any], unpickle: Callable[[bytes], Any] = pickle.loads) -> bool:
         """Restore; returns False when the env could not be saved and episodes restart instead.
         ``unpickle`` reads the saved env (the checkpoint module's, for envs an older rlagent pickled)."""
+        if "workers" in state:
+            raise CheckpointError(
+                f"this checkpoint was collected by {len(state['workers'])} Ray workers: resume it with "
+                f"--set run.backend=ray --set run.num_workers={len(state['workers'])}"
+            )
         self.generator.set_state(state["generator"])
         self.stats.load_state_dict(state["stats"])
         observers = state.get("observers", [state["trial_stats"]] if "trial_stats" in state else [])
@@ -415,3 +463,7 @@ class Collector:
         self.env = unpickle(state["env"])
         self.obs, self.episode_start, self.state = state["obs"], state["episode_start"], state["state"]
         return True
+
+    def close(self) -> None:
+        """Nothing to release: the env stays usable after training (the interface
+        :class:`rlagent.distributed_rollouts.RemoteCollector` shares, whose workers are released)."""

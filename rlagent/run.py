@@ -55,6 +55,7 @@ from rlagent.monitor.results import GameResults
 from rlagent.monitor.trials import TrialStats
 from rlagent.monitor.consistency import reference_batch
 from rlagent.monitor.diagnostics import TrainingDiagnostics
+from rlagent.distributed_rollouts import RemoteCollector
 from rlagent.rollout import Collector, Rollout
 from envs.simultaneous import SimultaneousGame
 from envs.simultaneous_env import SimultaneousVectorEnv
@@ -174,7 +175,10 @@ class Trainer:
             seat_game = probe if isinstance(probe, SimultaneousGame) else None
             self.pool = OpponentPool(config.selfplay, cfg.num_envs, self.run_dir / POOL_DIR, seed=cfg.seed, seat_game=seat_game)
             env_kwargs["opponent"] = self.pool
-        self.env = make_env(config.env, cfg.num_envs, env_kwargs)
+        # Ray workers step the envs (run.backend=ray): this env is one like a worker's, never
+        # stepped, for the spaces, the episode length, the diagnostics and the pool's game.
+        remote = cfg.backend == "ray"
+        self.env = make_env(config.env, cfg.num_envs // cfg.num_workers if remote else cfg.num_envs, env_kwargs)
         spec = LEARNERS[config.algo]
         self.policy = spec.build_network(
             self.env.single_observation_space, self.env.single_action_space, config.policy, config.algorithm
@@ -194,11 +198,15 @@ class Trainer:
         self.trial_stats = TrialStats()
         self.game_results = GameResults()
         self.diagnostics = TrainingDiagnostics(config, self.policy, self.env, num_steps, self.run_dir)
-        self.collector = Collector(
-            self.env, self.policy, num_steps, cfg.seed, actor=self.fast.actor,
-            reset_state_per_trial=needs.reset_state_per_trial,
-            observers=(self.trial_stats, self.game_results, self.diagnostics.clock),
-        )
+        observers = (self.trial_stats, self.game_results, self.diagnostics.clock)
+        self.collector: Collector | RemoteCollector
+        if remote:
+            self.collector = RemoteCollector(config, self.policy, self.env, num_steps, needs.reset_state_per_trial, observers, self.pool)
+        else:
+            self.collector = Collector(
+                self.env, self.policy, num_steps, cfg.seed, actor=self.fast.actor,
+                reset_state_per_trial=needs.reset_state_per_trial, observers=observers,
+            )
         self.steps = 0
         self._last_rollout: Rollout | None = None  # for the checkpoints' reference batch
         self.resumed_from: Path | None = None
@@ -330,6 +338,7 @@ class Trainer:
             stop.restore()
             progress.close()
             logger.close()
+            self.collector.close()  # Ray workers go back; a local collector holds nothing to release
         return RunResult(self.run_dir, self.steps, self.algo.updates_done, metrics, stop.requested)
 
     def _selfplay_step(self) -> dict[str, float]:

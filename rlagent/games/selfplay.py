@@ -187,18 +187,31 @@ class OpponentPool:
 
     def add_snapshot(self, policy: torch.nn.Module, step: int) -> Path:
         """Freeze the learner as a new member and write its file; retire the oldest beyond the cap."""
-        name = f"step_{int(step)}"
-        path = self.directory / f"{name}.pt"
+        path = self.directory / f"step_{int(step)}.pt"
         frozen = copy.deepcopy(policy).requires_grad_(False)
         save_checkpoint(path, {"model": frozen.state_dict(), "steps": int(step), **self.metadata})
+        self.join_snapshot(frozen, step)
+        return path
+
+    def join_snapshot(self, network: torch.nn.Module, step: int) -> None:
+        """Seat a frozen snapshot whose file is written elsewhere (by the learner's pool, when
+        Ray workers collect: :mod:`rlagent.distributed_rollouts`), so each snapshot is written once;
+        retire the oldest beyond the cap, as :meth:`add_snapshot` does."""
+        name = f"step_{int(step)}"
         if name not in self.players:
             self.members.append(Member(name, "snapshot", step=int(step)))
-        self.players[name] = self._snapshot_player(frozen, len(self.members) - 1)
+        self.players[name] = self._snapshot_player(network, len(self.members) - 1)
         snapshots = [m for m in self.members if m.kind == "snapshot" and m.active]
         for old in snapshots[: max(0, len(snapshots) - self.config.max_snapshots)]:
             old.active = False
         self._drop_unused_players()
-        return path
+
+    def provide_networks(self, networks: dict[str, torch.nn.Module]) -> None:
+        """Snapshot networks handed over instead of read from ``pool/`` (a Ray worker resumed on a
+        machine that may not see the run directory); call before :meth:`restore_players`."""
+        for index, member in enumerate(self.members):
+            if member.kind == "snapshot" and member.name in networks and member.name not in self.players:
+                self.players[member.name] = self._snapshot_player(networks[member.name], index)
 
     def player(self, index: int) -> Any:
         member = self.members[index]
