@@ -494,12 +494,14 @@ def _scheduler(spec: SearchSpec, base: Config) -> Any:
 def _rows(grid: Any, spec: SearchSpec, base: Config, complete: bool) -> list[TrialRow]:
     """One row per trial. Status: ``done`` (its whole budget), ``error``, ``stopped`` (short of its
     budget in a finished search: the scheduler stopped it) or ``unfinished`` (an interrupted search)."""
-    rows = []
+    rows: list[TrialRow] = []
+    started: list[float] = []
     sign = 1 if spec.mode == "max" else -1
     for result in grid:
         trial = Path(result.path).name
         params = {k: _plain(result.config.get(k)) for k in (d.key for d in spec.space)}
         frame = result.metrics_dataframe
+        started.append(float(frame["timestamp"].iloc[0]) if frame is not None and "timestamp" in frame and len(frame) else math.inf)
         steps: list[float] = []
         values: list[float] = []
         if frame is not None and spec.metric in frame and STEPS in frame:
@@ -516,7 +518,8 @@ def _rows(grid: Any, spec: SearchSpec, base: Config, complete: bool) -> list[Tri
             status=status, run_dir=str(Path(result.path) / RUN_DIR), curve=(steps, values),
             error=_last_line(str(result.error)) if result.error else "",
         ))
-    return sorted(rows, key=lambda row: row.trial)
+    # In the order the trials started (a searcher's trial ids are random; Tune's own order is not kept on restore).
+    return [row for _, row in sorted(zip(started, rows), key=lambda pair: (pair[0], pair[1].trial))]
 
 
 def _last_line(text: str) -> str:

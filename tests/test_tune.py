@@ -101,6 +101,16 @@ def test_the_command_reports_a_bad_space_in_one_line_without_starting_anything(t
     assert list(tmp_path.iterdir()) == []
 
 
+def test_without_ray_the_command_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from rlagent.tune import main
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None if name.split(".")[0] == "ray" else find_spec(name, *args))
+    code = main(["ppo", "--env", "CartPole-v1", "--space", "ppo.clip_param=uniform:0.1:0.3", "--storage", str(tmp_path)])
+    assert code == 2 and 'pip install -e ".[ray]"' in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- the run loop's hook and the Tune checkpoint round trip ----------------------------------------
 def test_on_update_sees_every_update_and_each_saved_checkpoint_with_its_step(tmp_path: Path) -> None:
     events: list[UpdateEvent] = []
@@ -255,3 +265,26 @@ def test_a_search_reports_its_trials_saves_the_best_and_resumes_without_rerunnin
     assert main(other) == 2
     assert "holds a search with other settings" in capsys.readouterr().err
     shutil.rmtree(folder)
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("search, scheduler", [("random", "asha"), ("optuna", "none"), ("hyperopt", "none")])
+def test_searchers_and_asha_run_a_search_to_its_outputs(
+    tmp_path: Path, ray_session: None, capsys: pytest.CaptureFixture[str], search: str, scheduler: str
+) -> None:
+    if search != "random":
+        pytest.importorskip(search)
+    from rlagent.tune import main
+
+    args = ["ppo", "--env", "CartPole-v1", "--total-steps", "1024", "--samples", "3", "--set", "monitor.every=0",
+            "--search", search, "--scheduler", scheduler, "--grace-steps", "256",
+            "--space", "ppo.learning_rate=loguniform:1e-4:1e-2", "--space", "policy.hidden_sizes=choice:[32,32],[64]",
+            "--name", "s", "--storage", str(tmp_path), "--verbose", "0"]
+    assert main(args) == 0
+    with (tmp_path / "s" / "trials.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 3 and {row["status"] for row in rows} <= {"done", "stopped"} and any(row["status"] == "done" for row in rows)
+    for row in rows:  # ASHA stops a trial only at a rung: after grace_steps (256) times 4**k, before the budget
+        assert row["steps"] == "1024" or (scheduler == "asha" and row["steps"] == "256")
+    loaded = resolve("ppo", "CartPole-v1", config_file=tmp_path / "s" / "best.yaml")
+    assert loaded.policy.hidden_sizes in ((32, 32), (64,))
