@@ -275,10 +275,15 @@ def _init_ray(address: str | None, num_cpus: int | None) -> bool:
 
 
 # --- one trial ----------------------------------------------------------------------------------------
+def trial_folder(trial_id: str) -> str:
+    """A trial's name in Tune's output and its folder's name: short, and known inside the trial
+    from its id alone (which is how it finds where to put its run directory)."""
+    return f"trial_{trial_id}"
+
+
 def trial_dirname(trial: Any) -> str:
-    """Tune's trial name and folder name: short, the same in Tune's output and on disk, and derivable
-    from the trial id inside the trial (which puts its run directory there)."""
-    return f"trial_{trial.trial_id}"
+    """Tune's ``trial_dirname_creator`` and ``trial_name_creator``: :func:`trial_folder` of the trial."""
+    return trial_folder(trial.trial_id)
 
 
 class _TuneReporter:
@@ -355,7 +360,7 @@ def run_trial(params: dict[str, Any], spec: SearchSpec) -> None:
     if Path(spec.cwd).is_dir():
         os.chdir(spec.cwd)  # relative paths and presets in --set/--config mean what they meant to the user
     context = tune.get_context()
-    run_dir = spec.directory / f"trial_{context.get_trial_id()}" / RUN_DIR
+    run_dir = spec.directory / trial_folder(context.get_trial_id()) / RUN_DIR
     config = spec.trial_config(params)
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
@@ -387,6 +392,9 @@ class TrialRow:
 
 @dataclass
 class SearchOutcome:
+    """What a search concluded: its rows, the best trial (None if no trial reported the metric),
+    whether this call resumed it and whether every trial finished (``complete``), the files written."""
+
     directory: Path
     rows: list[TrialRow]
     best: TrialRow | None
