@@ -330,6 +330,20 @@ def resolve(
     return config
 
 
+def canonical_key(algo: str, key: str) -> str:
+    """The ``section.field`` a ``--set`` key lands on for ``algo`` (``gamma`` -> ``ppo.discount_factor``,
+    ``num_envs`` -> ``run.num_envs``, ``env.size`` stays), found by the same merge ``resolve`` does,
+    so two spellings of one setting are recognised as one (a search cannot both fix and sample it).
+    Only the name is checked here: an unknown field fails when the value is resolved."""
+    if algo not in LEARNERS:
+        raise ConfigError(f"unknown algorithm {algo!r}: valid algorithms are {', '.join(algorithm_names())}")
+    sections: dict[str, dict[str, Any]] = {"run": {}, "env_kwargs": {}, "algorithm": {}, "policy": {}, "selfplay": {}, "monitor": {}}
+    _merge(sections, _nest(key, None), algo, f"--set {key}")
+    names = {"algorithm": algo, "env_kwargs": "env"}
+    ((target, values),) = ((t, v) for t, v in sections.items() if v)
+    return f"{names.get(target, target)}.{next(iter(values))}"
+
+
 def field_help() -> list[tuple[str, str, Any]]:
     """(section.key, type, default) for every hyperparameter, for ``--help``."""
     rows = []

@@ -20,6 +20,7 @@ import random
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import datetime
@@ -136,6 +137,21 @@ class _GracefulInterrupt:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
             self._previous = None
+
+
+@dataclass(frozen=True)
+class UpdateEvent:
+    """What :meth:`Trainer.train` tells its ``on_update`` hook after each update.
+
+    ``checkpoint`` is the file saved at this update, or None: a caller that keeps its own copy of
+    the run's progress (a Ray Tune trial) takes it exactly when it exists, with the metrics of the
+    same step, so a restored copy resumes where those metrics were measured.
+    """
+
+    steps: int
+    updates: int
+    metrics: dict[str, float]
+    checkpoint: Path | None
 
 
 @dataclass
@@ -290,7 +306,10 @@ class Trainer:
         self.resumed_from = path
 
     # --- the loop --------------------------------------------------------------------------------
-    def train(self) -> RunResult:
+    def train(self, on_update: Callable[[UpdateEvent], None] | None = None) -> RunResult:
+        """Train to ``run.total_steps``; ``on_update`` (optional) sees every update's metrics and
+        checkpoint (:class:`UpdateEvent`), for a caller that drives the run from outside: a search
+        reporting to Ray Tune. The run's own logs and checkpoints are the same with or without it."""
         cfg = self.config.run
         self.run_dir.mkdir(parents=True, exist_ok=True)
         # The resolved settings, and which speed paths this run takes (``fast_paths``; read back by
@@ -324,11 +343,17 @@ class Trainer:
                 if self.algo.updates_done % cfg.log_every == 0:
                     logger.log(self.steps, metrics)
                 progress.update(self.steps, **self._progress_fields(metrics))
-                if self.algo.updates_done % cfg.checkpoint_every == 0 and not stop.requested:
+                saved = None
+                # The last update saves here too (not only after the loop), so the hook sees the final checkpoint.
+                if (self.algo.updates_done % cfg.checkpoint_every == 0 or self.steps >= cfg.total_steps) and not stop.requested:
                     logger.flush()  # rows up to a checkpoint are on disk before it: a resume keeps them
-                    self.save()
+                    saved = self.save()
+                if on_update is not None:
+                    on_update(UpdateEvent(self.steps, self.algo.updates_done, dict(metrics), saved))
             logger.flush()
-            path = self.save()
+            path = checkpoint_path(self.run_dir, self.steps)
+            if not path.is_file():  # interrupted, or nothing to do: the loop saved no final checkpoint
+                path = self.save()
             if stop.requested:
                 progress.write(f"interrupted: saved {path}; continue with --resume {self.run_dir}")
             else:
