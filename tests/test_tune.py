@@ -86,8 +86,9 @@ def test_a_search_is_checked_before_ray_starts(tmp_path: Path, space: tuple[str,
         check_search(_spec(tmp_path, *space, overrides=overrides))
 
 
-@pytest.mark.skipif(importlib.util.find_spec("optuna") is not None, reason="optuna is installed")
-def test_optuna_missing_says_how_to_install_it(tmp_path: Path) -> None:
+def test_optuna_missing_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name == "optuna" else find_spec(name, *rest))
     with pytest.raises(ConfigError, match="--search optuna needs optuna: pip install optuna"):
         check_search(_spec(tmp_path, "ppo.clip_param=uniform:0.1:0.3", search="optuna"))
 
