@@ -42,6 +42,7 @@ CAPS: dict[str, dict[str, str]] = {
     "rlagent.analyze": {},
     "rlagent.watch": {"--every": "50"},  # a frame every 50 steps of the match
     "rlagent.diagnose": {"--no-plots": ""},
+    "rlagent.tune": {"--samples": "2", "--total-steps": "256", "--scheduler": "none"},  # two tiny trials
     "envs.hex": {"--games": "64", "--num-envs": "16"},
 }
 SHRINK = ((re.compile(r"\bmcts\d+"), "mcts8"), (re.compile(r"@puct\d+"), "@puct4"))
@@ -60,9 +61,13 @@ NOT_RUN = {
 }
 # A block with this runs on the session's local Ray (conftest's ray_session: --address is then the Ray
 # already joined), is marked ray, and is skipped where Ray is not installed.
-RAY_BACKEND = "--backend ray"
+RAY_BACKEND = ("--backend ray", "run.backend=ray", "rlagent.tune")
 # What logs/<run> is in a block that trains nothing: the 5x5 self-play run the Hex pages speak of.
 DEFAULT_RUN = ["ppo", "--env", "hex", "--set", "env.size=5", "--set", "selfplay.enabled=true"]
+
+
+def uses_ray(block: str) -> bool:
+    return any(marker in block for marker in RAY_BACKEND)
 
 
 def readme_section(name: str) -> str:
@@ -236,7 +241,7 @@ def _run_benchmark(script: str) -> None:
 
 
 BASH_BLOCKS = [
-    pytest.param(page, block, id=f"{page}-{i}", marks=[pytest.mark.ray] if RAY_BACKEND in block else [])
+    pytest.param(page, block, id=f"{page}-{i}", marks=[pytest.mark.ray] if uses_ray(block) else [])
     for i, (page, block) in enumerate(blocks("bash"))
 ]
 
@@ -248,7 +253,7 @@ def test_every_command_runs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest,
 ) -> None:
     """The block's commands in order, as a reader would type them, in a fresh folder."""
-    if RAY_BACKEND in block:
+    if uses_ray(block):
         request.getfixturevalue("ray_session")
     monkeypatch.chdir(tmp_path)
     run: Path | None = None
