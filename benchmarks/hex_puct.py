@@ -62,8 +62,10 @@ def main() -> None:
             player.search(boards[:batch], to_move[:batch])
             seconds = time.perf_counter() - start
             s = player.stats
-            print(f"  sims={sims:4d} batch={batch:4d}: {1e3 * seconds / batch:8.2f} ms/position, {s.simulations_per_second:8.0f} simulations/s, "
-                  f"{s.network_calls:4d} network calls, {s.leaves_per_call:7.1f} leaves/call, network {s.network_seconds / s.seconds:4.0%} of the time")
+            print(
+                f"  sims={sims:4d} batch={batch:4d}: {1e3 * seconds / batch:8.2f} ms/position, {s.simulations_per_second:8.0f} simulations/s, "
+                f"{s.network_calls:4d} network calls, {s.leaves_per_call:7.1f} leaves/call, network {s.network_seconds / s.seconds:4.0%} of the time"
+            )
 
 
 if __name__ == "__main__":

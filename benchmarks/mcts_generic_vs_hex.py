@@ -47,8 +47,7 @@ def speed(sims: int, repeats: int) -> None:
             boards = np.arange(batch)
             generic = ms_per_move(GenericMCTSPlayer(sims, seed=0).search, game, boards, reps, repeats)
             fast = ms_per_move(compiled(MCTSPlayer(sims, seed=0)), game, boards, reps, repeats)
-            print(f"{size}x{size} mcts{sims} batch {batch:2d}: generic {generic:7.2f} ms/move, compiled {fast:6.2f} ms/move, "
-                  f"ratio {generic / fast:5.1f}x")
+            print(f"{size}x{size} mcts{sims} batch {batch:2d}: generic {generic:7.2f} ms/move, compiled {fast:6.2f} ms/move, ratio {generic / fast:5.1f}x")
     for batch, reps in ((64, 2), (1, 4)):
         generic = ms_per_move(GenericMCTSPlayer(sims, seed=0).search, ConnectFourCore(batch), np.arange(batch), reps, repeats)
         print(f"Connect Four mcts{sims} batch {batch:2d}: generic {generic:7.2f} ms/move")
@@ -66,9 +65,11 @@ def strength(sims: int, games: int) -> None:
             if boards.size:
                 game.play(players[name](game, boards), boards)
     won = game.winner == generic_seat
-    print(f"5x5 mcts{sims}, {games} games with random openings: generic wins {won.sum()}/{games} "
-          f"(as first mover {won[generic_seat == 0].sum()}/{(generic_seat == 0).sum()}, "
-          f"as second {won[generic_seat == 1].sum()}/{(generic_seat == 1).sum()})")
+    print(
+        f"5x5 mcts{sims}, {games} games with random openings: generic wins {won.sum()}/{games} "
+        f"(as first mover {won[generic_seat == 0].sum()}/{(generic_seat == 0).sum()}, "
+        f"as second {won[generic_seat == 1].sum()}/{(generic_seat == 1).sum()})"
+    )
 
 
 if __name__ == "__main__":

@@ -23,9 +23,8 @@ from pathlib import Path
 
 import torch
 
-from rlagent.distributed import init_ray
-
 from rlagent.config import resolve
+from rlagent.distributed import init_ray
 from rlagent.monitor import read_metrics
 from rlagent.run import Trainer
 
@@ -33,7 +32,9 @@ from rlagent.run import Trainer
 def train(args: argparse.Namespace, logdir: Path, *backend: str) -> tuple[dict[int, float], float]:
     """Steps -> ep_rew_mean of one run, and its wall time (building the trainer and training)."""
     config = resolve(
-        args.algo, args.env, overrides=["run.progress=false", f"run.num_envs={args.envs}", *backend, *args.set],
+        args.algo,
+        args.env,
+        overrides=["run.progress=false", f"run.num_envs={args.envs}", *backend, *args.set],
         extra={"total_steps": args.steps, "seed": args.seed, "logdir": str(logdir)},
     )
     started = time.perf_counter()
@@ -74,15 +75,17 @@ def main() -> None:
         remote, remote_wall = train(args, Path(logdir) / "ray", "run.backend=ray", f"run.num_workers={args.workers}")
     ray.shutdown()
 
-    print(f"{args.algo} on {args.env}, {args.envs} envs, seed {args.seed}, {os.cpu_count()} CPUs; "
-          f"ray: {args.workers} workers x {args.envs // args.workers} envs")
+    print(
+        f"{args.algo} on {args.env}, {args.envs} envs, seed {args.seed}, {os.cpu_count()} CPUs; ray: {args.workers} workers x {args.envs // args.workers} envs"
+    )
     print(f"{'step':>8}  {'local':>8}  {'ray':>8}")
     for step in range(args.every, args.steps + 1, args.every):
         print(f"{step:>8}  {at(local, step):>8.1f}  {at(remote, step):>8.1f}")
     last = max(local)
     print(f"{'final':>8}  {local[last]:>8.1f}  {remote[max(remote)]:>8.1f}")
-    print(f"wall: local {local_wall:.1f} s, ray {remote_wall:.1f} s (ratio {remote_wall / local_wall:.2f}; "
-          f"Ray's own start-up, {ray_start:.1f} s, not included)")
+    print(
+        f"wall: local {local_wall:.1f} s, ray {remote_wall:.1f} s (ratio {remote_wall / local_wall:.2f}; Ray's own start-up, {ray_start:.1f} s, not included)"
+    )
 
 
 if __name__ == "__main__":

@@ -171,10 +171,7 @@ class TurnBasedGame(ABC):
         legal = self.is_legal(actions, idx)
         if not legal.all():
             i = int(np.argmax(~legal))
-            raise IllegalMoveError(
-                f"illegal {self.name} move {int(actions[i])} on board {int(idx[i])}: "
-                f"{self.describe_illegal(int(actions[i]), int(idx[i]))}"
-            )
+            raise IllegalMoveError(f"illegal {self.name} move {int(actions[i])} on board {int(idx[i])}: {self.describe_illegal(int(actions[i]), int(idx[i]))}")
 
     def random_actions(self, uniforms: np.ndarray, boards: np.ndarray | None = None) -> np.ndarray:
         """A uniformly random legal action per board, chosen by one uniform number in [0, 1) each.
@@ -201,9 +198,7 @@ class TurnBasedGame(ABC):
     # --- copying positions (for searches) --------------------------------------------------------
     def _state_arrays(self) -> list[np.ndarray]:
         if not self.state_fields:
-            raise NotImplementedError(
-                f"{type(self).__name__} declares no state_fields: name its per-board arrays there to copy positions"
-            )
+            raise NotImplementedError(f"{type(self).__name__} declares no state_fields: name its per-board arrays there to copy positions")
         return [getattr(self, name) for name in (*self._BASE_STATE, *self.state_fields)]
 
     def state_signature(self) -> tuple:
@@ -244,9 +239,7 @@ class TurnBasedGame(ABC):
             rows = rows[self.winner[rows] == RUNNING]
         return self.winner[idx].astype(np.int64)
 
-    def move_outcomes(
-        self, boards: np.ndarray, scratch: Callable[[int], TurnBasedGame] | None = None
-    ) -> np.ndarray:
+    def move_outcomes(self, boards: np.ndarray, scratch: Callable[[int], TurnBasedGame] | None = None) -> np.ndarray:
         """Int8 ``(k, num_actions)``: the ``winner`` code each legal move of the mover would leave on
         each of ``boards`` (``RUNNING`` where the game goes on, and for illegal moves); the boards are
         not changed. MCTS asks this of every node it expands, to take a win in one and prove nodes.
@@ -347,5 +340,5 @@ class TurnBasedGame(ABC):
         raise NotImplementedError(f"{type(self).__name__} has no picture rendering")
 
 
-from envs.trial_task import TrialTask  # noqa: E402,F401  (the trial-task base, exported here with the others)
 from envs.simultaneous import SimultaneousGame  # noqa: E402,F401  (the simultaneous-move base)
+from envs.trial_task import TrialTask  # noqa: E402,F401  (the trial-task base, exported here with the others)

@@ -77,7 +77,11 @@ class GenericMCTSPlayer:
     """
 
     def __init__(
-        self, simulations: int = 200, seed: int | None = 0, game: Any = None, exploration: float = 1.4142,
+        self,
+        simulations: int = 200,
+        seed: int | None = 0,
+        game: Any = None,
+        exploration: float = 1.4142,
         parallel: int = 8,
     ) -> None:
         for label, value in (("simulations", simulations), ("parallel", parallel)):
@@ -168,12 +172,18 @@ class _Search:
         # Each kept path expands at most one node; a tree keeps at most simulations + per - 1 paths.
         self.capacity = 1 + (player.simulations + per + 1) * actions
         size = k * self.capacity
-        self.first, self.count, self.action, self.visits, self.pending, self.wins, self.status, self.to_move = (
-            player.nodes(size)
-        )
+        self.first, self.count, self.action, self.visits, self.pending, self.wins, self.status, self.to_move = player.nodes(size)
         self.roots = np.arange(k, dtype=np.int64) * self.capacity
-        for field, value in ((self.first, -1), (self.count, 0), (self.action, 0), (self.to_move, 0), (self.visits, 0),
-                             (self.pending, 0), (self.wins, 0.0), (self.status, RUNNING)):
+        for field, value in (
+            (self.first, -1),
+            (self.count, 0),
+            (self.action, 0),
+            (self.to_move, 0),
+            (self.visits, 0),
+            (self.pending, 0),
+            (self.wins, 0.0),
+            (self.status, RUNNING),
+        ):
             field[self.roots] = value
         self.next_free = self.roots + 1
         self.done_sims = np.zeros(k, dtype=np.int64)
@@ -203,8 +213,20 @@ class _Search:
         kind = np.zeros(rows, dtype=np.int8)
         first, count, visits, pending, wins, status, to_move = self._arrays()
         tree.select_paths(
-            self.roots, active, self.per, self.player.exploration, first, count, visits, pending, wins, status,
-            to_move, paths, depth, kind,
+            self.roots,
+            active,
+            self.per,
+            self.player.exploration,
+            first,
+            count,
+            visits,
+            pending,
+            wins,
+            status,
+            to_move,
+            paths,
+            depth,
+            kind,
         )
         results = np.full(rows, RUNNING, dtype=np.int64)  # rollouts' winners; the rest read in backup
         live = np.flatnonzero((kind == NEW) | (kind == EXPAND))
@@ -241,8 +263,21 @@ class _Search:
         outcomes = game.move_outcomes(rows, lambda size: self.player.scratch(self.game, "children", size))
         first, count, visits, pending, wins, _, to_move = self._arrays()
         starts = tree.expand(
-            leaves, self.rows_tree[rows], mask, self.rng.random(mask.shape, dtype=np.float32), outcomes, movers,
-            self.next_free, first, count, self.action, to_move, visits, pending, wins, status,
+            leaves,
+            self.rows_tree[rows],
+            mask,
+            self.rng.random(mask.shape, dtype=np.float32),
+            outcomes,
+            movers,
+            self.next_free,
+            first,
+            count,
+            self.action,
+            to_move,
+            visits,
+            pending,
+            wins,
+            status,
         )
         self.max_depth = max(self.max_depth, int(depth[rows].max()) + 1)
         wins_now = (outcomes == movers[:, None]).any(axis=1)

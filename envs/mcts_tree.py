@@ -218,8 +218,13 @@ def backup(
 
 @njit(cache=True)
 def best_children(
-    roots: np.ndarray, first: np.ndarray, count: np.ndarray, visits: np.ndarray, wins: np.ndarray,
-    status: np.ndarray, to_move: np.ndarray,
+    roots: np.ndarray,
+    first: np.ndarray,
+    count: np.ndarray,
+    visits: np.ndarray,
+    wins: np.ndarray,
+    status: np.ndarray,
+    to_move: np.ndarray,
 ) -> np.ndarray:
     """Each root's chosen child: a proven win if any, else the most visited child not proven lost
     (ties: more wins), else (all lost) the most visited."""
@@ -239,9 +244,7 @@ def best_children(
                 for child in range(start, stop):
                     if avoid_lost and status[child] == 1 - mover:
                         continue
-                    if best < 0 or visits[child] > visits[best] or (
-                        visits[child] == visits[best] and wins[child] > wins[best]
-                    ):
+                    if best < 0 or visits[child] > visits[best] or (visits[child] == visits[best] and wins[child] > wins[best]):
                         best = child
                 if best >= 0:
                     break

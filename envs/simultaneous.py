@@ -10,7 +10,6 @@ matches and the league are written against this class, not against the Arena.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-
 from typing import TYPE_CHECKING, Any
 
 import numpy as np

@@ -275,8 +275,14 @@ class SimultaneousVectorEnv(VectorEnv):
         return match.learner_view().copy(), rewards, terminated, np.zeros(self.num_envs, bool), infos
 
     def _attach_endings(
-        self, infos: dict[str, Any], ended: np.ndarray, final_views: np.ndarray, final_seats: np.ndarray, outcome: np.ndarray,
-        score: np.ndarray, terminated: np.ndarray,
+        self,
+        infos: dict[str, Any],
+        ended: np.ndarray,
+        final_views: np.ndarray,
+        final_seats: np.ndarray,
+        outcome: np.ndarray,
+        score: np.ndarray,
+        terminated: np.ndarray,
     ) -> None:
         """Gymnasium's SAME_STEP layout: ``final_obs`` an object array of per-env observations,
         ``final_info`` a batched dict; also ``result``/``score`` at the top level for loggers."""
@@ -289,8 +295,14 @@ class SimultaneousVectorEnv(VectorEnv):
         mask = terminated.copy()
         final_info = {"result": outcomes, "_result": mask, "score": scores, "_score": mask, "learner_seat": seats, "_learner_seat": mask}
         infos.update(
-            final_obs=final_obs, _final_obs=mask.copy(), final_info=final_info, _final_info=mask.copy(),
-            result=outcomes, _result=mask.copy(), score=scores, _score=mask.copy(),
+            final_obs=final_obs,
+            _final_obs=mask.copy(),
+            final_info=final_info,
+            _final_info=mask.copy(),
+            result=outcomes,
+            _result=mask.copy(),
+            score=scores,
+            _score=mask.copy(),
         )
 
     def render(self) -> tuple | None:

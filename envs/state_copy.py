@@ -38,12 +38,17 @@ def copy_rows(dst: np.ndarray, src: np.ndarray, dst_rows: np.ndarray, src_rows: 
     bytes), and a copy within one array (where numpy's gather-then-scatter makes overlapping
     index sets safe) are copied by numpy."""
     if (
-        dst_rows.size < _FEW_ROWS or dst is src or not (dst.flags.c_contiguous and src.flags.c_contiguous)
-        or dst.shape[1:] != src.shape[1:] or dst.dtype != src.dtype
+        dst_rows.size < _FEW_ROWS
+        or dst is src
+        or not (dst.flags.c_contiguous and src.flags.c_contiguous)
+        or dst.shape[1:] != src.shape[1:]
+        or dst.dtype != src.dtype
     ):
         dst[dst_rows] = src[src_rows]
         return
     _copy_byte_rows(
-        dst.reshape(dst.shape[0], -1).view(np.uint8), src.reshape(src.shape[0], -1).view(np.uint8),
-        np.asarray(dst_rows, dtype=np.int64), np.asarray(src_rows, dtype=np.int64),
+        dst.reshape(dst.shape[0], -1).view(np.uint8),
+        src.reshape(src.shape[0], -1).view(np.uint8),
+        np.asarray(dst_rows, dtype=np.int64),
+        np.asarray(src_rows, dtype=np.int64),
     )

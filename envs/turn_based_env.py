@@ -23,8 +23,8 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from envs.base import DRAW, Opponent, SeatedOpponent, TurnBasedGame
 from envs.actions import check_actions
+from envs.base import DRAW, Opponent, SeatedOpponent, TurnBasedGame
 from envs.batched_random import BatchedRandom
 from envs.player_names import RANDOM, PlayerName, looks_like_path, parse_player_name
 
@@ -97,7 +97,11 @@ class Match:
     """
 
     def __init__(
-        self, game: TurnBasedGame, opponent: OpponentSpec = "random", agent_color: int | str = 0, opening_moves: int = 0,
+        self,
+        game: TurnBasedGame,
+        opponent: OpponentSpec = "random",
+        agent_color: int | str = 0,
+        opening_moves: int = 0,
         random_symmetry: bool = False,
     ) -> None:
         self.game = game

@@ -21,8 +21,8 @@ from rlagent.errors import ConfigError
 from rlagent.games.extras import extras_for
 from rlagent.games.game_agent import board_games, load_game_agent
 from rlagent.games.matches import game_factory
-from rlagent.games.position_analysis import analyze_position, position_report
 from rlagent.games.players import PolicyPlayer
+from rlagent.games.position_analysis import analyze_position, position_report
 
 
 def board_formats() -> str:
@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m rlagent.analyze", description=__doc__.split("\n\n")[1] + "\n\n" + board_formats(), formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "run", help="a run directory (its latest checkpoint) or a checkpoint file of a board-game agent; RUN@puctN (Hex): also search with N network evaluations"
+        "run",
+        help="a run directory (its latest checkpoint) or a checkpoint file of a board-game agent; RUN@puctN (Hex): also search with N network evaluations",
     )
     parser.add_argument("--board", required=True, help='the position in the game\'s board text, e.g. "x..o./...../.....//" for Hex (formats above)')
     parser.add_argument("--to-move", type=str.lower, choices=("x", "o"), help="who is to move (default: from the stone counts)")

@@ -110,9 +110,7 @@ class RunConfig:
         if self.num_workers < 1:
             raise ConfigError(f"run.backend=ray needs run.num_workers >= 1 (Ray actors that step the envs), got {self.num_workers}")
         if self.num_envs % self.num_workers:
-            raise ConfigError(
-                f"run.num_workers={self.num_workers} must divide run.num_envs={self.num_envs} (each worker steps num_envs / num_workers envs)"
-            )
+            raise ConfigError(f"run.num_workers={self.num_workers} must divide run.num_envs={self.num_envs} (each worker steps num_envs / num_workers envs)")
 
 
 @dataclass(frozen=True)
@@ -202,7 +200,6 @@ class MonitorConfig:
 def algorithm_names() -> tuple[str, ...]:
     """The learners' names, as registered in :data:`rlagent.algos.LEARNERS`."""
     return tuple(LEARNERS)
-
 
 
 @dataclass(frozen=True)

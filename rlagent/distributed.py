@@ -125,11 +125,14 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     """``--backend`` and ``--address``, worded the same in every command that has them; pass the
     parsed values to :func:`start_backend`."""
     parser.add_argument(
-        "--backend", choices=BACKENDS, default="local",
+        "--backend",
+        choices=BACKENDS,
+        default="local",
         help="local: this machine, in --workers processes (default); ray: each task a Ray task, with the same results (needs rlagent[ray])",
     )
     parser.add_argument(
-        "--address", help="with --backend ray: join this Ray cluster (auto: the one this machine belongs to; HOST:PORT: its head) instead of starting one",
+        "--address",
+        help="with --backend ray: join this Ray cluster (auto: the one this machine belongs to; HOST:PORT: its head) instead of starting one",
     )
 
 

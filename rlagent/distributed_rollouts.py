@@ -159,8 +159,13 @@ class RolloutWorker:
             self._join(step, weights)
         self.recorder = InfoRecorder()
         self.collector = Collector(
-            env, self.policy, num_steps, self.seed, actor=select_fast_paths(self.policy, cfg.fast).actor,
-            reset_state_per_trial=reset_state_per_trial, observers=(self.recorder,),
+            env,
+            self.policy,
+            num_steps,
+            self.seed,
+            actor=select_fast_paths(self.policy, cfg.fast).actor,
+            reset_state_per_trial=reset_state_per_trial,
+            observers=(self.recorder,),
         )
 
     def _network(self, weights: dict[str, torch.Tensor] | None = None) -> torch.nn.Module:
@@ -230,10 +235,7 @@ def merge_infos(infos: Sequence[dict[str, Any]], sizes: Sequence[int]) -> dict[s
         if all(isinstance(value, dict) for value in present):
             merged[key] = merge_infos([value if value is not None else {} for value in values], sizes)
             continue
-        per_env = all(
-            isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == size
-            for value, size in zip(values, sizes) if value is not None
-        )
+        per_env = all(isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == size for value, size in zip(values, sizes) if value is not None)
         if not per_env:
             merged[key] = present[0]
             continue
@@ -306,10 +308,12 @@ class RemoteCollector:
         weights = ray.put(_cpu_weights(self.policy))
         sync = None
         if self.pool is not None:
-            sync = ray.put({
-                "snapshots": [(step, state) for _, step, state in self._snapshots()],
-                "records": _records(self.pool),
-            })
+            sync = ray.put(
+                {
+                    "snapshots": [(step, state) for _, step, state in self._snapshots()],
+                    "records": _records(self.pool),
+                }
+            )
         results = ray.get([worker.collect.remote(weights, sync) for worker in self.workers])
         rollout = concatenate_envs([result["rollout"] for result in results])
         self._replay(rollout, [result["infos"] for result in results], [result["rollout"].num_envs for result in results])

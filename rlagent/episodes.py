@@ -14,10 +14,10 @@ from typing import Any, cast
 import numpy as np
 import torch
 
+from envs.arena.core import OPENING_JITTER
 from rlagent.agent import Agent
 from rlagent.games.elo import wilson_interval
 from rlagent.games.players import make_opponent
-from envs.arena.core import OPENING_JITTER
 from rlagent.games.seat_players import load_seat_opponent
 from rlagent.gym_envs import env_parameters
 from rlagent.make_env import make_env
@@ -123,8 +123,17 @@ def results_by_seat(agent: Agent, opponent: str, games: int, seed: int, determin
     for seat in range(seats):
         count = games // seats + (seat < games % seats)
         outcomes: list[float] = []
-        play_episodes(agent, count, load_seat_opponent(opponent, _num_seats(agent)), None, seed + seat, deterministic,
-                      outcomes=outcomes, learner_seat=seat, extra_env=jitter)
+        play_episodes(
+            agent,
+            count,
+            load_seat_opponent(opponent, _num_seats(agent)),
+            None,
+            seed + seat,
+            deterministic,
+            outcomes=outcomes,
+            learner_seat=seat,
+            extra_env=jitter,
+        )
         values = np.asarray(outcomes)
         results.append(SeatResult(seat, int((values == 1.0).sum()), int((values == 0.5).sum()), int((values == 0.0).sum())))
     return results
@@ -152,7 +161,11 @@ class ColourResult:
 
 
 def win_rates_by_colour(
-    agent: Agent, opponent: str, games: int, seed: int, deterministic: bool = True,
+    agent: Agent,
+    opponent: str,
+    games: int,
+    seed: int,
+    deterministic: bool = True,
     actor: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> list[ColourResult]:
     """``games`` games against ``opponent`` (a player name or a run path), half with each colour:

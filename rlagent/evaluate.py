@@ -19,8 +19,8 @@ from __future__ import annotations
 from envs.player_names import search_name
 from rlagent.agent import load_agent
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
-from rlagent.errors import RlagentError
 from rlagent.episodes import is_seated, is_two_player, results_by_seat, trial_accuracy, win_rates_by_colour
+from rlagent.errors import RlagentError
 from rlagent.games.elo import wilson_interval
 from rlagent.games.extras import extras_for, games_with, searched_agent
 from rlagent.games.players import parse_player
@@ -28,18 +28,27 @@ from rlagent.games.players import parse_player
 
 def build_parser() -> OneLineErrorParser:
     parser = OneLineErrorParser(prog="python -m rlagent.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("run", help="a run directory (its latest checkpoint) or a checkpoint file; RUN@puctN: a Hex agent searched with N network evaluations per move")
     parser.add_argument(
-        "--opponent", default="random",
+        "run", help="a run directory (its latest checkpoint) or a checkpoint file; RUN@puctN: a Hex agent searched with N network evaluations per move"
+    )
+    parser.add_argument(
+        "--opponent",
+        default="random",
         help="random (default); for board games mctsN (e.g. mcts200); for the Arena idle, hill, turret, hunter; a run directory / checkpoint; "
         "for Hex also RUN@puctN",
     )
     parser.add_argument("--games", type=int, default=200, help="games or episodes to play (default 200)")
     parser.add_argument("--seed", type=int, default=12345)
-    parser.add_argument("--positions", type=int, metavar="N", help="Hex: grade the greedy move in N random-play positions with the exact solver instead of playing games")
+    parser.add_argument(
+        "--positions", type=int, metavar="N", help="Hex: grade the greedy move in N random-play positions with the exact solver instead of playing games"
+    )
     parser.add_argument("--stones", metavar="LOW-HIGH", help="with --positions: the stone counts to draw (default by size: 5x5 4-14, 7x7 20-38)")
-    parser.add_argument("--sample", action="store_true", help="sample moves instead of playing the most likely one (a Q-network, rainbow or dqn, has no distribution to sample: it stays greedy; "
-                        "RUN@puctN samples in proportion to its visits)")
+    parser.add_argument(
+        "--sample",
+        action="store_true",
+        help="sample moves instead of playing the most likely one (a Q-network, rainbow or dqn, has no distribution to sample: it stays greedy; "
+        "RUN@puctN samples in proportion to its visits)",
+    )
     return parser
 
 
@@ -65,10 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         returns, summary = trial_accuracy(agent, args.games, args.seed, deterministic=not args.sample)
         print(f"mean return over {args.games} episodes: {returns.mean():.2f} (std {returns.std():.2f})")
         if summary:  # trial tasks: accuracy by kind of condition
-            print(f"  {int(summary['trial/trials'])} trials: accuracy {summary['trial/accuracy']:.1%}, "
-                  f"on trivial conditions {summary.get('trial/accuracy_trivial', float('nan')):.1%}, "
-                  f"on non-trivial {summary.get('trial/accuracy_nontrivial', float('nan')):.1%}; "
-                  f"response rate {summary['trial/response_rate']:.1%}, reward per trial {summary['trial/reward_per_trial']:.3f}")
+            print(
+                f"  {int(summary['trial/trials'])} trials: accuracy {summary['trial/accuracy']:.1%}, "
+                f"on trivial conditions {summary.get('trial/accuracy_trivial', float('nan')):.1%}, "
+                f"on non-trivial {summary.get('trial/accuracy_nontrivial', float('nan')):.1%}; "
+                f"response rate {summary['trial/response_rate']:.1%}, reward per trial {summary['trial/reward_per_trial']:.3f}"
+            )
         return 0
     results = win_rates_by_colour(agent, args.opponent, args.games, args.seed, deterministic=not args.sample, actor=actor)
     for result in results:

@@ -33,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seeds the colour draw and --sample (default 0)")
     parser.add_argument("--sample", action="store_true", help="the agent samples its moves instead of playing its most likely one")
     parser.add_argument(
-        "--temperature", type=float, default=1.0,
+        "--temperature",
+        type=float,
+        default=1.0,
         help="with --sample: divides the logits (default 1); a Q-network (rainbow, dqn) samples softmax(Q / temperature), "
         "near uniform at 1 since Q is within [-1, 1]: try 0.1; RUN@puctN samples in proportion to visits ** (1 / temperature)",
     )

@@ -152,9 +152,24 @@ class Rollout:
 # Where each Rollout field keeps its env axis: 1 for the (T, N, ...) arrays, 0 for what holds the
 # envs after the last step. A new field must say here how rollouts of disjoint envs join.
 ENV_AXIS = {
-    "obs": 1, "actions": 1, "log_probs": 1, "values": 1, "rewards": 1, "terminated": 1, "truncated": 1, "final_obs": 1,
-    "episode_starts": 1, "states": 1, "valid": 1, "cuts": 1, "advantages": 1, "returns": 1, "scaled_values": 1,
-    "last_values": 0, "last_state": 0, "last_obs": 0,
+    "obs": 1,
+    "actions": 1,
+    "log_probs": 1,
+    "values": 1,
+    "rewards": 1,
+    "terminated": 1,
+    "truncated": 1,
+    "final_obs": 1,
+    "episode_starts": 1,
+    "states": 1,
+    "valid": 1,
+    "cuts": 1,
+    "advantages": 1,
+    "returns": 1,
+    "scaled_values": 1,
+    "last_values": 0,
+    "last_state": 0,
+    "last_obs": 0,
 }
 
 
@@ -350,7 +365,9 @@ class Collector:
             self.fast_actor.refresh()  # it copies the parameters the learner just changed
             actor = self.fast_actor
         self.fast_actor_used = actor is self.fast_actor
-        buffers["final_obs"] = {k: np.zeros_like(v) for k, v in buffers["final_obs"].items()} if isinstance(buffers["final_obs"], dict) else np.zeros_like(buffers["final_obs"])
+        buffers["final_obs"] = (
+            {k: np.zeros_like(v) for k, v in buffers["final_obs"].items()} if isinstance(buffers["final_obs"], dict) else np.zeros_like(buffers["final_obs"])
+        )
         # The buffers as locals: the loop runs once per env step, for the whole batch.
         obs_buffer, final_buffer, states_buffer = buffers["obs"], buffers["final_obs"], buffers["states"]
         action_buffer, log_prob_buffer, value_buffer = buffers["actions"], buffers["log_probs"], buffers["values"]

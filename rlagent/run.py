@@ -22,14 +22,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import torch
 
+from envs.simultaneous import SimultaneousGame
+from envs.simultaneous_env import SimultaneousVectorEnv
+from envs.turn_based_env import TurnBasedVectorEnv
 from rlagent.algos import LEARNERS
 from rlagent.algos.learner import OffPolicyLearner
 from rlagent.checkpoint import (
@@ -46,24 +49,21 @@ from rlagent.checkpoint import (
     unpickle_env,
 )
 from rlagent.config import Config
-from rlagent.fast.paths import select_fast_paths
+from rlagent.distributed_rollouts import RemoteCollector
 from rlagent.errors import CheckpointError, ConfigError
+from rlagent.fast.paths import select_fast_paths
+from rlagent.games.extras import extras_for
+from rlagent.games.players import PolicyPlayer
+from rlagent.games.selfplay import POOL_DIR, OpponentPool, rate_learner, selfplay_game_factory
 from rlagent.gym_envs import resolve_env_id
 from rlagent.make_env import make_env
+from rlagent.monitor.consistency import reference_batch
+from rlagent.monitor.diagnostics import TrainingDiagnostics
 from rlagent.monitor.logger import RunLogger
 from rlagent.monitor.progress import Progress
 from rlagent.monitor.results import GameResults
 from rlagent.monitor.trials import TrialStats
-from rlagent.monitor.consistency import reference_batch
-from rlagent.monitor.diagnostics import TrainingDiagnostics
-from rlagent.distributed_rollouts import RemoteCollector
 from rlagent.rollout import Collector, Rollout
-from envs.simultaneous import SimultaneousGame
-from envs.simultaneous_env import SimultaneousVectorEnv
-from envs.turn_based_env import TurnBasedVectorEnv
-from rlagent.games.players import PolicyPlayer
-from rlagent.games.extras import extras_for
-from rlagent.games.selfplay import POOL_DIR, OpponentPool, rate_learner, selfplay_game_factory
 
 
 def select_device(name: str) -> torch.device:
@@ -196,9 +196,7 @@ class Trainer:
         remote = cfg.backend == "ray"
         self.env = make_env(config.env, cfg.num_envs // cfg.num_workers if remote else cfg.num_envs, env_kwargs)
         spec = LEARNERS[config.algo]
-        self.policy = spec.build_network(
-            self.env.single_observation_space, self.env.single_action_space, config.policy, config.algorithm
-        ).to(self.device)
+        self.policy = spec.build_network(self.env.single_observation_space, self.env.single_action_space, config.policy, config.algorithm).to(self.device)
         self.on_policy = spec.on_policy
         needs = spec.collection(config.algorithm)
         num_steps = self._rollout_length(needs.num_steps)
@@ -220,8 +218,13 @@ class Trainer:
             self.collector = RemoteCollector(config, self.policy, self.env, num_steps, needs.reset_state_per_trial, observers, self.pool)
         else:
             self.collector = Collector(
-                self.env, self.policy, num_steps, cfg.seed, actor=self.fast.actor,
-                reset_state_per_trial=needs.reset_state_per_trial, observers=observers,
+                self.env,
+                self.policy,
+                num_steps,
+                cfg.seed,
+                actor=self.fast.actor,
+                reset_state_per_trial=needs.reset_state_per_trial,
+                observers=observers,
             )
         self.steps = 0
         self._last_rollout: Rollout | None = None  # for the checkpoints' reference batch

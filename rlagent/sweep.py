@@ -23,13 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 import torch
 
 from rlagent.agent import Agent
-from rlagent.episodes import trial_accuracy
 from rlagent.config import resolve
 from rlagent.distributed import check_backend, ray_map
+from rlagent.episodes import trial_accuracy
 from rlagent.errors import RlagentError
 from rlagent.monitor.logger import read_metrics
 from rlagent.monitor.progress import Progress

@@ -195,10 +195,19 @@ class SearchSpec:
     def settings(self) -> dict[str, Any]:
         """What makes two searches the same search (``search.json``): not where it runs or on what."""
         return {
-            "algo": self.algo, "env": self.env, "space": [d.describe() for d in self.space], "metric": self.metric,
-            "mode": self.mode, "samples": self.samples, "search": self.search, "scheduler": self.scheduler,
-            "grace_steps": self.grace_steps, "search_seed": self.search_seed, "config_file": self.config_file,
-            "overrides": list(self.overrides), "extra": dict(self.extra),
+            "algo": self.algo,
+            "env": self.env,
+            "space": [d.describe() for d in self.space],
+            "metric": self.metric,
+            "mode": self.mode,
+            "samples": self.samples,
+            "search": self.search,
+            "scheduler": self.scheduler,
+            "grace_steps": self.grace_steps,
+            "search_seed": self.search_seed,
+            "config_file": self.config_file,
+            "overrides": list(self.overrides),
+            "extra": dict(self.extra),
         }
 
     def trial_overrides(self, params: Mapping[str, Any]) -> list[str]:
@@ -424,8 +433,13 @@ def run_search(spec: SearchSpec, address: str | None = None, num_cpus: int | Non
     outcome = SearchOutcome(spec.directory, rows, best, resumed, complete)
     outcome.files["trials"] = write_trials_csv(spec.directory / "trials.csv", rows, spec)
     curves = {row.trial: row.curve for row in rows}
-    outcome.files["plot"] = trials_png(curves, best.trial if best else None, spec.metric, spec.directory / "metric.png",
-                                       title=f"{spec.algo} on {spec.env}: {spec.metric} of {len(rows)} trials")
+    outcome.files["plot"] = trials_png(
+        curves,
+        best.trial if best else None,
+        spec.metric,
+        spec.directory / "metric.png",
+        title=f"{spec.algo} on {spec.env}: {spec.metric} of {len(rows)} trials",
+    )
     if best is not None:
         outcome.files["best"] = write_best_preset(spec.directory / "best.yaml", spec, best)
     return outcome
@@ -440,7 +454,9 @@ def _claim_directory(spec: SearchSpec) -> bool:
     saved = directory / SEARCH_FILE
     if saved.is_file():
         if json.loads(saved.read_text()) != spec.settings():
-            raise ConfigError(f"{directory} holds a search with other settings ({saved}): choose another --name, or repeat that search's arguments to resume it")
+            raise ConfigError(
+                f"{directory} holds a search with other settings ({saved}): choose another --name, or repeat that search's arguments to resume it"
+            )
         return tune.Tuner.can_restore(str(directory))
     if directory.exists() and any(directory.iterdir()):
         raise ConfigError(f"{directory} exists and is not a search folder: choose another --name")
@@ -460,12 +476,18 @@ def _tuner(spec: SearchSpec, base: Config, resume: bool, verbose: int) -> Any:
         trainable,
         param_space={d.key: d.domain() for d in spec.space},
         tune_config=tune.TuneConfig(
-            metric=spec.metric, mode=spec.mode, num_samples=spec.samples,
-            search_alg=_search_algorithm(spec), scheduler=_scheduler(spec, base),
-            trial_dirname_creator=trial_dirname, trial_name_creator=trial_dirname,
+            metric=spec.metric,
+            mode=spec.mode,
+            num_samples=spec.samples,
+            search_alg=_search_algorithm(spec),
+            scheduler=_scheduler(spec, base),
+            trial_dirname_creator=trial_dirname,
+            trial_name_creator=trial_dirname,
         ),
         run_config=tune.RunConfig(
-            name=spec.name, storage_path=spec.storage, verbose=verbose,
+            name=spec.name,
+            storage_path=spec.storage,
+            verbose=verbose,
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
         ),
     )
@@ -519,13 +541,19 @@ def _rows(grid: Any, spec: SearchSpec, base: Config, complete: bool) -> list[Tri
         total = int(params.get("run.total_steps") or base.run.total_steps)
         reached = int(steps[-1]) if steps else 0
         status = "error" if result.error else "done" if reached >= total else "stopped" if complete else "unfinished"
-        rows.append(TrialRow(
-            trial=trial, params=params, steps=reached,
-            final=values[-1] if values else math.nan,
-            best=sign * max(sign * v for v in finite) if finite else math.nan,
-            status=status, run_dir=str(Path(result.path) / RUN_DIR), curve=(steps, values),
-            error=_last_line(str(result.error)) if result.error else "",
-        ))
+        rows.append(
+            TrialRow(
+                trial=trial,
+                params=params,
+                steps=reached,
+                final=values[-1] if values else math.nan,
+                best=sign * max(sign * v for v in finite) if finite else math.nan,
+                status=status,
+                run_dir=str(Path(result.path) / RUN_DIR),
+                curve=(steps, values),
+                error=_last_line(str(result.error)) if result.error else "",
+            )
+        )
     # In the order the trials started (a searcher's trial ids are random; Tune's own order is not kept on restore).
     return [row for _, row in sorted(zip(started, rows), key=lambda pair: (pair[0], pair[1].trial))]
 

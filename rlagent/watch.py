@@ -13,13 +13,13 @@ from pathlib import Path
 
 import torch
 
+from envs.simultaneous import SimultaneousGame
+from envs.simultaneous_env import SeatPlayer
 from rlagent.agent import load_agent
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
 from rlagent.episodes import is_seated
 from rlagent.errors import ConfigError
 from rlagent.games.matches import game_factory
-from envs.simultaneous import SimultaneousGame
-from envs.simultaneous_env import SeatPlayer
 from rlagent.games.players import parse_player
 from rlagent.games.seat_matches import OPENINGS, record_game
 from rlagent.games.seat_players import PolicySeatPlayer
@@ -60,8 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     mine = seat0_score if args.seat == 0 else 1.0 - seat0_score
     result = {1.0: "won", 0.5: "drew", 0.0: "lost"}[mine]
     scores = game.score[0]
-    print(f"{agent.path} {result} against {args.opponent} by score {scores[args.seat]:.1f} to {scores[1 - args.seat]:.1f} "
-          f"in {int(game.steps[0])} steps; wrote {len(frames)} frames to {args.out}")
+    print(
+        f"{agent.path} {result} against {args.opponent} by score {scores[args.seat]:.1f} to {scores[1 - args.seat]:.1f} "
+        f"in {int(game.steps[0])} steps; wrote {len(frames)} frames to {args.out}"
+    )
     return 0
 
 

@@ -64,9 +64,7 @@ def test_bodies_stay_inside_the_walls_and_never_overlap(preset: str, num_bodies:
     core = ArenaCore(32, num_bodies, preset)
     for _ in random_play(core, 400, seed=1):
         alive = core.alive
-        inside = (np.abs(core.position[..., 0]) <= HALF_WIDTH - BODY_RADIUS + 1e-6) & (
-            np.abs(core.position[..., 1]) <= HALF_HEIGHT - BODY_RADIUS + 1e-6
-        )
+        inside = (np.abs(core.position[..., 0]) <= HALF_WIDTH - BODY_RADIUS + 1e-6) & (np.abs(core.position[..., 1]) <= HALF_HEIGHT - BODY_RADIUS + 1e-6)
         assert inside[alive].all()
         gaps = np.linalg.norm(core.position[:, :, None] - core.position[:, None, :], axis=-1)
         both = alive[:, :, None] & alive[:, None, :] & ~np.eye(num_bodies, dtype=bool)

@@ -100,7 +100,16 @@ def test_help_lists_every_hyperparameter(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for name in ("ppo/a2c.clip_param", "ppo/a2c.kl_target", "ppo/a2c.actor_loss_coef", "reinforce.legacy_loss", "reinforce.value_loss_coef", "policy.recurrent", "run.num_envs", "selfplay.sampling"):
+    for name in (
+        "ppo/a2c.clip_param",
+        "ppo/a2c.kl_target",
+        "ppo/a2c.actor_loss_coef",
+        "reinforce.legacy_loss",
+        "reinforce.value_loss_coef",
+        "policy.recurrent",
+        "run.num_envs",
+        "selfplay.sampling",
+    ):
         assert name in out
 
 
@@ -157,5 +166,6 @@ def test_the_public_api_imports_from_one_place() -> None:
     for name in rlagent.__all__:
         assert getattr(rlagent, name) is not None, name
     from rlagent import MCTSPlayer, PolicyPlayer, bradley_terry, hex_env, load_agent, pwm_env  # noqa: F401
+
     with pytest.raises(AttributeError):
         rlagent.not_a_name  # noqa: B018

@@ -29,8 +29,13 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 3x3 Hex PPO run with three checkpoints (a few seconds of training)."""
     logdir = tmp_path_factory.mktemp("logs")
     overrides = [
-        "env.size=3", "run.progress=false", f"run.logdir={logdir}", "run.checkpoint_every=1",
-        "run.keep_checkpoints=10", "ppo.num_steps=16", "run.num_envs=8",
+        "env.size=3",
+        "run.progress=false",
+        f"run.logdir={logdir}",
+        "run.checkpoint_every=1",
+        "run.keep_checkpoints=10",
+        "ppo.num_steps=16",
+        "run.num_envs=8",
     ]
     trainer = Trainer(resolve("ppo", "hex", overrides=overrides, extra={"total_steps": 16 * 8 * 3}))
     trainer.train()

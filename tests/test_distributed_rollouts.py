@@ -78,8 +78,12 @@ def test_workers_columns_are_what_local_collectors_with_their_seeds_collect(ray_
     local_trials = [TrialStats() for _ in range(2)]
     local = [
         Collector(
-            make_env(env_name, per_worker, dict(config.env_kwargs)), policy, steps, worker_seed(config.run.seed, k, per_worker),
-            actor=select_fast_paths(policy, "auto").actor, observers=(local_trials[k],),
+            make_env(env_name, per_worker, dict(config.env_kwargs)),
+            policy,
+            steps,
+            worker_seed(config.run.seed, k, per_worker),
+            actor=select_fast_paths(policy, "auto").actor,
+            observers=(local_trials[k],),
         )
         for k in range(2)
     ]
@@ -145,9 +149,20 @@ def test_ppo_with_two_workers_learns_cartpole_as_a_local_run_does(ray_session, t
 # --- self-play and resume ------------------------------------------------------------------------
 def selfplay_overrides(tmp_path: Path) -> list[str]:
     return [
-        "env.size=3", "env.agent_color=random", "selfplay.enabled=true", "selfplay.snapshot_every=2", "selfplay.eval_every=2",
-        "selfplay.eval_games=4", "selfplay.eval_positions=0", "ppo.num_steps=16", "run.num_envs=8", "run.checkpoint_every=2",
-        "run.backend=ray", "run.num_workers=2", "run.progress=false", f"run.logdir={tmp_path}",
+        "env.size=3",
+        "env.agent_color=random",
+        "selfplay.enabled=true",
+        "selfplay.snapshot_every=2",
+        "selfplay.eval_every=2",
+        "selfplay.eval_games=4",
+        "selfplay.eval_positions=0",
+        "ppo.num_steps=16",
+        "run.num_envs=8",
+        "run.checkpoint_every=2",
+        "run.backend=ray",
+        "run.num_workers=2",
+        "run.progress=false",
+        f"run.logdir={tmp_path}",
     ]
 
 
@@ -180,9 +195,7 @@ def test_self_play_workers_seat_new_snapshots_and_a_resume_continues_exactly(ray
     resumed.train()
     for a, b in zip(straight.policy.parameters(), resumed.policy.parameters()):
         assert torch.equal(a, b)
-    assert [(m.name, m.games, m.learner_score) for m in straight.pool.members] == [
-        (m.name, m.games, m.learner_score) for m in resumed.pool.members
-    ]
+    assert [(m.name, m.games, m.learner_score) for m in straight.pool.members] == [(m.name, m.games, m.learner_score) for m in resumed.pool.members]
     assert straight.pool.eval_rows == resumed.pool.eval_rows
 
 

@@ -131,7 +131,10 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
     pytest.importorskip("mkdocstrings")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT, capture_output=True, text=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "site" / "api" / "index.html").is_file()
@@ -241,16 +244,21 @@ def _run_benchmark(script: str) -> None:
 
 
 BASH_BLOCKS = [
-    pytest.param(page, block, id=f"{page}-{i}", marks=[pytest.mark.ray] if uses_ray(block) else [])
-    for i, (page, block) in enumerate(blocks("bash"))
+    pytest.param(page, block, id=f"{page}-{i}", marks=[pytest.mark.ray] if uses_ray(block) else []) for i, (page, block) in enumerate(blocks("bash"))
 ]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page, block", BASH_BLOCKS)
 def test_every_command_runs(
-    page: str, block: str, default_run: list[Path], tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest,
+    page: str,
+    block: str,
+    default_run: list[Path],
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> None:
     """The block's commands in order, as a reader would type them, in a fresh folder."""
     if uses_ray(block):

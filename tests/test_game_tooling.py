@@ -40,8 +40,23 @@ def test_a_search_that_reads_positions_plays_batched_matches() -> None:
 def _train(tmp_path: Path, *overrides: str) -> Path:
     from rlagent.train import main as train_main
 
-    argv = ["ppo", "--env", "connect4", "--logdir", str(tmp_path), "--set", "run.progress=false", "--set", "run.num_envs=8",
-            "--set", "ppo.num_steps=16", "--set", "policy.board_channels=8", "--set", "policy.board_blocks=1"]
+    argv = [
+        "ppo",
+        "--env",
+        "connect4",
+        "--logdir",
+        str(tmp_path),
+        "--set",
+        "run.progress=false",
+        "--set",
+        "run.num_envs=8",
+        "--set",
+        "ppo.num_steps=16",
+        "--set",
+        "policy.board_channels=8",
+        "--set",
+        "policy.board_blocks=1",
+    ]
     for override in overrides:
         argv += ["--set", override]
     assert train_main(argv) == 0
@@ -51,8 +66,13 @@ def _train(tmp_path: Path, *overrides: str) -> Path:
 @pytest.mark.slow
 def test_a_connect_four_selfplay_pool_seats_a_search_baseline(tmp_path: Path) -> None:
     run = _train(
-        tmp_path, "run.total_steps=512", "selfplay.enabled=true", "selfplay.baselines=[mcts10]",
-        "selfplay.snapshot_every=2", "selfplay.eval_every=2", "selfplay.eval_games=4",
+        tmp_path,
+        "run.total_steps=512",
+        "selfplay.enabled=true",
+        "selfplay.baselines=[mcts10]",
+        "selfplay.snapshot_every=2",
+        "selfplay.eval_every=2",
+        "selfplay.eval_games=4",
     )
     members = {m["name"]: m for m in json.loads((run / "pool" / "pool.json").read_text())["members"]}
     assert members["mcts10"]["games"] > 0  # the search sat at the env's boards and finished games there
@@ -110,7 +130,11 @@ def test_play_connect_four_in_the_terminal(connect_four_run: Path) -> None:
 
     printed: list[str] = []
     columns = iter(["a", "b", "c", "d", "e", "f", "g"] * 6)
-    code = play_main(["connect4", str(connect_four_run), "--color", "first"], input_fn=lambda prompt: "n" if prompt.startswith("another") else next(columns), print_fn=printed.append)
+    code = play_main(
+        ["connect4", str(connect_four_run), "--color", "first"],
+        input_fn=lambda prompt: "n" if prompt.startswith("another") else next(columns),
+        print_fn=printed.append,
+    )
     assert code == 0
     assert any(line.startswith("you (X) played ") for line in printed) and any(line.startswith("agent (O) played ") for line in printed)
     assert sum(line.startswith(("the winner: ", "the game is a draw")) for line in printed) == 1

@@ -248,7 +248,9 @@ def test_hex_move_outcomes_agree_with_playing_each_move(size: int, swap: bool) -
 
 
 def rollout_frequencies(
-    game: HexCore, rollouts: Callable[[TurnBasedGame, np.ndarray, np.random.Generator], np.ndarray], samples: int,
+    game: HexCore,
+    rollouts: Callable[[TurnBasedGame, np.ndarray, np.random.Generator], np.ndarray],
+    samples: int,
     seed: int,
 ) -> np.ndarray:
     """The first player's share of wins of ``samples`` rollouts from each board of ``game``."""

@@ -23,6 +23,15 @@ def test_ruff_finds_nothing() -> None:
     assert result.returncode == 0, result.stdout[-3000:]
 
 
+def test_the_code_is_formatted() -> None:
+    """``ruff format`` leaves every file as it is (run it before committing; pre-commit does)."""
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (pip install -e '.[test]' brings it)")
+    result = subprocess.run([ruff, "format", "--check", "."], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, f"run ruff format .:\n{result.stdout[-3000:]}"
+
+
 def test_mypy_finds_nothing() -> None:
     """The type checker over rlagent and envs (settings in setup.cfg). Its cache, .mypy_cache, makes
     a second run take about a second; a cold one takes 25-50 s on two cores."""

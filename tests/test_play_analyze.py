@@ -15,9 +15,9 @@ from envs.hex.core import HexCore, planes_from_boards
 from envs.hex.render import board_to_text
 from rlagent import analyze as analyze_cli
 from rlagent import play as play_cli
-from rlagent.games.hex.analysis import analyze, choose_to_move, heat_map, parse_board
 from rlagent.config import resolve
 from rlagent.errors import ConfigError
+from rlagent.games.hex.analysis import analyze, choose_to_move, heat_map, parse_board
 from rlagent.games.human import HumanPlayer, QuitGame
 from rlagent.games.players import PolicyPlayer
 from rlagent.run import Trainer
@@ -31,7 +31,9 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A barely trained 3x3 Hex agent: its opinions do not matter here, only that it plays."""
     logdir = tmp_path_factory.mktemp("runs")
     config = resolve(
-        "ppo", "hex", overrides=["env.size=3", "run.progress=false", "policy.board_channels=8", "policy.board_blocks=1"],
+        "ppo",
+        "hex",
+        overrides=["env.size=3", "run.progress=false", "policy.board_channels=8", "policy.board_blocks=1"],
         extra={"total_steps": 2048, "logdir": str(logdir)},
     )
     trainer = Trainer(config)
@@ -209,7 +211,11 @@ def test_play_runs_as_a_module_with_piped_moves(run_dir: Path) -> None:
     moves = "\n".join(CELLS_3X3) + "\n"
     out = subprocess.run(
         [sys.executable, "-m", "rlagent.play", "hex", str(run_dir), "--color", "second"],
-        input=moves, capture_output=True, text=True, cwd=ROOT, timeout=120,
+        input=moves,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     assert "the winner: " in out.stdout and "agent (X) played" in out.stdout

@@ -31,10 +31,33 @@ from rlagent.run import Trainer
 HEX = "rlagent/Hex-v0"
 GOOD = ["random", "mcts1", "mcts10", "mcts100", f"mcts{MAX_SIMULATIONS}"]
 BAD = [
-    "mcts0", "mcts", "mcts-1", "mcts+5", "mcts1.5", "mcts010", "mcts 10", "mcts1e3", f"mcts{MAX_SIMULATIONS + 1}",
-    "mcts\u0661\u0660", "mcts1\u0660",  # Arabic-Indic digits, which int() would read as 10
-    "MCTS10", "Random", "RANDOM", " random", "random ", "mcts10 ", "random\n", "", "foo", "gnugo", "mcts10x",
-    "random,mcts10", 10, 3.5, True, ["random"],
+    "mcts0",
+    "mcts",
+    "mcts-1",
+    "mcts+5",
+    "mcts1.5",
+    "mcts010",
+    "mcts 10",
+    "mcts1e3",
+    f"mcts{MAX_SIMULATIONS + 1}",
+    "mcts\u0661\u0660",
+    "mcts1\u0660",  # Arabic-Indic digits, which int() would read as 10
+    "MCTS10",
+    "Random",
+    "RANDOM",
+    " random",
+    "random ",
+    "mcts10 ",
+    "random\n",
+    "",
+    "foo",
+    "gnugo",
+    "mcts10x",
+    "random,mcts10",
+    10,
+    3.5,
+    True,
+    ["random"],
 ]
 FORMS = "valid .*random.*mctsN"
 
@@ -148,9 +171,19 @@ def test_mcts_on_a_game_without_mcts_is_refused() -> None:
 def mcts_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """PPO on 3x3 Hex against mcts10 for a few hundred steps, configured as on the command line."""
     config = resolve(
-        "ppo", "hex",
-        overrides=["env.size=3", "env.opponent=mcts10", "env.agent_color=random", "run.progress=false",
-                   "num_envs=4", "ppo.num_steps=32", "ppo.minibatch_size=64", "policy.board_channels=8", "policy.board_blocks=1"],
+        "ppo",
+        "hex",
+        overrides=[
+            "env.size=3",
+            "env.opponent=mcts10",
+            "env.agent_color=random",
+            "run.progress=false",
+            "num_envs=4",
+            "ppo.num_steps=32",
+            "ppo.minibatch_size=64",
+            "policy.board_channels=8",
+            "policy.board_blocks=1",
+        ],
         extra={"total_steps": 384, "logdir": str(tmp_path_factory.mktemp("runs"))},
     )
     assert config.env_kwargs["opponent"] == "mcts10"
@@ -192,9 +225,18 @@ def test_a_run_directory_is_an_opponent_only_where_agents_load(mcts_run: Path) -
 
 def test_training_against_a_run_directory_through_the_config(mcts_run: Path, tmp_path: Path) -> None:
     config = resolve(
-        "ppo", "hex",
-        overrides=["env.size=3", f"env.opponent={mcts_run}", "run.progress=false", "num_envs=4", "ppo.num_steps=16",
-                   "ppo.minibatch_size=32", "policy.board_channels=8", "policy.board_blocks=1"],
+        "ppo",
+        "hex",
+        overrides=[
+            "env.size=3",
+            f"env.opponent={mcts_run}",
+            "run.progress=false",
+            "num_envs=4",
+            "ppo.num_steps=16",
+            "ppo.minibatch_size=32",
+            "policy.board_channels=8",
+            "policy.board_blocks=1",
+        ],
         extra={"total_steps": 64, "logdir": str(tmp_path)},
     )
     trainer = Trainer(config)

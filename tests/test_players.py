@@ -11,8 +11,8 @@ import pytest
 import envs  # noqa: F401
 from rlagent.config import resolve
 from rlagent.errors import ConfigError
-from rlagent.games.players import PolicyPlayer, RandomPlayer
 from rlagent.games.hex.solved_positions import select_moves
+from rlagent.games.players import PolicyPlayer, RandomPlayer
 from rlagent.run import Trainer
 
 
@@ -21,7 +21,9 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 3x3 Hex agent trained for a few seconds (it beats random most of the time)."""
     logdir = tmp_path_factory.mktemp("runs")
     config = resolve(
-        "ppo", "hex", overrides=["run.progress=false", "env.size=3", "env.agent_color=random", "policy.board_channels=16", "policy.board_blocks=1"],
+        "ppo",
+        "hex",
+        overrides=["run.progress=false", "env.size=3", "env.agent_color=random", "policy.board_channels=16", "policy.board_blocks=1"],
         extra={"total_steps": 8192, "logdir": str(logdir)},
     )
     trainer = Trainer(config)

@@ -48,10 +48,20 @@ def test_space_specs_parse_to_canonical_keys_and_typed_values() -> None:
     assert parse_dimension("ppo", "run.fast=choice:auto,off").values == ("auto", "off")  # off stays a word, as in --set
 
 
-@pytest.mark.parametrize("text", [
-    "ppo.clip_param", "ppo.clip_param=0.2", "ppo.clip_param=normal:0:1", "ppo.clip_param=uniform:0.3", "ppo.clip_param=uniform:a:b",
-    "ppo.clip_param=uniform:0.3:0.1", "ppo.learning_rate=loguniform:0:1e-2", "ppo.num_epoch=int:2.5:10", "ppo.clip_param=choice:0.1,,0.2",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ppo.clip_param",
+        "ppo.clip_param=0.2",
+        "ppo.clip_param=normal:0:1",
+        "ppo.clip_param=uniform:0.3",
+        "ppo.clip_param=uniform:a:b",
+        "ppo.clip_param=uniform:0.3:0.1",
+        "ppo.learning_rate=loguniform:0:1e-2",
+        "ppo.num_epoch=int:2.5:10",
+        "ppo.clip_param=choice:0.1,,0.2",
+    ],
+)
 def test_a_bad_space_spec_is_one_line_naming_the_valid_forms(text: str) -> None:
     with pytest.raises(ConfigError) as error:
         parse_dimension("ppo", text)
@@ -68,19 +78,23 @@ def test_sampled_values_travel_as_overrides_that_read_back_the_same() -> None:
 
 
 def _spec(tmp_path: Path, *space: str, overrides: tuple[str, ...] = (), **kwargs) -> SearchSpec:
-    return SearchSpec(algo="ppo", env="CartPole-v1", space=tuple(parse_dimension("ppo", s) for s in space), overrides=overrides,
-                      storage=str(tmp_path), name="s", **kwargs)
+    return SearchSpec(
+        algo="ppo", env="CartPole-v1", space=tuple(parse_dimension("ppo", s) for s in space), overrides=overrides, storage=str(tmp_path), name="s", **kwargs
+    )
 
 
-@pytest.mark.parametrize("space, overrides, message", [
-    (("ppo.no_such_key=uniform:0:1",), (), "unknown key ppo.no_such_key"),
-    (("ppo.num_epoch=uniform:1:5",), (), "ppo.num_epoch must be an integer"),
-    (("ppo.clip_param=uniform:-0.5:0.5",), (), "the value -0.5 fails"),
-    (("policy.activation=choice:tanh,sigmoidish",), (), "sigmoidish"),
-    (("gamma=uniform:0.9:0.99",), ("ppo.discount_factor=0.98",), "ppo.discount_factor is both fixed by --set and searched"),
-    (("ppo.clip_param=uniform:0.1:0.3", "clip_range=choice:0.2"), (), "names ppo.clip_param more than once"),
-    ((), (), "give at least one --space"),
-])
+@pytest.mark.parametrize(
+    "space, overrides, message",
+    [
+        (("ppo.no_such_key=uniform:0:1",), (), "unknown key ppo.no_such_key"),
+        (("ppo.num_epoch=uniform:1:5",), (), "ppo.num_epoch must be an integer"),
+        (("ppo.clip_param=uniform:-0.5:0.5",), (), "the value -0.5 fails"),
+        (("policy.activation=choice:tanh,sigmoidish",), (), "sigmoidish"),
+        (("gamma=uniform:0.9:0.99",), ("ppo.discount_factor=0.98",), "ppo.discount_factor is both fixed by --set and searched"),
+        (("ppo.clip_param=uniform:0.1:0.3", "clip_range=choice:0.2"), (), "names ppo.clip_param more than once"),
+        ((), (), "give at least one --space"),
+    ],
+)
 def test_a_search_is_checked_before_ray_starts(tmp_path: Path, space: tuple[str, ...], overrides: tuple[str, ...], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         check_search(_spec(tmp_path, *space, overrides=overrides))
@@ -154,8 +168,13 @@ def test_a_trial_restored_from_its_tune_checkpoint_continues_from_that_step(tmp_
 
 
 def test_best_yaml_is_a_preset_that_reproduces_the_trial(tmp_path: Path) -> None:
-    spec = _spec(tmp_path, "ppo.learning_rate=loguniform:1e-4:1e-2", "ppo.clip_param=choice:0.1,0.2,0.3",
-                 overrides=("policy.hidden_sizes=[32, 32]", "run.num_envs=4"), extra={"total_steps": 4096})
+    spec = _spec(
+        tmp_path,
+        "ppo.learning_rate=loguniform:1e-4:1e-2",
+        "ppo.clip_param=choice:0.1,0.2,0.3",
+        overrides=("policy.hidden_sizes=[32, 32]", "run.num_envs=4"),
+        extra={"total_steps": 4096},
+    )
     params = {"ppo.learning_rate": 0.0012345678901234, "ppo.clip_param": 0.2}  # 0.2: the preset's own value, written all the same
     path = write_best_preset(tmp_path / "best.yaml", spec, TrialRow("trial_x", params, 4096, 1.0, 1.0, "done", ""))
     text = path.read_text()
@@ -210,9 +229,29 @@ def test_a_search_reports_its_trials_saves_the_best_and_resumes_without_rerunnin
 ) -> None:
     from rlagent.tune import main
 
-    args = ["ppo", "--env", "CartPole-v1", "--total-steps", "1024", "--samples", "3", "--set", "monitor.every=0",
-            "--space", "ppo.learning_rate=loguniform:1e-4:1e-2", "--space", "ppo.num_epoch=int:2:4",
-            "--space", "ppo.clip_param=choice:0.1,0.2,0.3", "--name", "cartpole", "--storage", str(tmp_path), "--verbose", "0"]
+    args = [
+        "ppo",
+        "--env",
+        "CartPole-v1",
+        "--total-steps",
+        "1024",
+        "--samples",
+        "3",
+        "--set",
+        "monitor.every=0",
+        "--space",
+        "ppo.learning_rate=loguniform:1e-4:1e-2",
+        "--space",
+        "ppo.num_epoch=int:2:4",
+        "--space",
+        "ppo.clip_param=choice:0.1,0.2,0.3",
+        "--name",
+        "cartpole",
+        "--storage",
+        str(tmp_path),
+        "--verbose",
+        "0",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     folder = tmp_path / "cartpole"
@@ -260,10 +299,33 @@ def test_searchers_and_asha_run_a_search_to_its_outputs(
         pytest.importorskip(search)
     from rlagent.tune import main
 
-    args = ["ppo", "--env", "CartPole-v1", "--total-steps", "1024", "--samples", "3", "--set", "monitor.every=0",
-            "--search", search, "--scheduler", scheduler, "--grace-steps", "256",
-            "--space", "ppo.learning_rate=loguniform:1e-4:1e-2", "--space", "policy.hidden_sizes=choice:[32,32],[64]",
-            "--name", "s", "--storage", str(tmp_path), "--verbose", "0"]
+    args = [
+        "ppo",
+        "--env",
+        "CartPole-v1",
+        "--total-steps",
+        "1024",
+        "--samples",
+        "3",
+        "--set",
+        "monitor.every=0",
+        "--search",
+        search,
+        "--scheduler",
+        scheduler,
+        "--grace-steps",
+        "256",
+        "--space",
+        "ppo.learning_rate=loguniform:1e-4:1e-2",
+        "--space",
+        "policy.hidden_sizes=choice:[32,32],[64]",
+        "--name",
+        "s",
+        "--storage",
+        str(tmp_path),
+        "--verbose",
+        "0",
+    ]
     assert main(args) == 0
     with (tmp_path / "s" / "trials.csv").open() as file:
         rows = list(csv.DictReader(file))

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence, cast
 
-
+from envs.actions import check_num_envs
 from envs.arena.bots import BOT_NAMES, ArenaPlayer, BotMix, make_bot
 from envs.arena.core import ArenaCore
 from envs.arena.rules import NUM_RAYS, ArenaRules
-from envs.actions import check_num_envs
 from envs.player_names import looks_like_path
 from envs.simultaneous_env import OpponentSpec, SeatPlayer, SimultaneousEnv, SimultaneousVectorEnv
 
@@ -56,8 +55,9 @@ def arena_opponent(opponent: OpponentSpec | Sequence[str], batch_size: int, seed
     )
 
 
-def _core(batch: int, preset: str | ArenaRules, num_bodies: int, teams: str, observation: str, see_bullets: bool,
-          see_hill: bool, num_rays: int, spawn_jitter: float) -> ArenaCore:
+def _core(
+    batch: int, preset: str | ArenaRules, num_bodies: int, teams: str, observation: str, see_bullets: bool, see_hill: bool, num_rays: int, spawn_jitter: float
+) -> ArenaCore:
     return ArenaCore(batch, num_bodies, preset, teams, observation, see_bullets, see_hill, num_rays, spawn_jitter)
 
 

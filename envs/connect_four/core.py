@@ -23,11 +23,7 @@ _PAD = CONNECT - 1
 # The four line directions (down, right, down-right, down-left) as (row, column) steps, each taken
 # 1..3 cells both ways from the new stone: shape (4 directions, 2 senses, 3 distances, 2 coords).
 _DIRECTIONS = np.array([(1, 0), (0, 1), (1, 1), (1, -1)])
-_STEPS = (
-    _DIRECTIONS[:, None, None, :]
-    * np.array([1, -1])[None, :, None, None]
-    * np.arange(1, CONNECT)[None, None, :, None]
-)
+_STEPS = _DIRECTIONS[:, None, None, :] * np.array([1, -1])[None, :, None, None] * np.arange(1, CONNECT)[None, None, :, None]
 
 
 def mirror_planes(planes: np.ndarray) -> np.ndarray:
@@ -186,7 +182,7 @@ class ConnectFourCore(TurnBasedGame):
     position_format = (
         "the rows from the top, separated by /, one character per cell: x a stone of the first player, "
         "o one of the second, . an empty cell (spaces ignored); a short row is filled up with empty cells, "
-        "and fewer than 6 rows are the bottom ones, so \"xo\" is X in column a and O in column b on the "
+        'and fewer than 6 rows are the bottom ones, so "xo" is X in column a and O in column b on the '
         "bottom row. The player to move follows from the stone counts."
     )
 

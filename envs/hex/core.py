@@ -183,9 +183,7 @@ class HexCore(TurnBasedGame):
     def random_actions(self, uniforms: np.ndarray, boards: np.ndarray | None = None) -> np.ndarray:
         idx = self._select(boards)
         uniforms = np.asarray(uniforms, dtype=np.float64).reshape(-1)
-        return rules.random_actions(
-            uniforms, idx, self.size, self.swap, self._empty, self._num_empty, self.to_move, self.winner, self.num_moves
-        )
+        return rules.random_actions(uniforms, idx, self.size, self.swap, self._empty, self._num_empty, self.to_move, self.winner, self.num_moves)
 
     def rollout_winners(self, boards: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """As the base class's random play to the end, sampled by filling the board at random
@@ -218,13 +216,32 @@ class HexCore(TurnBasedGame):
 
     def _reset(self, boards: np.ndarray) -> None:
         rules.reset_boards(
-            boards, self._cells, self._views, self._masks, self._empty, self._slot, self._num_empty, self._parent,
+            boards,
+            self._cells,
+            self._views,
+            self._masks,
+            self._empty,
+            self._slot,
+            self._num_empty,
+            self._parent,
         )
 
     def _play(self, actions: np.ndarray, boards: np.ndarray) -> None:
         rules.play(
-            actions, boards, self.size, self.swap, self._cells, self._views, self._masks, self._empty, self._slot,
-            self._num_empty, self._parent, self.to_move, self.winner, self.num_moves,
+            actions,
+            boards,
+            self.size,
+            self.swap,
+            self._cells,
+            self._views,
+            self._masks,
+            self._empty,
+            self._slot,
+            self._num_empty,
+            self._parent,
+            self.to_move,
+            self.winner,
+            self.num_moves,
         )
 
     @property

@@ -184,9 +184,7 @@ def _apply(board: np.ndarray, n: int, move: int, player: int) -> None:
 
 
 @njit(cache=True)
-def _winning_cell(
-    board: np.ndarray, n: int, player: int, group: np.ndarray, touch: np.ndarray, stack: np.ndarray
-) -> int:
+def _winning_cell(board: np.ndarray, n: int, player: int, group: np.ndarray, touch: np.ndarray, stack: np.ndarray) -> int:
     """A cell where ``player`` wins at once (the first in index order), or -1.
 
     Labels ``player``'s groups by flood fill, notes which of its two edges each touches, then asks
@@ -446,11 +444,7 @@ def search(
                 for child in range(start, stop):
                     if avoid_lost and status[child] == 1 - root_player:
                         continue
-                    if (
-                        best < 0
-                        or visits[child] > visits[best]
-                        or (visits[child] == visits[best] and wins[child] > wins[best])
-                    ):
+                    if best < 0 or visits[child] > visits[best] or (visits[child] == visits[best] and wins[child] > wins[best]):
                         best = child
                 if best >= 0:
                     break

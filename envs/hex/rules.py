@@ -214,7 +214,12 @@ def _root(parent: np.ndarray, board: int, node: int) -> int:
 
 @njit(cache=True)
 def winning_moves(
-    boards: np.ndarray, n: int, cells: np.ndarray, masks: np.ndarray, parent: np.ndarray, to_move: np.ndarray,
+    boards: np.ndarray,
+    n: int,
+    cells: np.ndarray,
+    masks: np.ndarray,
+    parent: np.ndarray,
+    to_move: np.ndarray,
     winner: np.ndarray,
 ) -> np.ndarray:
     """Bool ``(k, n*n + 1)``: which mover's-frame actions would win at once on each of ``boards``.
@@ -252,8 +257,14 @@ def winning_moves(
 
 @njit(cache=True)
 def fill_winners(
-    boards: np.ndarray, uniforms: np.ndarray, n: int, cells: np.ndarray, empty: np.ndarray, num_empty: np.ndarray,
-    to_move: np.ndarray, winner: np.ndarray,
+    boards: np.ndarray,
+    uniforms: np.ndarray,
+    n: int,
+    cells: np.ndarray,
+    empty: np.ndarray,
+    num_empty: np.ndarray,
+    to_move: np.ndarray,
+    winner: np.ndarray,
 ) -> np.ndarray:
     """The winner of each of ``boards`` after uniformly random play to the end, sampled by filling
     its empty cells in a random order (``uniforms[i, :]`` drives a Fisher-Yates shuffle), colours

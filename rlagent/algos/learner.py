@@ -64,9 +64,7 @@ class LearnerFactory(Protocol):
     """Builds a learner for the network its spec's ``build_network`` made (so the network's type is
     the learner's own: :class:`~rlagent.nets.policy.ActorCritic` for PPO, a ``QNetwork`` for Rainbow)."""
 
-    def __call__(
-        self, network: Any, config: Any, total_updates: int, device: torch.device, /, *, seed: int, fast: Any
-    ) -> Learner: ...
+    def __call__(self, network: Any, config: Any, total_updates: int, device: torch.device, /, *, seed: int, fast: Any) -> Learner: ...
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlagent.fast.paths import FastPaths, select_fast_paths
-from rlagent.algos.optimizing import GradientStep
 from rlagent.algos.common import SCHEDULES, scheduled, validate_learner_fields
 from rlagent.algos.learner import CollectionNeeds, LearnerSpec
+from rlagent.algos.optimizing import GradientStep
 from rlagent.errors import TrainingError
-from rlagent.nets.policy import ActorCritic
+from rlagent.fast.paths import FastPaths, select_fast_paths
 from rlagent.losses import LOSS_TERMS, clipped_surrogate, normalize, on_return_scale, value_loss
+from rlagent.nets.policy import ActorCritic
 from rlagent.returns import explained_variance, gae
 from rlagent.rollout import Rollout, flatten_steps
 from rlagent.validation import ALGORITHM_SECTION, choice, positive, unit_interval
@@ -78,7 +78,6 @@ class OnPolicyConfig:
         positive(self, section, "minibatch_size", "clip_param", "value_clip", "kl_target", optional=True)
         unit_interval(self, section, "gae_lambda")
         choice(self, section, "clip_schedule", SCHEDULES)
-
 
 
 A2C_DEFAULTS: dict[str, Any] = {
@@ -158,8 +157,13 @@ class PPO:
         scale = cfg.value_loss
         values = on_return_scale(rollout.values, scale)
         advantages, returns = gae(
-            rollout.rewards, values, rollout.terminated, rollout.truncated,
-            on_return_scale(rollout.last_values, scale), cfg.discount_factor, cfg.gae_lambda,
+            rollout.rewards,
+            values,
+            rollout.terminated,
+            rollout.truncated,
+            on_return_scale(rollout.last_values, scale),
+            cfg.discount_factor,
+            cfg.gae_lambda,
             truncation_values=on_return_scale(rollout.truncation_values(self.policy), scale),
         )
         rollout.advantages, rollout.returns, rollout.scaled_values = advantages, returns, values

@@ -113,7 +113,12 @@ class RainbowConfig:
 
 
 DQN_DEFAULTS = {
-    "double": False, "dueling": False, "prioritized": False, "n_step": 1, "distributional": False, "noisy": False,
+    "double": False,
+    "dueling": False,
+    "prioritized": False,
+    "n_step": 1,
+    "distributional": False,
+    "noisy": False,
 }
 
 
@@ -175,9 +180,7 @@ class Rainbow:
         start = time.perf_counter()
         transitions = self.staging.push(rollout)
         if self.replay is None and len(transitions):
-            self.replay = ReplayBuffer(
-                cfg.buffer_size, self.network.observation_space, transitions, cfg.prioritized, cfg.alpha, cfg.compact_replay
-            )
+            self.replay = ReplayBuffer(cfg.buffer_size, self.network.observation_space, transitions, cfg.prioritized, cfg.alpha, cfg.compact_replay)
         if self.replay is not None:
             self.replay.add(transitions)
         before = self.steps
@@ -188,16 +191,18 @@ class Rainbow:
             metrics = self._train()
         self.updates_done += 1
         self.network.exploration_rate = self.exploration_rate()
-        metrics.update({
-            "fast/analytic_gradient": float(self.analytic_used),
-            "rollout/exploration_rate": self.network.exploration_rate,
-            "train/n_updates": float(self.gradient_steps),
-            "train/learning_rate": self.learning_rate(),
-            "replay/size": float(0 if self.replay is None else self.replay.size),
-            "replay/beta": self.beta() if cfg.prioritized else 1.0,
-            "replay/priority_mean": 0.0 if self.replay is None else self.replay.priority_mean(),
-            "train/update_seconds": time.perf_counter() - start,
-        })
+        metrics.update(
+            {
+                "fast/analytic_gradient": float(self.analytic_used),
+                "rollout/exploration_rate": self.network.exploration_rate,
+                "train/n_updates": float(self.gradient_steps),
+                "train/learning_rate": self.learning_rate(),
+                "replay/size": float(0 if self.replay is None else self.replay.size),
+                "replay/beta": self.beta() if cfg.prioritized else 1.0,
+                "replay/priority_mean": 0.0 if self.replay is None else self.replay.priority_mean(),
+                "train/update_seconds": time.perf_counter() - start,
+            }
+        )
         if cfg.noisy:
             metrics["train/noise_sigma"] = self.network.noise_sigma()
         return metrics
@@ -373,9 +378,16 @@ def project_distribution(next_probs: torch.Tensor, rewards: torch.Tensor, discou
 
 def build_network(observation_space: Any, action_space: Any, policy_config: Any, config: RainbowConfig) -> QNetwork:
     return build_q_network(
-        observation_space, action_space, policy_config,
-        dueling=config.dueling, distributional=config.distributional, num_atoms=config.num_atoms,
-        v_min=config.v_min, v_max=config.v_max, noisy=config.noisy, sigma0=config.sigma0,
+        observation_space,
+        action_space,
+        policy_config,
+        dueling=config.dueling,
+        distributional=config.distributional,
+        num_atoms=config.num_atoms,
+        v_min=config.v_min,
+        v_max=config.v_max,
+        noisy=config.noisy,
+        sigma0=config.sigma0,
     )
 
 
@@ -384,10 +396,21 @@ def _collection(config: RainbowConfig) -> CollectionNeeds:
 
 
 RAINBOW_SPEC = LearnerSpec(
-    "rainbow", "Rainbow DQN: double, dueling, prioritized, n-step, distributional, noisy (each switchable)",
-    Rainbow, RainbowConfig, _collection, on_policy=False, network=build_network,
+    "rainbow",
+    "Rainbow DQN: double, dueling, prioritized, n-step, distributional, noisy (each switchable)",
+    Rainbow,
+    RainbowConfig,
+    _collection,
+    on_policy=False,
+    network=build_network,
 )
 DQN_SPEC = LearnerSpec(
-    "dqn", "DQN: Rainbow with every part off (epsilon-greedy, one-step, uniform replay)",
-    Rainbow, RainbowConfig, _collection, DQN_DEFAULTS, on_policy=False, network=build_network,
+    "dqn",
+    "DQN: Rainbow with every part off (epsilon-greedy, one-step, uniform replay)",
+    Rainbow,
+    RainbowConfig,
+    _collection,
+    DQN_DEFAULTS,
+    on_policy=False,
+    network=build_network,
 )

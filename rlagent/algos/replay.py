@@ -150,7 +150,9 @@ class ReplayBuffer:
         if count == 0:
             return
         if count > self.capacity:  # only the newest fit
-            batch = Transitions(*(_rows(getattr(batch, f), slice(count - self.capacity, count)) for f in ("obs", "actions", "rewards", "discounts", "next_obs")))
+            batch = Transitions(
+                *(_rows(getattr(batch, f), slice(count - self.capacity, count)) for f in ("obs", "actions", "rewards", "discounts", "next_obs"))
+            )
             count = self.capacity
         rows = (self.position + np.arange(count)) % self.capacity
         for key in self.obs:
@@ -227,7 +229,9 @@ class ReplayBuffer:
         keys = [None if k == "None" else k for k in state["obs"]]
         buffer.is_dict = keys != [None]
         buffer.obs = {k: Field.from_state_dict(state["obs"][str(k)], state["obs"][str(k)]["shape"], state["obs"][str(k)]["dtype"]) for k in keys}
-        buffer.next_obs = {k: Field.from_state_dict(state["next_obs"][str(k)], state["next_obs"][str(k)]["shape"], state["next_obs"][str(k)]["dtype"]) for k in keys}
+        buffer.next_obs = {
+            k: Field.from_state_dict(state["next_obs"][str(k)], state["next_obs"][str(k)]["shape"], state["next_obs"][str(k)]["dtype"]) for k in keys
+        }
         buffer.tree = SumTree(buffer.capacity) if state["tree"] is not None else None
         buffer.load_state_dict(state)
         return buffer

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 from rlagent.fast.hooks import any_hooks
-from rlagent.losses import LOSS_TERMS
 from rlagent.fast.loss_gradients import CategoricalTerms, clipped_surrogate_grad, normalize, value_loss_grad
 from rlagent.fast.mlp_backprop import MLPBackprop
 from rlagent.fast.mlp_layout import mlp_layout
+from rlagent.losses import LOSS_TERMS
 from rlagent.nets.policy import ActorCritic
 
 
@@ -82,9 +82,7 @@ class AnalyticLoss:
         logits, values = (t.numpy() for t in self.net.forward(x))
         categorical = CategoricalTerms(logits, None if mask is None else mask.numpy(), batch["actions"])
         # float32 throughout, as the network's: a float64 field would make float64 gradients.
-        advantages, old_log_probs, returns, old_values = (
-            np.asarray(batch[key], dtype=np.float32) for key in ("advantages", "log_probs", "returns", "values")
-        )
+        advantages, old_log_probs, returns, old_values = (np.asarray(batch[key], dtype=np.float32) for key in ("advantages", "log_probs", "returns", "values"))
         if cfg.normalize_advantage:
             advantages = normalize(advantages)
         pg, kl, clip_fraction, grad_log_probs = clipped_surrogate_grad(categorical.log_probs, old_log_probs, advantages, _number(clip))

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from rlagent.fast.hooks import any_hooks
-from rlagent.nets.inputs import MASK_KEY
 from rlagent.fast.mlp_layout import MLPLayout, mlp_layout
+from rlagent.nets.inputs import MASK_KEY
 from rlagent.nets.policy import ActorCritic
 
 _NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0, out=x)}

@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from rlagent.fast.hooks import any_hooks
 from rlagent.fast.numpy_actor import numpy_input
-from rlagent.fast.q_mlp import QMLP
 from rlagent.fast.q_layout import QLayout, q_layout
+from rlagent.fast.q_mlp import QMLP
 from rlagent.nets.q_network import QNetwork
 
 

@@ -29,6 +29,7 @@ Why it is built the way it is:
 
 from __future__ import annotations
 
+import csv
 import json
 import multiprocessing
 import os
@@ -39,7 +40,6 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
-import csv
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -48,22 +48,22 @@ import numpy as np
 import torch
 
 from envs.base import PositionPlayer, TurnBasedGame
+from envs.player_names import PUCT, PUCT_FORM, RANDOM, PlayerName, search_name
 from envs.simultaneous import SimultaneousGame
 from envs.simultaneous_env import SeatPlayer
-from envs.player_names import PUCT, PUCT_FORM, RANDOM, PlayerName, search_name
+from rlagent.agent import Agent, load_agent
 from rlagent.checkpoint import latest_checkpoint, list_checkpoints
 from rlagent.distributed import check_backend, ray_map
-from rlagent.agent import Agent, load_agent
+from rlagent.errors import ConfigError, RlagentError
 from rlagent.games.elo import Ratings, fit_ratings
 from rlagent.games.extras import extras_for, games_with, searched_agent
-from rlagent.gym_envs import resolve_env_id
-from rlagent.errors import ConfigError, RlagentError
 from rlagent.games.league_report import TableRow, format_table, league_table, plot_ratings, snapshot_step, write_ratings, write_tensorboard
 from rlagent.games.match_table import GameResult, append_matches, read_matches
 from rlagent.games.matches import Player, game_factory, play_boards
 from rlagent.games.players import PolicyPlayer, make_player, parse_player
 from rlagent.games.seat_matches import OPENINGS, play_seated, record_game
 from rlagent.games.seat_players import PolicySeatPlayer
+from rlagent.gym_envs import resolve_env_id
 from rlagent.monitor.progress import Progress
 
 __all__ = [
@@ -226,7 +226,8 @@ def read_position_scores(league_dir: Path, positions: int | None = None, seed: i
     with path.open(newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
     return {
-        row["name"]: float(row["winning_move"]) for row in rows
+        row["name"]: float(row["winning_move"])
+        for row in rows
         if (positions is None or int(row["positions"]) == positions) and (seed is None or int(row["seed"]) == seed)
     }
 
@@ -454,10 +455,7 @@ def _missing_openings(
     if rule == "none":
         return [None] * max(games // 2 - have, 0)
     low, high = sorted((first, second))
-    return [
-        int(first_moves[np.random.default_rng(_seed_words(seed, "opening", low, high, k)).integers(first_moves.size)])
-        for k in range(have, games // 2)
-    ]
+    return [int(first_moves[np.random.default_rng(_seed_words(seed, "opening", low, high, k)).integers(first_moves.size)]) for k in range(have, games // 2)]
 
 
 def _seed_words(*parts: int | str) -> list[int]:

@@ -42,7 +42,6 @@ def snapshot_step(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-
 def league_table(ratings: Ratings, results: Sequence[GameResult], winning_moves: dict[str, float] | None = None) -> list[TableRow]:
     """Checkpoints in training order, then the other players by rating (strongest first).
     ``winning_moves``: each player's solved-position score, where the league graded them."""
@@ -116,8 +115,14 @@ def plot_ratings(path: Path, rows: Sequence[TableRow], anchor: str, title: str) 
         colour = f"C{index + 1}"
         axes.axhline(row.elo, color=colour, linestyle="--", linewidth=1)
         axes.annotate(
-            row.name, (1.0, row.elo), xycoords=("axes fraction", "data"), xytext=(-4, 3),
-            textcoords="offset points", ha="right", va="bottom", color=colour,
+            row.name,
+            (1.0, row.elo),
+            xycoords=("axes fraction", "data"),
+            xytext=(-4, 3),
+            textcoords="offset points",
+            ha="right",
+            va="bottom",
+            color=colour,
         )
     axes.margins(x=0.04, y=0.12)  # room for the labels of the top and bottom lines
     axes.set_xlabel("training step")

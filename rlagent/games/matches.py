@@ -26,9 +26,7 @@ from rlagent.gym_envs import make_vector_env
 Player = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def play_games(
-    game: TurnBasedGame, first: Player | PositionPlayer, second: Player | PositionPlayer, openings: np.ndarray | None = None
-) -> np.ndarray:
+def play_games(game: TurnBasedGame, first: Player | PositionPlayer, second: Player | PositionPlayer, openings: np.ndarray | None = None) -> np.ndarray:
     """Play one game on every board of ``game`` (all reset here): ``first`` opens each of them.
 
     ``openings`` (optional, one action per board) is each game's first move, played for ``first``
@@ -71,10 +69,7 @@ def play_boards(
             legal = game.is_legal(actions, turn)
             if not legal.all():
                 bad = int(np.argmax(~legal))
-                raise ConfigError(
-                    f"player {_name(player)} chose illegal action {int(actions[bad])}: "
-                    "a player must respect the action mask it is given"
-                )
+                raise ConfigError(f"player {_name(player)} chose illegal action {int(actions[bad])}: a player must respect the action mask it is given")
             game.play(actions, turn, check=False)
             running = running[game.winner[running] == RUNNING]
     else:
@@ -100,10 +95,7 @@ def _play_openings(game: TurnBasedGame, openings: np.ndarray) -> None:
     legal = game.is_legal(actions)
     if not legal.all():
         valid = np.flatnonzero(game.legal_mask(np.array([0]))[0])
-        raise ConfigError(
-            f"opening {int(actions[np.argmax(~legal)])} is not a legal first move; "
-            f"legal first moves are {valid.min()}..{valid.max()}"
-        )
+        raise ConfigError(f"opening {int(actions[np.argmax(~legal)])} is not a legal first move; legal first moves are {valid.min()}..{valid.max()}")
     game.play(actions, check=False)
 
 

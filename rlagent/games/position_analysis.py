@@ -73,9 +73,7 @@ def position_report(analysis: PositionAnalysis, top: int = 5) -> str:
     """Everything the CLI prints about one analysis."""
     mover, q = analysis.mover, analysis.shows_action_values
     title = f"action values Q ({mover} to move; +1 = {mover} wins, -1 = {mover} loses):" if q else f"move probabilities in % ({mover} to move):"
-    moves = "  ".join(
-        f"{i}. {name} {p:+.3f}" if q else f"{i}. {name} {100 * p:.1f}%" for i, (name, p) in enumerate(analysis.top_moves(top), 1)
-    )
+    moves = "  ".join(f"{i}. {name} {p:+.3f}" if q else f"{i}. {name} {100 * p:.1f}%" for i, (name, p) in enumerate(analysis.top_moves(top), 1))
     lines = [analysis.board_text, "", title]
     if analysis.move_map:
         lines.append(analysis.move_map)

@@ -14,9 +14,9 @@ from typing import Any, cast
 import numpy as np
 import torch
 
+from envs.player_names import PATH, PUCT
 from envs.simultaneous import SimultaneousGame
 from rlagent.agent import load_agent
-from envs.player_names import PATH, PUCT
 from rlagent.errors import ConfigError
 from rlagent.games.players import parse_player
 from rlagent.nets.policy import PolicyNetwork
@@ -89,5 +89,7 @@ def load_seat_opponent(spec: str, num_seats: int) -> Any:
     loaded as a greedy :class:`PolicySeatPlayer`, a bot's name left for the env to build."""
     name = parse_player(spec, paths=True, what="opponent")
     if name.kind == PUCT:
-        raise ConfigError(f"opponent {spec!r} is a network-guided search (PATH@puctN), which board games have: simultaneous-move games take a run directory, a checkpoint or a bot")
+        raise ConfigError(
+            f"opponent {spec!r} is a network-guided search (PATH@puctN), which board games have: simultaneous-move games take a run directory, a checkpoint or a bot"
+        )
     return PolicySeatPlayer.load(name.path, num_seats) if name.kind == PATH else spec

@@ -36,8 +36,8 @@ from envs.simultaneous import SimultaneousGame
 from rlagent.agent import load_agent
 from rlagent.checkpoint import save_checkpoint
 from rlagent.config import SelfPlayConfig
-from rlagent.games.elo import fit_ratings
 from rlagent.errors import ConfigError
+from rlagent.games.elo import fit_ratings
 from rlagent.games.matches import game_factory, play_games
 from rlagent.games.players import PolicyPlayer, make_player, parse_player
 from rlagent.games.seat_matches import OPENINGS, play_seated
@@ -74,9 +74,7 @@ class OpponentPool:
 
     name = "selfplay-pool"
 
-    def __init__(
-        self, config: SelfPlayConfig, num_envs: int, directory: Path, seed: int = 0, seat_game: SimultaneousGame | None = None
-    ) -> None:
+    def __init__(self, config: SelfPlayConfig, num_envs: int, directory: Path, seed: int = 0, seat_game: SimultaneousGame | None = None) -> None:
         self.config, self.num_envs, self.directory, self.seed = config, num_envs, Path(directory), seed
         self.rng = np.random.default_rng(seed)
         self.members: list[Member] = []
@@ -229,7 +227,10 @@ class OpponentPool:
         if self.num_seats:
             return PolicySeatPlayer(network, self.num_seats, greedy=False, seed=self.seed + 2000 + index, name=self.members[index].name)
         return PolicyPlayer(
-            network, greedy=False, temperature=self.config.opponent_temperature, seed=self.seed + 2000 + index,
+            network,
+            greedy=False,
+            temperature=self.config.opponent_temperature,
+            seed=self.seed + 2000 + index,
             name=self.members[index].name,
         )
 
@@ -250,9 +251,7 @@ class OpponentPool:
         state = self.__dict__.copy()
         snapshots = (PolicyPlayer, PolicySeatPlayer)
         state["players"] = {name: p for name, p in self.players.items() if not isinstance(p, snapshots)}
-        state["snapshot_generators"] = {
-            name: p.generator.get_state() for name, p in self.players.items() if isinstance(p, snapshots)
-        }
+        state["snapshot_generators"] = {name: p.generator.get_state() for name, p in self.players.items() if isinstance(p, snapshots)}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -274,8 +273,7 @@ class OpponentPool:
         self.directory.mkdir(parents=True, exist_ok=True)
         chances = self.probabilities()
         members = [
-            {**asdict(m), "learner_win_rate": m.learner_score / m.games if m.games else None, "probability": float(p)}
-            for m, p in zip(self.members, chances)
+            {**asdict(m), "learner_win_rate": m.learner_score / m.games if m.games else None, "probability": float(p)} for m, p in zip(self.members, chances)
         ]
         summary = {"sampling": self.config.sampling, "members": members}
         (self.directory / "pool.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -300,9 +298,7 @@ def random_openings(game: TurnBasedGame, rng: np.random.Generator) -> np.ndarray
     return keys.argmax(axis=1)
 
 
-def rate_learner(
-    pool: OpponentPool, policy: torch.nn.Module, step: int, game_factory: Callable[[int], TurnBasedGame | SimultaneousGame]
-) -> dict[str, float]:
+def rate_learner(pool: OpponentPool, policy: torch.nn.Module, step: int, game_factory: Callable[[int], TurnBasedGame | SimultaneousGame]) -> dict[str, float]:
     """Play the current policy against every active member and refit ``elo/current``.
 
     Greedy play on both sides from random first moves: the openings make the games differ, the
@@ -366,9 +362,7 @@ def _rate_seated_learner(pool: OpponentPool, policy: torch.nn.Module, name: str,
             learner_first = np.arange(games) < games // 2
             openings = np.tile(rng.choice(OPENINGS, size=games // 2), 2)  # the same starts for both seatings
             result = play_seated(game, learner, rival, learner_first, openings)
-            pool.eval_rows.extend(
-                (name, member.name, float(r)) if first else (member.name, name, float(r)) for first, r in zip(learner_first, result)
-            )
+            pool.eval_rows.extend((name, member.name, float(r)) if first else (member.name, name, float(r)) for first, r in zip(learner_first, result))
             scores.append(np.where(learner_first, result, 1.0 - result))
     finally:
         policy.train()
@@ -380,6 +374,4 @@ def selfplay_game_factory(config: Any) -> Callable[[int], TurnBasedGame | Simult
     try:
         return game_factory(config.env, dict(config.env_kwargs))
     except ConfigError:
-        raise ConfigError(
-            f"selfplay.enabled needs a game env such as hex or arena; {config.env} is not one"
-        ) from None
+        raise ConfigError(f"selfplay.enabled needs a game env such as hex or arena; {config.env} is not one") from None

@@ -236,9 +236,7 @@ class TrainingDiagnostics:
         ended within it: the game's result for games, the discounted return otherwise."""
         kind = self.algorithm.value_loss
         values = on_return_scale(rollout.values, kind)
-        returns, outcome, resolved = realised_returns(
-            rollout.rewards, rollout.terminated, rollout.truncated, self.algorithm.discount_factor, rollout.valid
-        )
+        returns, outcome, resolved = realised_returns(rollout.rewards, rollout.terminated, rollout.truncated, self.algorithm.discount_factor, rollout.valid)
         game = self.scheme.game is not None
         target = outcome if game else returns
         keep = resolved & np.isfinite(target)
@@ -298,15 +296,24 @@ class TrainingDiagnostics:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{LATEST_FILE}.{os.getpid()}.tmp.npz"
         np.savez(
-            tmp, values=values.astype(np.float32), outcomes=outcomes.astype(np.float32), returns=returns.astype(np.float32),
-            stages=stages, game=np.array(game), edges=np.asarray(self.scheme.edges), names=np.array(self.scheme.names or [], dtype=str),
+            tmp,
+            values=values.astype(np.float32),
+            outcomes=outcomes.astype(np.float32),
+            returns=returns.astype(np.float32),
+            stages=stages,
+            game=np.array(game),
+            edges=np.asarray(self.scheme.edges),
+            names=np.array(self.scheme.names or [], dtype=str),
             stage_kind=np.array(self.scheme.kind),
         )
         os.replace(tmp, folder / LATEST_FILE)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"detector": None if self.detector is None else self.detector.state_dict(), "dead_reported": sorted(self._dead_reported),
-                "dominance_reported": sorted(self._dominance_reported)}
+        return {
+            "detector": None if self.detector is None else self.detector.state_dict(),
+            "dead_reported": sorted(self._dead_reported),
+            "dominance_reported": sorted(self._dominance_reported),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if self.detector is not None and state.get("detector") is not None:

@@ -64,8 +64,7 @@ class ObservationAdapter:
                 entry = space.spaces[key]
                 if not isinstance(entry, spaces.Box):
                     raise ConfigError(
-                        f"observation key {key!r} is a {type(entry).__name__}; only Box entries are supported "
-                        "(one-hot or flatten it with a Gymnasium wrapper)"
+                        f"observation key {key!r} is a {type(entry).__name__}; only Box entries are supported (one-hot or flatten it with a Gymnasium wrapper)"
                     )
                 shapes.append(tuple(entry.shape))
             self.event_shapes = tuple(shapes)

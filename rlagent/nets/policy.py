@@ -126,7 +126,11 @@ class PolicyNetwork(Protocol):
     def initial_state(self, batch_size: int) -> Tensor | None: ...
 
     def act(
-        self, obs: Any, state: Tensor | None = None, episode_start: Any = None, deterministic: bool = False,
+        self,
+        obs: Any,
+        state: Tensor | None = None,
+        episode_start: Any = None,
+        deterministic: bool = False,
         generator: torch.Generator | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Tensor | None]: ...
 
@@ -158,9 +162,7 @@ class Trunk(nn.Module):
             h = features.new_zeros(features.shape[0], self.state_size)
         return self.core.step(features, h, episode_start)
 
-    def sequence(
-        self, x: Tensor, leading: tuple[int, int], h0: Tensor | None, episode_starts: Tensor | None
-    ) -> tuple[Tensor, Tensor | None]:
+    def sequence(self, x: Tensor, leading: tuple[int, int], h0: Tensor | None, episode_starts: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """x (T * B, ...) in time-major order -> features (T * B, output_dim) and the state after T steps.
 
         The encoder runs once on all T * B inputs; only the core loops over time.
@@ -298,9 +300,7 @@ class ActorCritic(nn.Module):
             groups["critic_trunk"] = list(self.critic.parameters())
         return groups
 
-    def _output(
-        self, features: Tensor, critic_features: Tensor, mask: Tensor | None, h_actor: Tensor | None, h_critic: Tensor | None
-    ) -> PolicyOutput:
+    def _output(self, features: Tensor, critic_features: Tensor, mask: Tensor | None, h_actor: Tensor | None, h_critic: Tensor | None) -> PolicyOutput:
         dist = self.policy_head(features, mask)
         return PolicyOutput(dist, self.value_head(critic_features), self._join_state(h_actor, h_critic))
 
@@ -324,9 +324,7 @@ class ActorCritic(nn.Module):
         return torch.cat([h_actor, h_critic], dim=1)
 
 
-def build_policy(
-    observation_space: spaces.Space, action_space: spaces.Space, config: PolicyConfig | None = None
-) -> ActorCritic:
+def build_policy(observation_space: spaces.Space, action_space: spaces.Space, config: PolicyConfig | None = None) -> ActorCritic:
     """The actor-critic that fits these spaces; ``ConfigError`` (one line) for what does not fit."""
     config = PolicyConfig() if config is None else config
     config.validate()
@@ -339,9 +337,7 @@ def build_policy(
         if kind == "mlp":
             return MLPEncoder(inputs.flat_dim, tuple(config.hidden_sizes), config.activation)
         channels, height, width = inputs.input_shape
-        return BoardEncoder(
-            channels, (height, width), config.board_channels, config.board_blocks, kind, config.norm, config.hex_kernel
-        )
+        return BoardEncoder(channels, (height, width), config.board_channels, config.board_blocks, kind, config.norm, config.hex_kernel)
 
     def make_trunk(spatial: bool = False) -> Trunk:
         encoder = make_encoder()
@@ -374,9 +370,7 @@ def _encoder_kind(config: PolicyConfig, inputs: ObservationAdapter) -> str:
     else:
         kind = config.encoder
     if kind != "mlp" and not inputs.is_board:
-        raise ConfigError(
-            f"policy.encoder {config.encoder!r} needs (C, H, W) board observations, got shape {inputs.input_shape}: use mlp or auto"
-        )
+        raise ConfigError(f"policy.encoder {config.encoder!r} needs (C, H, W) board observations, got shape {inputs.input_shape}: use mlp or auto")
     if kind == "mlp" and config.hex_kernel:
         raise ConfigError("policy.hex_kernel applies to board encoders (cnn, resnet), but this policy uses an mlp")
     if kind == "mlp" and config.norm != "none":
@@ -406,9 +400,7 @@ def _check_action_space(action_space: spaces.Space) -> None:
         if len(action_space.shape) != 1 or not np.issubdtype(action_space.dtype, np.floating):
             raise ConfigError(f"Box action spaces must be 1-D floating point, got {action_space}")
     else:
-        raise ConfigError(
-            f"unsupported action space {type(action_space).__name__}: use Discrete, MultiDiscrete, MultiBinary or a 1-D Box"
-        )
+        raise ConfigError(f"unsupported action space {type(action_space).__name__}: use Discrete, MultiDiscrete, MultiBinary or a 1-D Box")
 
 
 def _linear_head(action_space: spaces.Space, in_dim: int) -> PolicyHead:

@@ -115,9 +115,7 @@ class BoardQHead(nn.Module):
     (a 1x1 convolution, translation-equivariant like the trunk), a linear over the whole map for
     actions that are not cells (Hex's swap), and the dueling value stream over the whole map."""
 
-    def __init__(
-        self, channels: int, height: int, width: int, num_actions: int, num_atoms: int, dueling: bool, noisy: bool, sigma0: float
-    ) -> None:
+    def __init__(self, channels: int, height: int, width: int, num_actions: int, num_atoms: int, dueling: bool, noisy: bool, sigma0: float) -> None:
         super().__init__()
         cells = height * width
         self.extra_actions = num_actions - cells

@@ -22,8 +22,8 @@ from envs.hex.render import board_to_text
 from envs.hex.solver import MAX_SOLVER_SIZE, HexSolver, SolverLimit
 from rlagent.errors import ConfigError
 from rlagent.games.hex.board_size import policy_board_size
-from rlagent.games.players import PolicyPlayer
 from rlagent.games.hex.puct import PUCTPlayer
+from rlagent.games.players import PolicyPlayer
 from rlagent.nets.q_network import QNetwork
 
 BOARD_FORMAT = """Board text: the rows from the top, separated by /, one character per cell: x (or X) a stone
@@ -118,8 +118,7 @@ def players_to_move(board: np.ndarray, swap: bool) -> tuple[int, ...]:
         return (0,)  # X swapped its stone away and moves again
     after_swap = "; with the swap rule o may also have one more (X to move after a swap)" if swap else ""
     raise ConfigError(
-        f"inconsistent stone counts: {xs} x and {os} o; X moves first, so x has as many stones as o (X to move) "
-        f"or one more (O to move){after_swap}"
+        f"inconsistent stone counts: {xs} x and {os} o; X moves first, so x has as many stones as o (X to move) or one more (O to move){after_swap}"
     )
 
 
@@ -137,9 +136,7 @@ def choose_to_move(board: np.ndarray, to_move: str | int | None, swap: bool) -> 
     return int(player)
 
 
-def analyze(
-    player: PolicyPlayer, board_text: str, to_move: str | int | None = None, *, swap: bool = False, value_loss: str = "mse"
-) -> Analysis:
+def analyze(player: PolicyPlayer, board_text: str, to_move: str | int | None = None, *, swap: bool = False, value_loss: str = "mse") -> Analysis:
     """What ``player``'s policy makes of the position ``board_text`` (see the module docstring).
 
     A Q-network (``hasattr(player.policy, "action_values")``) also gives its action values: see
@@ -205,6 +202,8 @@ def solve(analysis: Analysis, node_limit: int = SOLVE_NODE_LIMIT) -> Analysis:
     except SolverLimit:
         raise ConfigError(f"the solver found no answer within {node_limit:,} nodes: this position is too early for exact values on {n}x{n}") from None
     return replace(analysis, winning=winning.reshape(n, n), swap_wins=swap_wins)
+
+
 def read_position(board_text: str, size: int, to_move: str | int | None, swap: bool) -> tuple[np.ndarray, int, bool]:
     """The board, the player to move and whether the swap is legal, from the board text."""
     board = parse_board(board_text, size)
@@ -244,16 +243,15 @@ class SearchAnalysis:
         n = self.board.shape[0]
         moves = [
             (cell_name(cell, n), int(self.visits.flat[cell]), float(self.q.flat[cell]), int(self.proven.flat[cell]))
-            for cell in range(n * n) if self.board.flat[cell] == 0 and (self.visits.flat[cell] or self.proven.flat[cell])
+            for cell in range(n * n)
+            if self.board.flat[cell] == 0 and (self.visits.flat[cell] or self.proven.flat[cell])
         ]
         if self.swap_visits is not None and (self.swap_visits or self.swap_proven):
             moves.append(("swap", self.swap_visits, float("nan") if self.swap_q is None else self.swap_q, self.swap_proven))
         return sorted(moves, key=lambda move: (-max(move[3], 0), move[3] < 0, -move[1]))[:k]
 
 
-def analyze_search(
-    player: PUCTPlayer, board_text: str, to_move: str | int | None = None, *, swap: bool = False
-) -> SearchAnalysis:
+def analyze_search(player: PUCTPlayer, board_text: str, to_move: str | int | None = None, *, swap: bool = False) -> SearchAnalysis:
     """What ``player``'s search makes of the position ``board_text`` (see the module docstring);
     ``swap`` as in :func:`analyze`."""
     n = policy_board_size(player.policy)
@@ -361,12 +359,11 @@ def report(analysis: Analysis, top: int = 5) -> str:
     """Everything the CLI prints about one analysis."""
     mover = SYMBOLS[analysis.to_move + 1]
     q = analysis.shows_action_values
-    moves = "  ".join(
-        f"{i}. {name} {p:+.3f}" if q else f"{i}. {name} {100 * p:.1f}%" for i, (name, p) in enumerate(analysis.top_moves(top), 1)
-    )
+    moves = "  ".join(f"{i}. {name} {p:+.3f}" if q else f"{i}. {name} {100 * p:.1f}%" for i, (name, p) in enumerate(analysis.top_moves(top), 1))
     title = (
         f"action values Q ({mover} to move; a Q-network: Q-values, not probabilities; +1 = {mover} wins, -1 = {mover} loses):"
-        if q else f"move probabilities in % ({mover} to move):"
+        if q
+        else f"move probabilities in % ({mover} to move):"
     )
     lines = [
         board_to_text(analysis.board, to_move=analysis.to_move),

@@ -9,6 +9,8 @@ import math
 
 from rlagent.agent import Agent
 from rlagent.errors import ConfigError
+
+
 def policy_board_size(policy: object) -> int:
     """The board size a Hex network plays, read from its action mask (``n * n`` cells and the swap).
 

@@ -88,9 +88,7 @@ def parse_stone_range(text: str) -> tuple[int, int]:
     raise ConfigError(f"stones must be a count or a range like 4-14, got {text!r}")
 
 
-def draw_positions(
-    size: int, count: int, seed: int = 0, stones: tuple[int, int] | None = None, solver: HexSolver | None = None
-) -> PositionSuite:
+def draw_positions(size: int, count: int, seed: int = 0, stones: tuple[int, int] | None = None, solver: HexSolver | None = None) -> PositionSuite:
     """``count`` positions by uniformly random play (seeded), each with a stone count drawn uniformly
     from ``stones``; the unfinished ones won for the side to move are kept and solved.
 
@@ -166,9 +164,11 @@ def select_moves(player: Any, boards: np.ndarray, to_move: np.ndarray) -> np.nda
 def score_player(player: Any, suite: PositionSuite, batch: int = 256) -> SolvedScore:
     """How often ``player`` (any player: a policy, random, an MCTS or PUCT search; see
     :func:`select_moves`) picks a winning move in ``suite``'s positions."""
-    chosen = np.concatenate(
-        [select_moves(player, suite.boards[i : i + batch], suite.to_move[i : i + batch]) for i in range(0, len(suite), batch)]
-    ) if len(suite) else np.zeros(0, dtype=np.int64)
+    chosen = (
+        np.concatenate([select_moves(player, suite.boards[i : i + batch], suite.to_move[i : i + batch]) for i in range(0, len(suite), batch)])
+        if len(suite)
+        else np.zeros(0, dtype=np.int64)
+    )
     cells = suite.size * suite.size
     hit = (chosen < cells) & suite.winning[np.arange(len(suite)), np.minimum(chosen, cells - 1)]
     by_stones = {int(k): (int(hit[suite.stones == k].sum()), int((suite.stones == k).sum())) for k in np.unique(suite.stones)}
@@ -212,7 +212,6 @@ def selfplay_suite(game: object, count: int, seed: int, directory: Path) -> Posi
     suite = draw_positions(size, count, seed)
     directory.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp.npz")
-    np.savez(partial, boards=suite.boards, to_move=suite.to_move, stones=suite.stones, winning=suite.winning,
-             drawn=count, seed=seed, unsolved=suite.unsolved)
+    np.savez(partial, boards=suite.boards, to_move=suite.to_move, stones=suite.stones, winning=suite.winning, drawn=count, seed=seed, unsolved=suite.unsolved)
     partial.replace(path)
     return suite
