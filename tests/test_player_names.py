@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import envs  # noqa: F401  (registers rlagent/Hex-v0)
+from envs.hex.core import HexCore
 from envs.hex.mcts import MCTSPlayer
 from envs.player_names import MAX_SIMULATIONS, MCTS, PATH, RANDOM, PlayerName, parse_player_name
 from rlagent.agent import load_agent
@@ -79,7 +80,7 @@ def _make_env(name: object) -> Any:
 CONSUMERS: dict[str, Callable[[object], Any]] = {
     "config selfplay.baselines": _config,
     "league parse_baselines": lambda name: parse_baselines([name]),
-    "make_player": make_player,
+    "make_player": lambda name: make_player(name, game=HexCore(1, size=3)),  # a search is its game's
     "make_opponent": make_opponent,
     "gym.make opponent": _gym_make,
     "rlagent make_env opponent": _make_env,
@@ -115,7 +116,7 @@ def test_the_parser_reads_the_names() -> None:
 
 def test_each_consumer_builds_the_named_player() -> None:
     assert isinstance(make_player("random"), RandomPlayer)
-    mcts = make_player("mcts25", seed=3)
+    mcts = make_player("mcts25", seed=3, game=HexCore(1, size=5))
     assert isinstance(mcts, MCTSPlayer) and mcts.simulations == 25 and mcts.name == "mcts25"
     assert make_opponent("random") == "random"  # the env's own batched random player
     assert make_opponent("mcts25") == "mcts25"  # built by the env as its game's own search

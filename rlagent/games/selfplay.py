@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from envs.base import SeatedOpponent, TurnBasedGame
+from envs.player_names import RANDOM
 from envs.simultaneous import SimultaneousGame
 from rlagent.agent import load_agent
 from rlagent.checkpoint import save_checkpoint
@@ -91,8 +92,8 @@ class OpponentPool:
                 if bot is None:
                     raise ConfigError(f"selfplay baseline {name!r} does not play {seat_game.name}: use one of its bots such as random or hunter")
                 self.players[name] = bot
-            else:
-                parse_player(name, what="selfplay baseline")  # a bad name fails now, not at the first game
+            elif parse_player(name, what="selfplay baseline").kind == RANDOM:  # a bad name fails now, not at the first game
+                self.players[name] = make_player(name, seed=seed + 1000 + index)  # plays any board: no game needed
         self.board_game: TurnBasedGame | None = None  # the env's game, once it seats the pool (bind_game)
 
     # --- the SeatedOpponent protocol, called by the env ------------------------------------------
