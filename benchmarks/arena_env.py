@@ -29,8 +29,9 @@ import gymnasium as gym
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-import envs  # noqa: E402,F401  (registers rlagent/Arena-v0)
 from arena_reference import available_engines, reference_steps_per_second  # noqa: E402
+
+import envs  # noqa: E402,F401  (registers rlagent/Arena-v0)
 from envs.arena.core import ArenaCore  # noqa: E402
 
 BATCHES = (1, 64, 1024)

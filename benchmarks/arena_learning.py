@@ -61,8 +61,10 @@ def selfplay_league(run_dir: str, games: int) -> None:
     bots = {bot: ratings.ratings[bot] for bot in BOT_NAMES}
     best_bot = max(bots, key=bots.get)
     print(f"{last} - {first}: {ratings.ratings[last]:+.0f} Elo (95% interval {low:+.0f} to {high:+.0f})")
-    print(f"{last} ends {'above' if ratings.ratings[last] > bots[best_bot] else 'BELOW'} every bot "
-          f"(best bot {best_bot} {bots[best_bot]:+.0f}; {last}'s interval low {low:+.0f})")
+    print(
+        f"{last} ends {'above' if ratings.ratings[last] > bots[best_bot] else 'BELOW'} every bot "
+        f"(best bot {best_bot} {bots[best_bot]:+.0f}; {last}'s interval low {low:+.0f})"
+    )
     print(f"plot: {run_dir}/league/elo.png")
 
 

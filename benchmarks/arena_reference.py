@@ -311,7 +311,9 @@ class Box2DArena(ReferenceArena):
         density = BODY_MASS / (math.pi * BODY_RADIUS**2)
         self._bodies = []
         for i, (position, angle) in enumerate(self._spawns()):
-            body = self._world.CreateDynamicBody(position=position, angle=angle, linearDamping=_BOX2D_LINEAR_DAMPING, angularDamping=_BOX2D_ANGULAR_DAMPING, userData=i)
+            body = self._world.CreateDynamicBody(
+                position=position, angle=angle, linearDamping=_BOX2D_LINEAR_DAMPING, angularDamping=_BOX2D_ANGULAR_DAMPING, userData=i
+            )
             body.CreateCircleFixture(
                 radius=BODY_RADIUS, density=density, friction=0.0, restitution=0.0,
                 categoryBits=_BODY_BIT, maskBits=_WALL_BIT | _BODY_BIT | _BULLET_BIT, groupIndex=-(i + 1),

@@ -111,18 +111,21 @@ def main() -> None:
     args = parser.parse_args()
     t, r = args.seconds, args.repeats
 
-    print(f"{'size':>4} {'batch':>5} | {'ours: core':>12} {'ours: make_vec':>14} | "
-          f"{'pyspiel: rules':>14} {'pyspiel: +obs':>13} | {'make_vec/+obs':>13} {'make_vec/rules':>14} {'core/rules':>10}")
+    print(
+        f"{'size':>4} {'batch':>5} | {'ours: core':>12} {'ours: make_vec':>14} | "
+        f"{'pyspiel: rules':>14} {'pyspiel: +obs':>13} | {'make_vec/+obs':>13} {'make_vec/rules':>14} {'core/rules':>10}"
+    )
     for size in SIZES:
         spiel_rules = best_rate(pyspiel_window(size, False), t, r)
         spiel_obs = best_rate(pyspiel_window(size, True), t, r)
         for batch in BATCHES:
             core = best_rate(core_window(size, batch), t, r)
             vec = best_rate(make_vec_window(size, batch), t, r)
-            print(f"{size:>4} {batch:>5} | {core:>12,.0f} {vec:>14,.0f} | {spiel_rules:>14,.0f} {spiel_obs:>13,.0f} | "
-                  f"{vec / spiel_obs:>12.1f}x {vec / spiel_rules:>13.2f}x {core / spiel_rules:>9.2f}x")
-    print("moves/s; targets at batch 1024 on 11x11 through make_vec: >= 100x pyspiel +obs and >= 5x pyspiel rules;"
-          " at batch 1: make_vec >= 1x pyspiel +obs")
+            print(
+                f"{size:>4} {batch:>5} | {core:>12,.0f} {vec:>14,.0f} | {spiel_rules:>14,.0f} {spiel_obs:>13,.0f} | "
+                f"{vec / spiel_obs:>12.1f}x {vec / spiel_rules:>13.2f}x {core / spiel_rules:>9.2f}x"
+            )
+    print("moves/s; targets at batch 1024 on 11x11 through make_vec: >= 100x pyspiel +obs and >= 5x pyspiel rules; at batch 1: make_vec >= 1x pyspiel +obs")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Speed of the network-guided Hex search (rlagent.games.puct): simulations per second, network
+"""Speed of the network-guided Hex search (rlagent.games.hex.puct): simulations per second, network
 calls and leaves per forward pass, and the share of time in the network, at 50/200/800 simulations
 for one position and for a batch of positions searched together (a league match's batch).
 
@@ -20,7 +20,7 @@ import torch
 
 import envs  # noqa: F401  (registers rlagent/Hex-v0)
 from envs.hex.core import HexCore
-from rlagent.games.puct import PUCTPlayer
+from rlagent.games.hex.puct import PUCTPlayer
 from rlagent.nets.policy import PolicyConfig, build_policy
 
 
@@ -62,8 +62,10 @@ def main() -> None:
             player.search(boards[:batch], to_move[:batch])
             seconds = time.perf_counter() - start
             s = player.stats
-            print(f"  sims={sims:4d} batch={batch:4d}: {1e3 * seconds / batch:8.2f} ms/position, {s.simulations_per_second:8.0f} simulations/s, "
-                  f"{s.network_calls:4d} network calls, {s.leaves_per_call:7.1f} leaves/call, network {s.network_seconds / s.seconds:4.0%} of the time")
+            print(
+                f"  sims={sims:4d} batch={batch:4d}: {1e3 * seconds / batch:8.2f} ms/position, {s.simulations_per_second:8.0f} simulations/s, "
+                f"{s.network_calls:4d} network calls, {s.leaves_per_call:7.1f} leaves/call, network {s.network_seconds / s.seconds:4.0%} of the time"
+            )
 
 
 if __name__ == "__main__":

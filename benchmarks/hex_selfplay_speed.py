@@ -159,10 +159,7 @@ def part_a(args: argparse.Namespace, nets: tuple[tuple[int, int], ...], logdir: 
         f"\n== (a) self-play data generation: Trainer.collector.collect(), pool = random + {args.snapshots + 1} snapshots "
         f"(uniform), 8 steps a rollout, device {args.device} =="
     )
-    header = (
-        f"{'board':<5} {'envs':>5} {'net':>6} | {'learner':>9} {'opponent':>9} {'total':>9} | "
-        f"{'opp. share':>9} {'fwd/step':>10}"
-    )
+    header = f"{'board':<5} {'envs':>5} {'net':>6} | {'learner':>9} {'opponent':>9} {'total':>9} | {'opp. share':>9} {'fwd/step':>10}"
     print(f"{'':<19}   {'moves/s':^29}   (snapshot forward passes per step)")
     print(header)
     print("-" * len(header))

@@ -28,9 +28,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from hex_brute_force import connected, mover_wins, winning_moves  # noqa: E402
+
 from envs.hex.core import cell_name  # noqa: E402
 from envs.hex.solver import HexSolver, SolverLimit  # noqa: E402
-from hex_brute_force import connected, mover_wins, winning_moves  # noqa: E402
 
 STONES = {4: (2, 4, 6, 8), 5: (0, 1, 2, 4, 6, 8, 10, 14), 6: (6, 8, 10, 12, 16, 20), 7: (14, 16, 18, 20, 24, 30)}
 

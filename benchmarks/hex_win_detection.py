@@ -346,9 +346,7 @@ class DenseFlood:
         spread = np.zeros_like(frontier)
         while True:
             f = frontier
-            spread[:, 1:-1, 1:-1] = (
-                f[:, :-2, 1:-1] | f[:, :-2, 2:] | f[:, 1:-1, :-2] | f[:, 1:-1, 2:] | f[:, 2:, :-2] | f[:, 2:, 1:-1]
-            )
+            spread[:, 1:-1, 1:-1] = f[:, :-2, 1:-1] | f[:, :-2, 2:] | f[:, 1:-1, :-2] | f[:, 1:-1, 2:] | f[:, 2:, :-2] | f[:, 2:, 1:-1]
             frontier = spread & candidates
             growing = frontier.any(axis=(1, 2))
             if not growing.any():

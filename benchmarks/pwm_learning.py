@@ -14,7 +14,7 @@ there, 62.5% overall): the bar is >= 95% on every seed. Beside it, the episode a
 conditions (a window of the last 1,000 trials, with the exploring policy) first reached 95%.
 Prints; never asserts.
 
-    python benchmarks/pwm_learning.py [--seeds 3] [--episodes 2000] [--workers 2]
+    python benchmarks/pwm_learning.py [--seeds 3] [--episodes 2000] [--workers 2] [--backend local|ray [--address auto]]
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import argparse
 import statistics
 import time
 
+from rlagent.distributed import add_backend_arguments, start_backend
+from rlagent.errors import RlagentError
 from rlagent.sweep import Cell, first_step_at, run_sweep
 
 WEIGHTS = (0.5, 1.0, 2.0, 5.0)
@@ -35,10 +37,23 @@ BAR = 0.95
 # next trials' rewards out of a trial's credit (the reward follows the answer within the trial);
 # with discount 1 neither learns in this budget.
 ON_POLICY = {
-    "ppo": ("ppo.num_steps={length}", "ppo.num_minibatch=4", "ppo.num_epoch=4", "ppo.learning_rate=0.003",
-            "ppo.entropy_coef=0.01", "ppo.discount_factor=0.5", "ppo.gae_lambda=0.95"),
-    "a2c": ("a2c.num_steps={length}", "a2c.learning_rate=0.003", "a2c.entropy_coef=0.01", "a2c.discount_factor=0.5",
-            "a2c.gae_lambda=1.0", "a2c.optimizer=adam"),
+    "ppo": (
+        "ppo.num_steps={length}",
+        "ppo.num_minibatch=4",
+        "ppo.num_epoch=4",
+        "ppo.learning_rate=0.003",
+        "ppo.entropy_coef=0.01",
+        "ppo.discount_factor=0.5",
+        "ppo.gae_lambda=0.95",
+    ),
+    "a2c": (
+        "a2c.num_steps={length}",
+        "a2c.learning_rate=0.003",
+        "a2c.entropy_coef=0.01",
+        "a2c.discount_factor=0.5",
+        "a2c.gae_lambda=1.0",
+        "a2c.optimizer=adam",
+    ),
 }
 REINFORCE_LR = 0.005  # the published study's learning rate
 NETWORK = ("policy.recurrent=gru", "policy.recurrent_hidden=64", "policy.hidden_sizes=[64]")
@@ -51,12 +66,21 @@ def cells(seeds: int, episodes: int) -> list[Cell]:
         steps = episodes * length
         for weight in WEIGHTS:
             for seed in range(seeds):
-                grid.append(Cell("reinforce", "pwm", (*env, f"reinforce.value_loss_coef={weight}", f"reinforce.learning_rate={REINFORCE_LR}"), steps, seed,
-                                 (("algo", "reinforce"), ("length", length), ("weight", weight))))
+                grid.append(
+                    Cell(
+                        "reinforce",
+                        "pwm",
+                        (*env, f"reinforce.value_loss_coef={weight}", f"reinforce.learning_rate={REINFORCE_LR}"),
+                        steps,
+                        seed,
+                        (("algo", "reinforce"), ("length", length), ("weight", weight)),
+                    )
+                )
         for algo, settings in ON_POLICY.items():
             for seed in range(seeds):
-                grid.append(Cell(algo, "pwm", (*env, *(s.format(length=length) for s in settings)), steps, seed,
-                                 (("algo", algo), ("length", length), ("weight", None))))
+                grid.append(
+                    Cell(algo, "pwm", (*env, *(s.format(length=length) for s in settings)), steps, seed, (("algo", algo), ("length", length), ("weight", None)))
+                )
     return grid
 
 
@@ -64,12 +88,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--episodes", type=int, default=2000, help="episodes per run, over all envs (default 2000)")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="processes to run cells in (default 2); with --backend ray and no --address, the cores of the Ray it starts"
+    )
+    add_backend_arguments(parser)
     args = parser.parse_args()
+    try:
+        start_backend(args.backend, args.address, num_cpus=args.workers if args.workers > 0 else None)
+    except RlagentError as error:  # Ray missing, or no cluster at --address: one line, not a traceback
+        parser.error(str(error))
     start = time.perf_counter()
-    results = run_sweep(cells(args.seeds, args.episodes), workers=args.workers, eval_episodes=2000 // 5)
-    print(f"pwm5, seed preset, {args.episodes} episodes per run on {NUM_ENVS} envs, GRU 64; greedy accuracy on "
-          f"non-trivial conditions after training, and the episode the training accuracy first reached {BAR:.0%}")
+    results = run_sweep(cells(args.seeds, args.episodes), workers=args.workers, eval_episodes=2000 // 5, backend=args.backend)
+    print(
+        f"pwm5, seed preset, {args.episodes} episodes per run on {NUM_ENVS} envs, GRU 64; greedy accuracy on "
+        f"non-trivial conditions after training, and the episode the training accuracy first reached {BAR:.0%}"
+    )
     header = f"{'algo':<10} {'epoch_len':>9} {'critic w':>8}  {'non-trivial acc per seed':<26} {'training 95% at episode':<26} bar"
     print(header)
     print("-" * len(header))

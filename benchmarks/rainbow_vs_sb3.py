@@ -65,16 +65,38 @@ EVAL_EVERY = 2_000
 EVAL_EPISODES = 10
 EVAL_SEED = 10_000
 ZOO = dict(
-    learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000, gamma=0.99,
-    target_update_interval=10, train_freq=256, gradient_steps=128, exploration_fraction=0.16,
+    learning_rate=2.3e-3,
+    batch_size=64,
+    buffer_size=100_000,
+    learning_starts=1000,
+    gamma=0.99,
+    target_update_interval=10,
+    train_freq=256,
+    gradient_steps=128,
+    exploration_fraction=0.16,
     exploration_final_eps=0.04,
 )
 OUR_ZOO = [
-    "{a}.learning_rate=2.3e-3", "{a}.batch_size=64", "{a}.buffer_size=100000", "{a}.learning_starts=1000",
-    "{a}.discount_factor=0.99", "{a}.target_update_interval=10", "{a}.train_freq=256", "{a}.gradient_steps=128",
-    "{a}.exploration_fraction=0.16", "{a}.exploration_final_eps=0.04", "{a}.exploration_initial_eps=1.0",
-    "{a}.max_grad_norm=10", "{a}.loss=huber", "{a}.adam_eps=1e-8", "{a}.tau=1.0", "run.num_envs=1",
-    "policy.encoder=mlp", "policy.hidden_sizes=[256, 256]", "policy.activation=relu", "policy.ortho_init=false",
+    "{a}.learning_rate=2.3e-3",
+    "{a}.batch_size=64",
+    "{a}.buffer_size=100000",
+    "{a}.learning_starts=1000",
+    "{a}.discount_factor=0.99",
+    "{a}.target_update_interval=10",
+    "{a}.train_freq=256",
+    "{a}.gradient_steps=128",
+    "{a}.exploration_fraction=0.16",
+    "{a}.exploration_final_eps=0.04",
+    "{a}.exploration_initial_eps=1.0",
+    "{a}.max_grad_norm=10",
+    "{a}.loss=huber",
+    "{a}.adam_eps=1e-8",
+    "{a}.tau=1.0",
+    "run.num_envs=1",
+    "policy.encoder=mlp",
+    "policy.hidden_sizes=[256, 256]",
+    "policy.activation=relu",
+    "policy.ortho_init=false",
 ]
 PARTS = ("double", "dueling", "prioritized", "n_step", "distributional", "noisy")
 
@@ -154,8 +176,11 @@ def run_sb3(kind: str, steps: int, seed: int) -> RunStats:
 
 def done(args: argparse.Namespace, runs: list[RunStats]) -> list[RunStats]:
     """Print a contender's figures as soon as its runs finish (a long comparison shows progress)."""
-    print(f"  {runs[0].library}: steps/s {median_min_max([r.rate for r in runs])}, stays solved from "
-          f"{', '.join(fmt_step(r.solved_from) for r in runs)}, final {', '.join(f'{r.final:.0f}' for r in runs)}", flush=True)
+    print(
+        f"  {runs[0].library}: steps/s {median_min_max([r.rate for r in runs])}, stays solved from "
+        f"{', '.join(fmt_step(r.solved_from) for r in runs)}, final {', '.join(f'{r.final:.0f}' for r in runs)}",
+        flush=True,
+    )
     return runs
 
 
@@ -213,7 +238,9 @@ def main() -> None:
 
     if args.only_ablation:
         return run_ablation(args, logdir)
-    ours_dqn = done(args, [run_ours("dqn", "CartPole-v1", args.steps, s, [o.format(a="dqn") for o in OUR_ZOO], cartpole_eval, logdir, "ours DQN") for s in seeds])
+    ours_dqn = done(
+        args, [run_ours("dqn", "CartPole-v1", args.steps, s, [o.format(a="dqn") for o in OUR_ZOO], cartpole_eval, logdir, "ours DQN") for s in seeds]
+    )
     ours_rainbow = done(args, [run_ours("rainbow", "CartPole-v1", args.steps, s, [], cartpole_eval, logdir, "ours Rainbow") for s in seeds])
     groups = [ours_dqn, ours_rainbow]
     if not args.skip_sb3:
@@ -227,8 +254,10 @@ def main() -> None:
         print(f"ours Rainbow / SB3 DQN steps/s: {statistics.median([r.rate for r in ours_rainbow]) / statistics.median([r.rate for r in sb3]):.2f}x")
         bar = solved_median(sb3)
         on_time = sum(r.solved_from is not None and r.solved_from <= bar for r in ours_rainbow)
-        print(f"Rainbow stays solved no later than SB3 DQN's median ({fmt_step(bar)}) on {on_time} of {len(ours_rainbow)} seeds "
-              f"(target {len(ours_rainbow)} of {len(ours_rainbow)}: {met(on_time == len(ours_rainbow))})")
+        print(
+            f"Rainbow stays solved no later than SB3 DQN's median ({fmt_step(bar)}) on {on_time} of {len(ours_rainbow)} seeds "
+            f"(target {len(ours_rainbow)} of {len(ours_rainbow)}: {met(on_time == len(ours_rainbow))})"
+        )
 
     if args.ablation:
         run_ablation(args, logdir)

@@ -29,8 +29,8 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
-
 from ppo_vs_sb3 import OUR_POLICY, TUNED
+
 from rlagent.algos.optimizing import make_optimizer
 from rlagent.config import resolve
 from rlagent.nets.encoders import ACTIVATIONS, MLPEncoder

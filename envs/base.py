@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from envs.mcts import GenericMCTSPlayer
 from envs.player_names import MCTS, PlayerName
+from envs.state_copy import copy_rows
 
 RUNNING = -1
 DRAW = 2
@@ -103,8 +105,8 @@ class TurnBasedGame(ABC):
         """Bool ``(k, num_actions)``: the legal actions of the mover on each board (none once over)."""
 
     @abstractmethod
-    def observation(self, boards: np.ndarray | None = None, player: int | None = None) -> np.ndarray:
-        """Float32 ``(k, *observation_shape)``: each board as its mover (or ``player``) sees it."""
+    def observation(self, boards: np.ndarray | None = None, player: int | np.ndarray | None = None) -> np.ndarray:
+        """Float32 ``(k, *observation_shape)``: each board as its mover (or ``player``, one or one per board) sees it."""
 
     @abstractmethod
     def _reset(self, boards: np.ndarray) -> None:
@@ -169,10 +171,7 @@ class TurnBasedGame(ABC):
         legal = self.is_legal(actions, idx)
         if not legal.all():
             i = int(np.argmax(~legal))
-            raise IllegalMoveError(
-                f"illegal {self.name} move {int(actions[i])} on board {int(idx[i])}: "
-                f"{self.describe_illegal(int(actions[i]), int(idx[i]))}"
-            )
+            raise IllegalMoveError(f"illegal {self.name} move {int(actions[i])} on board {int(idx[i])}: {self.describe_illegal(int(actions[i]), int(idx[i]))}")
 
     def random_actions(self, uniforms: np.ndarray, boards: np.ndarray | None = None) -> np.ndarray:
         """A uniformly random legal action per board, chosen by one uniform number in [0, 1) each.
@@ -199,9 +198,7 @@ class TurnBasedGame(ABC):
     # --- copying positions (for searches) --------------------------------------------------------
     def _state_arrays(self) -> list[np.ndarray]:
         if not self.state_fields:
-            raise NotImplementedError(
-                f"{type(self).__name__} declares no state_fields: name its per-board arrays there to copy positions"
-            )
+            raise NotImplementedError(f"{type(self).__name__} declares no state_fields: name its per-board arrays there to copy positions")
         return [getattr(self, name) for name in (*self._BASE_STATE, *self.state_fields)]
 
     def state_signature(self) -> tuple:
@@ -211,12 +208,57 @@ class TurnBasedGame(ABC):
 
     def copy_boards(self, source: TurnBasedGame, source_boards: np.ndarray, boards: np.ndarray) -> None:
         """Board ``source_boards[i]`` of ``source`` becomes board ``boards[i]`` of this game (``source``
-        may be this game): a search copies its root into scratch boards and plays on from there."""
+        may be this game): a search copies its root into scratch boards and plays on from there.
+        One source board fills all of ``boards``."""
         if source is not self and source.state_signature() != self.state_signature():
             raise ValueError(f"cannot copy boards of {source.name} {source.state_signature()} into {self.state_signature()}")
         src, dst = self._select(source_boards), self._select(boards)
+        if src.size == 1 and dst.size > 1:
+            src = np.repeat(src, dst.size)
+        if src.size != dst.size:
+            raise ValueError(f"got {src.size} source boards for {dst.size} boards")
         for mine, theirs in zip(self._state_arrays(), source._state_arrays()):
-            mine[dst] = theirs[src]
+            if source is self:
+                mine[dst] = theirs[src]  # gather, then scatter: safe where the two sets overlap
+            else:
+                copy_rows(mine, theirs, dst, src)
+
+    def rollout_winners(self, boards: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Play uniformly random moves (:meth:`random_actions`) on each of ``boards`` (distinct, as
+        in :meth:`play`) until it ends; the ``winner`` code of each (int64 ``(k,)``). The boards are
+        spent: a search hands it scratch copies, and their state afterwards is whatever the game
+        leaves.
+
+        This loop is the meaning; it costs one batched ``play`` per ply. A game that can sample the
+        same outcome distribution faster overrides it (Hex fills the board in a random order and
+        reads the winner once), which is most of the generic MCTS's time on such a game."""
+        idx = self._select(boards)
+        rows = idx[self.winner[idx] == RUNNING]
+        while rows.size:
+            self.play(self.random_actions(rng.random(rows.size), rows), rows, check=False)
+            rows = rows[self.winner[rows] == RUNNING]
+        return self.winner[idx].astype(np.int64)
+
+    def move_outcomes(self, boards: np.ndarray, scratch: Callable[[int], TurnBasedGame] | None = None) -> np.ndarray:
+        """Int8 ``(k, num_actions)``: the ``winner`` code each legal move of the mover would leave on
+        each of ``boards`` (``RUNNING`` where the game goes on, and for illegal moves); the boards are
+        not changed. MCTS asks this of every node it expands, to take a win in one and prove nodes.
+
+        The default plays every legal move on a copy: ``scratch(m)`` supplies a game of this kind
+        with at least ``m`` boards to copy onto (a search keeps one; spawned when ``scratch`` is
+        None). A game that can tell without copying its state overrides this (Hex asks its
+        union-find which empty cells join the mover's edges)."""
+        idx = self._select(boards)
+        mask = self.legal_mask(idx)
+        board_of, actions = np.nonzero(mask)
+        outcomes = np.full(mask.shape, RUNNING, dtype=np.int8)
+        if actions.size:
+            probe = scratch(actions.size) if scratch is not None else self.spawn(actions.size)
+            slots = np.arange(actions.size)
+            probe.copy_boards(self, idx[board_of], slots)
+            probe.play(actions, slots, check=False)
+            outcomes[board_of, actions] = probe.winner[slots]
+        return outcomes
 
     def spawn(self, batch_size: int) -> TurnBasedGame:
         """A new game like this one (same class and options) with ``batch_size`` fresh boards.
@@ -260,9 +302,43 @@ class TurnBasedGame(ABC):
     def render_ansi(self, board: int = 0) -> str:
         raise NotImplementedError(f"{type(self).__name__} has no text rendering")
 
+    # --- for people: side names, move notation, positions as text --------------------------------
+    # What a person at the keyboard is told and types (rlagent.play, rlagent.analyze). The defaults
+    # work for any game; a game overrides them to speak its own language (Hex: X and O, cells c3).
+    player_names: tuple[str, str] = ("first", "second")
+    player_goals: tuple[str, str] = ("", "")  # what each side is after, said once to a human player
+    move_format: str = "an action number"  # what a typed move looks like, for prompts and refusals
+    position_format: str = ""  # how set_position reads a position; empty: the game reads none
+
+    def move_name(self, action: int, board: int = 0) -> str:
+        """Action ``action`` of the mover of ``board`` (mover's frame) as people write it (absolute)."""
+        return str(int(action))
+
+    def parse_move(self, text: str, board: int = 0) -> int:
+        """A move typed by a person for the mover of ``board``, as an action of the mover's frame.
+
+        Raises ``ValueError`` saying why the text is not a move. Whether the move is legal now is
+        the caller's question (:meth:`is_legal`, :meth:`describe_illegal`), so a game need only
+        read its notation here."""
+        word = text.strip()
+        if not word.isdigit() or not 0 <= int(word) < self.num_actions:
+            raise ValueError(f"a move is an action number 0-{self.num_actions - 1}, got {word!r}")
+        return int(word)
+
+    def move_map(self, labels: list[str], board: int = 0) -> str | None:
+        """The board drawn with ``labels[a]`` (a short text: a probability, a value) where each
+        action ``a`` of the mover would play, or None where the game has no such drawing; analysis
+        prints it as a heat map."""
+        return None
+
+    def set_position(self, text: str, board: int = 0, to_move: int | None = None) -> None:
+        """Board ``board`` becomes the running position written in ``text`` (:attr:`position_format`);
+        ``to_move`` where the text leaves it open. ``ValueError`` says what is wrong with the text."""
+        raise NotImplementedError(f"{type(self).__name__} reads no positions from text")
+
     def render_rgb(self, board: int = 0) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} has no picture rendering")
 
 
-from envs.trial_task import TrialTask  # noqa: E402,F401  (the trial-task base, exported here with the others)
 from envs.simultaneous import SimultaneousGame  # noqa: E402,F401  (the simultaneous-move base)
+from envs.trial_task import TrialTask  # noqa: E402,F401  (the trial-task base, exported here with the others)

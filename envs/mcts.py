@@ -1,8 +1,10 @@
 """UCT with random rollouts and solver proofs for any :class:`~envs.base.TurnBasedGame`.
 
 The same search as Hex's compiled :mod:`envs.hex.mcts`, but it knows the rules only through the
-game's batched interface (``legal_mask``, ``play``, ``random_actions``, ``winner``, ``to_move``) and
-its state hook (``spawn``, ``copy_boards``), so a new game gets an ``mctsN`` player with no code.
+game's batched interface (``legal_mask``, ``play``, ``to_move``, and the two search hooks
+``move_outcomes`` and ``rollout_winners``, whose defaults are built on ``play`` and
+``random_actions``) and its state hook (``spawn``, ``copy_boards``), so a new game gets an ``mctsN``
+player with no code, and a game with faster rules for those two questions overrides them (Hex does).
 
 Python cannot afford one call per simulation per ply, so the search runs in *waves*: each wave
 picks up to ``parallel`` paths in each of the ``k`` trees (one tree per position asked about; the
@@ -11,13 +13,14 @@ all ``k * parallel`` paths at once on a scratch batch of boards:
 
 1. replay: each path's root is copied into a scratch board and the path's moves played, one
    batched ``play`` per tree depth;
-2. expand: a leaf visited before gets one child per legal move (in a random order); all of its
-   children are played at once on a second scratch batch, and those whose move ends the game are
-   decided at once. This is the one-ply check of the classical programs (and of Hex's search): a
-   win in one is never missed, and a node whose mover can win at once is proven;
-3. roll out: the leaves still open (a new leaf, or the first child of an expanded one) play
-   uniformly random moves together until every game has ended: ``random_actions`` + ``play`` per
-   ply, for all of them in one call;
+2. expand: a leaf visited before gets one child per legal move (in a random order), and the game
+   says which of those moves end it (``move_outcomes``; by default all of them played at once on a
+   second scratch batch); those children are decided at once. This is the one-ply check of the
+   classical programs (and of Hex's search): a win in one is never missed, and a node whose mover
+   can win at once is proven;
+3. roll out: the leaves still open (a new leaf, or the first child of an expanded one) are played to
+   the end with uniformly random moves, all in one call (``rollout_winners``; by default
+   ``random_actions`` + ``play`` per ply for all of them together);
 4. back up the results, and propagate proven wins/losses (compiled, :func:`envs.mcts_tree.backup`).
 
 The tree of a position is rebuilt on each call (no reuse between moves), as in Hex's search.
@@ -31,7 +34,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from envs import mcts_tree as tree
-from envs.mcts_tree import DROPPED, EXPAND, NEW, RUNNING, SOLVED
+from envs.mcts_tree import EXPAND, NEW, RUNNING, SOLVED
 
 
 class SearchableGame(Protocol):
@@ -48,6 +51,10 @@ class SearchableGame(Protocol):
     def play(self, actions: np.ndarray, boards: np.ndarray | None = None, check: bool = True) -> None: ...
 
     def random_actions(self, uniforms: np.ndarray, boards: np.ndarray | None = None) -> np.ndarray: ...
+
+    def rollout_winners(self, boards: np.ndarray, rng: np.random.Generator) -> np.ndarray: ...
+
+    def move_outcomes(self, boards: np.ndarray, scratch: Any = None) -> np.ndarray: ...
 
     def spawn(self, batch_size: int) -> SearchableGame: ...
 
@@ -70,7 +77,11 @@ class GenericMCTSPlayer:
     """
 
     def __init__(
-        self, simulations: int = 200, seed: int | None = 0, game: Any = None, exploration: float = 1.4142,
+        self,
+        simulations: int = 200,
+        seed: int | None = 0,
+        game: Any = None,
+        exploration: float = 1.4142,
         parallel: int = 8,
     ) -> None:
         for label, value in (("simulations", simulations), ("parallel", parallel)):
@@ -83,6 +94,7 @@ class GenericMCTSPlayer:
         self.name = f"mcts{self.simulations}"
         self._rng = np.random.default_rng(seed)
         self._scratch: dict[str, Any] = {}
+        self._nodes: list[np.ndarray] = []
         # Of the last search, per position: the proven winner (-1 if unproven; a solved root stops
         # the search early) and the simulations run. For analysis and tests.
         self.last_proven = np.zeros(0, dtype=np.int64)
@@ -127,9 +139,26 @@ class GenericMCTSPlayer:
             self._scratch[role] = have
         return have
 
+    # A node's fields, in the order :meth:`nodes` returns them. Narrow types where the range allows
+    # (a forest is tens of MB, and memory traffic is much of the tree work): ``first`` indexes the
+    # whole forest, so it stays int64; ``wins`` counts halves exactly in float64.
+    _NODE_TYPES = (np.int64, np.int32, np.int32, np.int32, np.int32, np.float64, np.int8, np.int8)
+
+    def nodes(self, size: int) -> tuple[np.ndarray, ...]:
+        """Uninitialised node arrays for a forest of ``size`` nodes (``first``, ``count``, ``action``,
+        ``visits``, ``pending``, ``wins``, ``status``, ``to_move``), kept between calls and grown when
+        needed. Why kept: a search writes most of a forest's nodes once, and fresh memory costs a
+        page fault per 4 KB on first write, which was a fifth of a search; why uninitialised: each
+        node is written when it is created (the roots by the search, the rest by
+        :func:`envs.mcts_tree.expand`), so nothing reads what a previous search left."""
+        have = self._nodes
+        if not have or have[0].size < size:
+            have = self._nodes = [np.empty(size, dtype=dtype) for dtype in self._NODE_TYPES]
+        return tuple(array[:size] for array in have)
+
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled (with an env) without its scratch boards, which are rebuilt on demand."""
-        return {**self.__dict__, "_scratch": {}}
+        """Pickled (with an env) without its scratch boards and nodes, which are rebuilt on demand."""
+        return {**self.__dict__, "_scratch": {}, "_nodes": []}
 
 
 class _Search:
@@ -143,15 +172,19 @@ class _Search:
         # Each kept path expands at most one node; a tree keeps at most simulations + per - 1 paths.
         self.capacity = 1 + (player.simulations + per + 1) * actions
         size = k * self.capacity
-        self.first = np.full(size, -1, dtype=np.int64)
-        self.count = np.zeros(size, dtype=np.int64)
-        self.action = np.zeros(size, dtype=np.int64)
-        self.to_move = np.zeros(size, dtype=np.int64)
-        self.visits = np.zeros(size, dtype=np.int64)
-        self.pending = np.zeros(size, dtype=np.int64)
-        self.wins = np.zeros(size, dtype=np.float64)
-        self.status = np.full(size, RUNNING, dtype=np.int64)
+        self.first, self.count, self.action, self.visits, self.pending, self.wins, self.status, self.to_move = player.nodes(size)
         self.roots = np.arange(k, dtype=np.int64) * self.capacity
+        for field, value in (
+            (self.first, -1),
+            (self.count, 0),
+            (self.action, 0),
+            (self.to_move, 0),
+            (self.visits, 0),
+            (self.pending, 0),
+            (self.wins, 0.0),
+            (self.status, RUNNING),
+        ):
+            field[self.roots] = value
         self.next_free = self.roots + 1
         self.done_sims = np.zeros(k, dtype=np.int64)
         self.max_depth = 0
@@ -169,9 +202,9 @@ class _Search:
             self.wave(active)
         first, count, visits, _, wins, status, to_move = self._arrays()
         best = tree.best_children(self.roots, first, count, visits, wins, status, to_move)
-        self.player.last_proven = status[self.roots].copy()
+        self.player.last_proven = status[self.roots].astype(np.int64)
         self.player.last_simulations = self.done_sims.copy()
-        return self.action[best]
+        return self.action[best].astype(np.int64)
 
     def wave(self, active: np.ndarray) -> None:
         rows = self.k * self.per
@@ -180,25 +213,33 @@ class _Search:
         kind = np.zeros(rows, dtype=np.int8)
         first, count, visits, pending, wins, status, to_move = self._arrays()
         tree.select_paths(
-            self.roots, active, self.per, self.player.exploration, first, count, visits, pending, wins, status,
-            to_move, paths, depth, kind,
+            self.roots,
+            active,
+            self.per,
+            self.player.exploration,
+            first,
+            count,
+            visits,
+            pending,
+            wins,
+            status,
+            to_move,
+            paths,
+            depth,
+            kind,
         )
-        results = np.full(rows, RUNNING, dtype=np.int64)
+        results = np.full(rows, RUNNING, dtype=np.int64)  # rollouts' winners; the rest read in backup
         live = np.flatnonzero((kind == NEW) | (kind == EXPAND))
         if live.size:
             self.replay(live, paths, depth)
             expanding = live[kind[live] == EXPAND]
             if expanding.size:
                 self.expand(expanding, paths, depth, kind)
-            # (A leaf whose move ended the game was decided when it was created, so it came back SOLVED.)
+            # (A leaf whose move ended the game was decided when it was created: nothing to roll out.)
             open_rows = live[kind[live] != SOLVED]
-            leaf_status = status[paths[open_rows, depth[open_rows]]]
-            self.rollout(open_rows[leaf_status < 0])
-            results[open_rows] = np.where(leaf_status < 0, self.rows.winner[open_rows], leaf_status)
-        solved = np.flatnonzero(kind == SOLVED)
-        results[solved] = status[paths[solved, depth[solved]]]
-        tree.backup(paths, depth, kind, results, first, count, visits, pending, wins, status, to_move)
-        self.done_sims += np.bincount(self.rows_tree[kind != DROPPED], minlength=self.k)
+            unknown = open_rows[status[paths[open_rows, depth[open_rows]]] < 0]
+            results[unknown] = self.rows.rollout_winners(unknown, self.rng)
+        tree.backup(paths, depth, kind, results, self.per, self.done_sims, first, count, visits, pending, wins, status, to_move)
 
     def replay(self, live: np.ndarray, paths: np.ndarray, depth: np.ndarray) -> None:
         """Put each live path's leaf position on its scratch board: the root, then the path's moves."""
@@ -213,28 +254,33 @@ class _Search:
         each path into its first child (or end it, where the mover has a win in one)."""
         game, status = self.rows, self.status
         mask = game.legal_mask(rows)
-        counts = mask.sum(axis=1)
-        if (counts == 0).any():
+        if not mask.any(axis=1).all():
             raise RuntimeError("an undecided position with no legal move: the game's rules must end such games")
-        order = np.argsort(np.where(mask, self.rng.random(mask.shape), 2.0), axis=1, kind="stable")
         leaves = paths[rows, depth[rows]]
         movers = game.to_move[rows].astype(np.int64)
+        # Which moves end the game at once (the game's own answer; by default every child played on
+        # a second scratch batch): those children are decided as they are created.
+        outcomes = game.move_outcomes(rows, lambda size: self.player.scratch(self.game, "children", size))
         first, count, visits, pending, wins, _, to_move = self._arrays()
         starts = tree.expand(
-            leaves, self.rows_tree[rows], counts, order, movers, self.next_free, first, count, self.action, to_move,
-            visits, pending, wins, status,
+            leaves,
+            self.rows_tree[rows],
+            mask,
+            self.rng.random(mask.shape, dtype=np.float32),
+            outcomes,
+            movers,
+            self.next_free,
+            first,
+            count,
+            self.action,
+            to_move,
+            visits,
+            pending,
+            wins,
+            status,
         )
         self.max_depth = max(self.max_depth, int(depth[rows].max()) + 1)
-        # Every child played at once on the second scratch batch: which moves end the game?
-        total = int(counts.sum())
-        children = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
-        probe = self.player.scratch(self.game, "children", total)
-        slots = np.arange(total)
-        probe.copy_boards(game, np.repeat(rows, counts), slots)
-        probe.play(self.action[children], slots, check=False)
-        status[children] = probe.winner[slots]
-        wins_now = np.zeros(rows.size, dtype=bool)
-        np.logical_or.at(wins_now, np.repeat(np.arange(rows.size), counts), status[children] == np.repeat(movers, counts))
+        wins_now = (outcomes == movers[:, None]).any(axis=1)
         status[leaves[wins_now]] = movers[wins_now]
         kind[rows[wins_now]] = SOLVED
         step = rows[~wins_now]
@@ -243,10 +289,3 @@ class _Search:
         paths[step, depth[step]] = child
         pending[child] += 1
         game.play(self.action[child], step, check=False)
-
-    def rollout(self, rows: np.ndarray) -> None:
-        """Uniformly random moves on all of ``rows`` together, until each game has ended."""
-        game = self.rows
-        while rows.size:
-            game.play(game.random_actions(self.rng.random(rows.size), rows), rows, check=False)
-            rows = rows[game.winner[rows] == RUNNING]

@@ -112,8 +112,9 @@ def select_paths(
 def expand(
     leaves: np.ndarray,
     trees: np.ndarray,
-    counts: np.ndarray,
-    order: np.ndarray,
+    mask: np.ndarray,
+    uniforms: np.ndarray,
+    outcomes: np.ndarray,
     movers: np.ndarray,
     next_free: np.ndarray,
     first: np.ndarray,
@@ -125,27 +126,33 @@ def expand(
     wins: np.ndarray,
     status: np.ndarray,
 ) -> np.ndarray:
-    """Give each of ``leaves`` one child per legal move (``order[e, :counts[e]]``, already shuffled)
-    and its mover; returns each leaf's first child. Children start open: the caller sets the status
-    of those whose move ends the game."""
+    """Give each of ``leaves`` one child per legal move (``mask[e]``), in a random order (a
+    Fisher-Yates shuffle driven by ``uniforms[e]``: selection takes the first unvisited child, so
+    the order is what makes that choice random), and its mover; returns each leaf's first child.
+    A child's status is the game's ``outcomes[e, move]``: decided where the move ends the game."""
     out = np.empty(leaves.size, dtype=np.int64)
     for e in range(leaves.size):
         node = leaves[e]
         start = next_free[trees[e]]
-        m = counts[e]
+        m = 0
+        for a in range(mask.shape[1]):
+            if mask[e, a]:
+                action[start + m] = a
+                m += 1
+        for a in range(m - 1, 0, -1):
+            j = min(int(uniforms[e, a] * (a + 1)), a)
+            action[start + a], action[start + j] = action[start + j], action[start + a]
         next_free[trees[e]] = start + m
         first[node] = start
         count[node] = m
         to_move[node] = movers[e]
-        for a in range(m):
-            child = start + a
-            action[child] = order[e, a]
+        for child in range(start, start + m):
             first[child] = -1
             count[child] = 0
             visits[child] = 0
             pending[child] = 0
             wins[child] = 0.0
-            status[child] = RUNNING
+            status[child] = outcomes[e, action[child]]
         out[e] = start
     return out
 
@@ -156,6 +163,8 @@ def backup(
     depth: np.ndarray,
     kind: np.ndarray,
     results: np.ndarray,
+    per_tree: int,
+    done: np.ndarray,
     first: np.ndarray,
     count: np.ndarray,
     visits: np.ndarray,
@@ -164,7 +173,9 @@ def backup(
     status: np.ndarray,
     to_move: np.ndarray,
 ) -> None:
-    """Count each kept path's result (a ``winner`` code) on its nodes, then propagate proofs.
+    """Count each kept path's result on its nodes, then propagate proofs; count the path in
+    ``done`` (per tree; row ``t * per_tree + j`` is tree ``t``'s). The result is ``results[row]``
+    (a rollout's ``winner`` code) or, where that is ``RUNNING``, the status of the decided leaf.
 
     Proofs (MCTS-Solver, as :mod:`envs.hex.mcts` does): a node is won for its mover ``q`` if one
     child is won for ``q``, lost if every child is won for the opponent; a draw proves nothing.
@@ -172,7 +183,10 @@ def backup(
     for row in range(kind.size):
         if kind[row] == DROPPED:
             continue
+        done[row // per_tree] += 1
         result = results[row]
+        if result == RUNNING:
+            result = status[paths[row, depth[row]]]
         for d in range(depth[row] + 1):
             node = paths[row, d]
             pending[node] -= 1
@@ -204,8 +218,13 @@ def backup(
 
 @njit(cache=True)
 def best_children(
-    roots: np.ndarray, first: np.ndarray, count: np.ndarray, visits: np.ndarray, wins: np.ndarray,
-    status: np.ndarray, to_move: np.ndarray,
+    roots: np.ndarray,
+    first: np.ndarray,
+    count: np.ndarray,
+    visits: np.ndarray,
+    wins: np.ndarray,
+    status: np.ndarray,
+    to_move: np.ndarray,
 ) -> np.ndarray:
     """Each root's chosen child: a proven win if any, else the most visited child not proven lost
     (ties: more wins), else (all lost) the most visited."""
@@ -225,9 +244,7 @@ def best_children(
                 for child in range(start, stop):
                     if avoid_lost and status[child] == 1 - mover:
                         continue
-                    if best < 0 or visits[child] > visits[best] or (
-                        visits[child] == visits[best] and wins[child] > wins[best]
-                    ):
+                    if best < 0 or visits[child] > visits[best] or (visits[child] == visits[best] and wins[child] > wins[best]):
                         best = child
                 if best >= 0:
                     break

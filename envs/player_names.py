@@ -11,7 +11,7 @@ The env's ``opponent`` option, ``selfplay.baselines``, the league's ``--baseline
 * where a trained agent can be loaded (rlagent's ``make_env`` and ``evaluate``, not a bare
   ``gymnasium.make``, since envs cannot load networks): the path of a run directory or checkpoint,
   played greedily; or, for Hex, ``PATH@puctN``: that agent searched with PUCT, ``N`` network
-  evaluations per move (:class:`rlagent.games.puct.PUCTPlayer`), ``N`` from 1 to
+  evaluations per move (:class:`rlagent.games.hex.puct.PUCTPlayer`), ``N`` from 1 to
   :data:`MAX_PUCT_SIMULATIONS` without leading zeros (``logs/hex-ppo-...@puct200``). The same form
   names the agent of ``python -m rlagent.play``, ``analyze`` and ``evaluate`` and a league baseline.
 

@@ -10,7 +10,6 @@ matches and the league are written against this class, not against the Arena.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,6 +27,7 @@ class SimultaneousGame(ABC):
     """
 
     name: str = "game"
+    score: np.ndarray  # (B, K): each seat's score this episode, set by the subclass (the env reports the learner's)
 
     def __init__(self, batch_size: int, num_seats: int) -> None:
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -72,7 +72,7 @@ class SimultaneousGame(ABC):
         """Low and high of every observation entry, for the Box space."""
         return -np.inf, np.inf
 
-    def seed(self, seed: int) -> None:
+    def seed(self, seed: int) -> None:  # noqa: B027 (a no-op by default, not abstract: most games have no streams)
         """Restart the game's own random streams (game ``i`` from ``seed + i``); a no-op without any."""
 
     def seed_openings(self, openings: np.ndarray) -> None:
@@ -84,6 +84,12 @@ class SimultaneousGame(ABC):
         """This game's own player for a parsed name (``random``, a bot), with per-game streams for
         this batch; None if the game has no such player."""
         return None
+
+    def render_ansi(self, game: int = 0) -> str:
+        raise NotImplementedError(f"{type(self).__name__} has no text rendering")
+
+    def render_rgb(self, game: int = 0) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} has no picture rendering")
 
     def _select(self, games: np.ndarray | None) -> np.ndarray:
         if games is None:

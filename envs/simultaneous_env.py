@@ -20,7 +20,7 @@ last observation in ``info["final_obs"]``.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Union, runtime_checkable
+from typing import Any, Protocol, Union, cast, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -150,7 +150,7 @@ class SeatedMatch:
         outcome = self.game.outcome(games)[np.arange(games.size), seat]
         score = self.game.score[games, seat].copy()
         if self._scored and games.size:
-            self.opponent.end(games, outcome)
+            cast(ScoredSeatPlayer, self.opponent).end(games, outcome)
         return outcome, score
 
     def refresh_views(self) -> None:
@@ -274,7 +274,16 @@ class SimultaneousVectorEnv(VectorEnv):
         infos["learner_seat"], infos["_learner_seat"] = match.learner_seat.copy(), np.ones(self.num_envs, bool)
         return match.learner_view().copy(), rewards, terminated, np.zeros(self.num_envs, bool), infos
 
-    def _attach_endings(self, infos, ended, final_views, final_seats, outcome, score, terminated) -> None:
+    def _attach_endings(
+        self,
+        infos: dict[str, Any],
+        ended: np.ndarray,
+        final_views: np.ndarray,
+        final_seats: np.ndarray,
+        outcome: np.ndarray,
+        score: np.ndarray,
+        terminated: np.ndarray,
+    ) -> None:
         """Gymnasium's SAME_STEP layout: ``final_obs`` an object array of per-env observations,
         ``final_info`` a batched dict; also ``result``/``score`` at the top level for loggers."""
         n = self.num_envs
@@ -286,8 +295,14 @@ class SimultaneousVectorEnv(VectorEnv):
         mask = terminated.copy()
         final_info = {"result": outcomes, "_result": mask, "score": scores, "_score": mask, "learner_seat": seats, "_learner_seat": mask}
         infos.update(
-            final_obs=final_obs, _final_obs=mask.copy(), final_info=final_info, _final_info=mask.copy(),
-            result=outcomes, _result=mask.copy(), score=scores, _score=mask.copy(),
+            final_obs=final_obs,
+            _final_obs=mask.copy(),
+            final_info=final_info,
+            _final_info=mask.copy(),
+            result=outcomes,
+            _result=mask.copy(),
+            score=scores,
+            _score=mask.copy(),
         )
 
     def render(self) -> tuple | None:

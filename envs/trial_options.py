@@ -29,7 +29,7 @@ NOT_OPTIONS = ("self", "batch_size", "seed")
 
 def _own_parameters(cls: type) -> tuple[list[inspect.Parameter], bool]:
     """``cls.__init__``'s named parameters (less the non-options) and whether it takes ``**kwargs``."""
-    parameters = inspect.signature(cls.__init__).parameters.values()
+    parameters = inspect.signature(vars(cls)["__init__"]).parameters.values()
     named = [p for p in parameters if p.name not in NOT_OPTIONS and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     forwards = any(p.kind is p.VAR_KEYWORD for p in parameters)
     return named, forwards

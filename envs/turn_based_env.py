@@ -23,8 +23,8 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from envs.base import DRAW, Opponent, SeatedOpponent, TurnBasedGame
 from envs.actions import check_actions
+from envs.base import DRAW, Opponent, SeatedOpponent, TurnBasedGame
 from envs.batched_random import BatchedRandom
 from envs.player_names import RANDOM, PlayerName, looks_like_path, parse_player_name
 
@@ -97,7 +97,11 @@ class Match:
     """
 
     def __init__(
-        self, game: TurnBasedGame, opponent: OpponentSpec = "random", agent_color: int | str = 0, opening_moves: int = 0,
+        self,
+        game: TurnBasedGame,
+        opponent: OpponentSpec = "random",
+        agent_color: int | str = 0,
+        opening_moves: int = 0,
         random_symmetry: bool = False,
     ) -> None:
         self.game = game
@@ -105,7 +109,7 @@ class Match:
         self.random_symmetry = check_random_symmetry(random_symmetry, game)
         self.turned = np.zeros(game.batch_size, dtype=bool)  # the learner sees these boards turned
         self.opponent_name = check_opponent(opponent, game)
-        self.opponent = self._named_opponent(None) if self.opponent_name is not None else opponent
+        self.opponent = self._named_opponent(self.opponent_name, None) if self.opponent_name is not None else opponent
         self.agent_color_setting = check_agent_color(agent_color)
         self.agent_color = np.zeros(game.batch_size, dtype=np.int8)
         self.rng = BatchedRandom(game.batch_size)  # OS-seeded until a reset gives a seed
@@ -119,11 +123,20 @@ class Match:
         if seed is not None:
             self.rng.seed(seed)
             if self.opponent_name is not None:
-                self.opponent = self._named_opponent(seed)
+                self.opponent = self._named_opponent(self.opponent_name, seed)
 
     @property
     def opponent(self) -> Any:
         return self._opponent
+
+    @opponent.setter
+    def opponent(self, opponent: Any) -> None:
+        self._opponent = opponent
+        # Asked on every step; an isinstance check against a runtime Protocol costs tens of microseconds.
+        self._seated = isinstance(opponent, SeatedOpponent)
+        bind = getattr(opponent, "bind_game", None)
+        if bind is not None:  # an opponent that reads this env's boards (a pool with a search in it)
+            bind(self.game)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickling (a checkpoint's env), also of a Match pickled before ``opponent`` became a
@@ -138,18 +151,8 @@ class Match:
         self.__dict__.update(state)
         self.opponent = opponent
 
-    @opponent.setter
-    def opponent(self, opponent: Any) -> None:
-        self._opponent = opponent
-        # Asked on every step; an isinstance check against a runtime Protocol costs tens of microseconds.
-        self._seated = isinstance(opponent, SeatedOpponent)
-        bind = getattr(opponent, "bind_game", None)
-        if bind is not None:  # an opponent that reads this env's boards (a pool with a search in it)
-            bind(self.game)
-
-    def _named_opponent(self, seed: int | None) -> Any:
+    def _named_opponent(self, name: PlayerName, seed: int | None) -> Any:
         """The opponent of a name: ``"random"`` (played in :meth:`opponent_moves`) or the game's player."""
-        name = self.opponent_name
         return RANDOM if name.kind == RANDOM else self.game.named_player(name, seed)
 
     def start_games(self, boards: np.ndarray, opening: bool = True) -> np.ndarray:

@@ -15,7 +15,7 @@ policy can play both seats. The turn comes from the game's ``to_move``, never fr
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, SupportsInt, cast
 
 import gymnasium
 import numpy as np
@@ -77,7 +77,7 @@ class TurnBasedAECEnv(AECEnv[str, dict[str, np.ndarray], int]):
         self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
         self.terminations = dict.fromkeys(self.agents, False)
         self.truncations = dict.fromkeys(self.agents, False)
-        self.infos = {agent: {"action_mask": self._mask(agent)} for agent in self.agents}
+        self.infos: dict[str, dict[str, Any]] = {agent: {"action_mask": self._mask(agent)} for agent in self.agents}
         self._skip_agent_selection = None
         self.agent_selection = self.possible_agents[int(self.game.to_move[0])]
         self._needs_reset = False
@@ -154,7 +154,7 @@ class TurnBasedAECEnv(AECEnv[str, dict[str, np.ndarray], int]):
         )
         if isinstance(action, (bool, np.bool_)) or not is_integer:
             raise ValueError(f"{name}: the action of {agent} must be an integer in 0..{n - 1}, got {action!r}")
-        move = int(action)
+        move = int(cast(SupportsInt, action))  # an integer or a 0-d integer array, checked above
         if not 0 <= move < n:
             reason = self.game.describe_illegal(move, 0)
             raise ValueError(f"{name}: action {move} of {agent} is outside Discrete({n}); {reason}")

@@ -13,7 +13,7 @@ not from the modules that define them, which may move. They load on first use, s
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -51,8 +51,8 @@ _PUBLIC = {
     "MCTSPlayer": "envs.hex.mcts",
     "GenericMCTSPlayer": "envs.mcts",
     "PolicyPlayer": "rlagent.games.players",
-    "PUCTPlayer": "rlagent.games.puct",
-    "HumanPlayer": "rlagent.games.players",
+    "PUCTPlayer": "rlagent.games.hex.puct",
+    "HumanPlayer": "rlagent.games.human",
     "make_player": "rlagent.games.players",
     "make_opponent": "rlagent.games.players",
     "parse_player": "rlagent.games.players",
@@ -98,6 +98,79 @@ _PUBLIC = {
 }
 
 __all__ = sorted(_PUBLIC)
+
+if TYPE_CHECKING:  # the names' real types for type checkers (at run time they load on first use, below)
+    from envs.arena import ArenaCore as ArenaCore  # noqa: F401 (in __all__)
+    from envs.arena import parallel_env as arena_parallel_env  # noqa: F401 (in __all__)
+    from envs.arena.bots import make_bot as make_bot
+    from envs.arena.env import arena_env as arena_env
+    from envs.arena.env import arena_vector_env as arena_vector_env
+    from envs.base import SimultaneousGame as SimultaneousGame
+    from envs.base import TrialTask as TrialTask
+    from envs.base import TurnBasedGame as TurnBasedGame
+    from envs.dms import dms_env as dms_env
+    from envs.dms import dms_vector_env as dms_vector_env
+    from envs.hex import HexCore as HexCore  # noqa: F401 (in __all__)
+    from envs.hex import hex_env as hex_env
+    from envs.hex import hex_vector_env as hex_vector_env
+    from envs.hex import pettingzoo_env as hex_pettingzoo_env  # noqa: F401 (in __all__)
+    from envs.hex.mcts import MCTSPlayer as MCTSPlayer
+    from envs.mcts import GenericMCTSPlayer as GenericMCTSPlayer
+    from envs.pwm import pwm_env as pwm_env
+    from envs.pwm import pwm_vector_env as pwm_vector_env
+    from rlagent.agent import Agent as Agent
+    from rlagent.agent import load_agent as load_agent
+    from rlagent.algos import LEARNERS as LEARNERS
+    from rlagent.algos.learner import CollectionNeeds as CollectionNeeds
+    from rlagent.algos.learner import Learner as Learner
+    from rlagent.algos.learner import LearnerSpec as LearnerSpec
+    from rlagent.algos.ppo import PPO as PPO
+    from rlagent.algos.ppo import OnPolicyConfig as OnPolicyConfig
+    from rlagent.algos.rainbow import Rainbow as Rainbow
+    from rlagent.algos.rainbow import RainbowConfig as RainbowConfig
+    from rlagent.algos.reinforce import Reinforce as Reinforce
+    from rlagent.algos.reinforce import ReinforceConfig as ReinforceConfig
+    from rlagent.algos.replay import ReplayBuffer as ReplayBuffer
+    from rlagent.config import Config as Config
+    from rlagent.config import MonitorConfig as MonitorConfig
+    from rlagent.config import SelfPlayConfig as SelfPlayConfig
+    from rlagent.config import resolve as resolve
+    from rlagent.episodes import play_episodes as play_episodes
+    from rlagent.episodes import results_by_seat as results_by_seat
+    from rlagent.episodes import trial_accuracy as trial_accuracy
+    from rlagent.episodes import win_rates_by_colour as win_rates_by_colour
+    from rlagent.errors import CheckpointError as CheckpointError
+    from rlagent.errors import ConfigError as ConfigError
+    from rlagent.errors import RlagentError as RlagentError
+    from rlagent.errors import TrainingError as TrainingError
+    from rlagent.games.elo import bradley_terry as bradley_terry
+    from rlagent.games.elo import fit_ratings as fit_ratings
+    from rlagent.games.elo import wilson_interval as wilson_interval
+    from rlagent.games.hex.puct import PUCTPlayer as PUCTPlayer
+    from rlagent.games.human import HumanPlayer as HumanPlayer
+    from rlagent.games.league import run_league as run_league
+    from rlagent.games.matches import play_games as play_games
+    from rlagent.games.players import PolicyPlayer as PolicyPlayer
+    from rlagent.games.players import RandomPlayer as RandomPlayer
+    from rlagent.games.players import make_opponent as make_opponent
+    from rlagent.games.players import make_player as make_player
+    from rlagent.games.players import parse_player as parse_player
+    from rlagent.games.seat_matches import play_seated as play_seated
+    from rlagent.games.seat_players import PolicySeatPlayer as PolicySeatPlayer
+    from rlagent.games.selfplay import OpponentPool as OpponentPool
+    from rlagent.make_env import make_env as make_env
+    from rlagent.monitor.activations import measure_activations as measure_activations
+    from rlagent.monitor.balance import trunk_gradient_balance as trunk_gradient_balance
+    from rlagent.monitor.report import diagnose_run as diagnose_run
+    from rlagent.monitor.stages import calibration as calibration
+    from rlagent.monitor.stuck import StuckDetector as StuckDetector
+    from rlagent.nets.policy import PolicyConfig as PolicyConfig
+    from rlagent.nets.policy import build_policy as build_policy
+    from rlagent.nets.q_network import QNetwork as QNetwork
+    from rlagent.nets.q_network import build_q_network as build_q_network
+    from rlagent.rollout import Rollout as Rollout
+    from rlagent.run import Trainer as Trainer
+
 
 _RENAMED = {"hex_pettingzoo_env": "pettingzoo_env", "arena_parallel_env": "parallel_env"}
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import torch
 
+from rlagent.algos import LEARNERS
 from rlagent.checkpoint import check_compatible, check_state_dict_compatible, latest_checkpoint, load_checkpoint, space_signature
 from rlagent.config import Config, resolve
 from rlagent.errors import CheckpointError
 from rlagent.gym_envs import env_parameters, make_vector_env
-from rlagent.algos import LEARNERS
 
 
 @dataclass

@@ -164,20 +164,12 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     except PermissionError as exc:
         raise CheckpointError(f"cannot read checkpoint {path} ({_detail(exc)})") from exc
     except Exception as exc:
-        raise CheckpointError(
-            f"checkpoint {path} is truncated or corrupt ({_detail(exc)}): delete it or resume from an earlier one"
-        ) from exc
+        raise CheckpointError(f"checkpoint {path} is truncated or corrupt ({_detail(exc)}): delete it or resume from an earlier one") from exc
     if not isinstance(data, dict):
-        raise CheckpointError(
-            f"checkpoint {path} holds a {type(data).__name__}, not an rlagent checkpoint dict "
-            f"with keys {', '.join(REQUIRED_KEYS)}"
-        )
+        raise CheckpointError(f"checkpoint {path} holds a {type(data).__name__}, not an rlagent checkpoint dict with keys {', '.join(REQUIRED_KEYS)}")
     missing = [key for key in REQUIRED_KEYS if key not in data]
     if missing:
-        raise CheckpointError(
-            f"checkpoint {path} lacks {', '.join(missing)}: it was not written by rlagent "
-            f"(expected keys {', '.join(REQUIRED_KEYS)})"
-        )
+        raise CheckpointError(f"checkpoint {path} lacks {', '.join(missing)}: it was not written by rlagent (expected keys {', '.join(REQUIRED_KEYS)})")
     version = data["format_version"]
     if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise CheckpointError(
@@ -371,12 +363,7 @@ def _first_difference(saved: Any, current: Any, label: str) -> tuple[str, Any, A
     """Walk into Dict/Tuple spaces so the message names the sub-space that differs."""
     if saved == current:
         return None
-    if (
-        isinstance(saved, Mapping)
-        and isinstance(current, Mapping)
-        and saved.get("type") == current.get("type")
-        and saved.get("type") in ("Dict", "Tuple")
-    ):
+    if isinstance(saved, Mapping) and isinstance(current, Mapping) and saved.get("type") == current.get("type") and saved.get("type") in ("Dict", "Tuple"):
         a, b = saved["spaces"], current["spaces"]
         keys = list(a) if isinstance(a, Mapping) else list(range(len(a)))
         other = list(b) if isinstance(b, Mapping) else list(range(len(b)))
@@ -436,19 +423,13 @@ def check_state_dict_compatible(
             continue
         saved = saved_state[name]
         if hasattr(saved, "shape") and hasattr(tensor, "shape") and tuple(saved.shape) != tuple(tensor.shape):
-            problems.append(
-                f"parameter {name!r} has shape {tuple(saved.shape)} in the {source} "
-                f"but {tuple(tensor.shape)} in the model"
-            )
+            problems.append(f"parameter {name!r} has shape {tuple(saved.shape)} in the {source} but {tuple(tensor.shape)} in the model")
     for name in saved_state:
         if name not in expected:
             problems.append(f"{source} has {name!r} that the model does not have")
     if problems:
         more = f" (and {len(problems) - 1} more mismatches)" if len(problems) > 1 else ""
-        raise CheckpointError(
-            f"{problems[0]}{more}; the network settings differ from the run that wrote it: "
-            "use its config or start a new run"
-        )
+        raise CheckpointError(f"{problems[0]}{more}; the network settings differ from the run that wrote it: use its config or start a new run")
 
 
 # ---------------------------------------------------------------- RNG state

@@ -10,9 +10,9 @@ closes the pipe early, which is the reader's choice, not an error worth a traceb
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
-import functools
 from collections.abc import Callable
 from typing import Any
 

@@ -48,6 +48,7 @@ ALIASES = {
 
 
 DEVICES = ("auto", "cpu", "cuda")
+BACKENDS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,12 @@ class RunConfig:
     recorded in ``config.json`` (``fast_paths``) and the ``fast/*`` scalars. ``save_replay``: an
     off-policy learner's checkpoints hold its replay buffer (an exact resume); false keeps them
     small for huge buffers, and a resume then refills the buffer before learning again.
+
+    ``backend``: ``local`` steps all ``num_envs`` envs in this process; ``ray`` splits them over
+    ``num_workers`` Ray actors (``num_envs / num_workers`` each, so ``num_workers`` must divide
+    ``num_envs``), which collect with the latest weights while this process learns, synchronously
+    (:mod:`rlagent.distributed_rollouts`; on-policy learners only). ``address``: the Ray cluster
+    to join (``auto``: the one ``ray start`` runs here; null: start Ray in this process).
     """
 
     total_steps: int = 100_000
@@ -76,15 +83,34 @@ class RunConfig:
     progress: bool = True
     fast: str = "auto"
     save_replay: bool = True
+    backend: str = "local"
+    num_workers: int = 0
+    address: str | None = None
 
     def __post_init__(self) -> None:
         positive(self, "run", "total_steps", "num_envs", "checkpoint_every", "keep_checkpoints", "log_every")
         choice(self, "run", "device", DEVICES)
         choice(self, "run", "fast", FAST_MODES)
+        choice(self, "run", "backend", BACKENDS)
+        self._check_workers()
         if self.seed < 0:
             raise ConfigError(f"run.seed must be a non-negative integer, got {self.seed}")
         if self.threads < 0:
             raise ConfigError(f"run.threads must be 0 (torch's default) or a positive integer, got {self.threads}")
+
+    def _check_workers(self) -> None:
+        """Worker settings only mean something to the Ray backend: naming them for a local run is
+        a mistake that would silently run everything in one process."""
+        if self.backend == "local":
+            if self.num_workers:
+                raise ConfigError(f"run.num_workers={self.num_workers} needs run.backend=ray (the local backend steps all envs in this process)")
+            if self.address is not None:
+                raise ConfigError(f"run.address={self.address!r} needs run.backend=ray")
+            return
+        if self.num_workers < 1:
+            raise ConfigError(f"run.backend=ray needs run.num_workers >= 1 (Ray actors that step the envs), got {self.num_workers}")
+        if self.num_envs % self.num_workers:
+            raise ConfigError(f"run.num_workers={self.num_workers} must divide run.num_envs={self.num_envs} (each worker steps num_envs / num_workers envs)")
 
 
 @dataclass(frozen=True)
@@ -176,7 +202,6 @@ def algorithm_names() -> tuple[str, ...]:
     return tuple(LEARNERS)
 
 
-
 @dataclass(frozen=True)
 class Config:
     """Everything a run needs, resolved."""
@@ -198,6 +223,11 @@ class Config:
             object.__setattr__(self, "algorithm", spec.config(**spec.defaults))
         elif not isinstance(self.algorithm, spec.config):
             raise ConfigError(f"{self.algo} takes a {spec.config.__name__} as its algorithm section, got {type(self.algorithm).__name__}")
+        if self.run.backend == "ray" and not spec.on_policy:
+            on_policy = ", ".join(name for name, learner in LEARNERS.items() if learner.on_policy)
+            raise ConfigError(
+                f"run.backend=ray collects rollouts for on-policy learners ({on_policy}); {self.algo} learns from a replay: use run.backend=local"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved configuration in the layout of a config file (what ``config.json`` holds)."""
@@ -297,6 +327,20 @@ def resolve(
     return config
 
 
+def canonical_key(algo: str, key: str) -> str:
+    """The ``section.field`` a ``--set`` key lands on for ``algo`` (``gamma`` -> ``ppo.discount_factor``,
+    ``num_envs`` -> ``run.num_envs``, ``env.size`` stays), found by the same merge ``resolve`` does,
+    so two spellings of one setting are recognised as one (a search cannot both fix and sample it).
+    Only the name is checked here: an unknown field fails when the value is resolved."""
+    if algo not in LEARNERS:
+        raise ConfigError(f"unknown algorithm {algo!r}: valid algorithms are {', '.join(algorithm_names())}")
+    sections: dict[str, dict[str, Any]] = {"run": {}, "env_kwargs": {}, "algorithm": {}, "policy": {}, "selfplay": {}, "monitor": {}}
+    _merge(sections, _nest(key, None), algo, f"--set {key}")
+    names = {"algorithm": algo, "env_kwargs": "env"}
+    ((target, values),) = ((t, v) for t, v in sections.items() if v)
+    return f"{names.get(target, target)}.{next(iter(values))}"
+
+
 def field_help() -> list[tuple[str, str, Any]]:
     """(section.key, type, default) for every hyperparameter, for ``--help``."""
     rows = []
@@ -308,7 +352,12 @@ def field_help() -> list[tuple[str, str, Any]]:
     for section, cls in sections:
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            if f.default is not dataclasses.MISSING:
+                default = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                default = f.default_factory()
+            else:
+                raise TypeError(f"{cls.__name__}.{f.name} has no default: every hyperparameter needs one")
             rows.append((f"{section}.{f.name}", _type_name(hints[f.name]), default))
     return rows
 
@@ -340,7 +389,9 @@ def _merge(sections: dict[str, dict[str, Any]], layer: Mapping[str, Any], algo: 
             key = str(key)
             if target != "env_kwargs" and key not in own:  # a section's own name wins (dqn.batch_size)
                 key = ALIASES.get(key, key)
-            sections[target][key] = value
+            # A bare key (--set gamma=0.98, a top-level YAML key) that is the learner's, not the run's.
+            bare = target == "run" and key not in own and key in _own_fields("algorithm", algo)
+            sections["algorithm" if bare else target][key] = value
 
 
 def _own_fields(target: str, algo: str) -> set[str]:

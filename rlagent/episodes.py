@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
+from envs.arena.core import OPENING_JITTER
 from rlagent.agent import Agent
 from rlagent.games.elo import wilson_interval
 from rlagent.games.players import make_opponent
-from envs.arena.core import OPENING_JITTER
 from rlagent.games.seat_players import load_seat_opponent
 from rlagent.gym_envs import env_parameters
 from rlagent.make_env import make_env
 from rlagent.monitor.trials import TrialStats
+from rlagent.nets.policy import PolicyNetwork
 
 
 def play_episodes(
@@ -53,7 +54,8 @@ def play_episodes(
     batch = min(games, 256)
     env = make_env(agent.config.env, batch, kwargs)  # a run's path opponent is loaded, as in training
     obs, _ = env.reset(seed=seed)
-    state = agent.policy.initial_state(batch)
+    policy = cast(PolicyNetwork, agent.policy)
+    state = policy.initial_state(batch)
     start = np.ones(batch, dtype=bool)
     running = np.zeros(batch)
     finished: list[float] = []
@@ -62,7 +64,7 @@ def play_episodes(
     quota = np.full(batch, games // batch) + (np.arange(batch) < games % batch)
     while len(finished) < games:
         if actor is None:
-            actions, _, _, state = agent.policy.act(obs, state, start, deterministic=deterministic, generator=generator)
+            actions, _, _, state = policy.act(obs, state, start, deterministic=deterministic, generator=generator)
         else:
             actions = actor(obs["observation"], obs["action_mask"])
         obs, reward, terminated, truncated, info = env.step(actions)
@@ -121,8 +123,17 @@ def results_by_seat(agent: Agent, opponent: str, games: int, seed: int, determin
     for seat in range(seats):
         count = games // seats + (seat < games % seats)
         outcomes: list[float] = []
-        play_episodes(agent, count, load_seat_opponent(opponent, _num_seats(agent)), None, seed + seat, deterministic,
-                      outcomes=outcomes, learner_seat=seat, extra_env=jitter)
+        play_episodes(
+            agent,
+            count,
+            load_seat_opponent(opponent, _num_seats(agent)),
+            None,
+            seed + seat,
+            deterministic,
+            outcomes=outcomes,
+            learner_seat=seat,
+            extra_env=jitter,
+        )
         values = np.asarray(outcomes)
         results.append(SeatResult(seat, int((values == 1.0).sum()), int((values == 0.5).sum()), int((values == 0.0).sum())))
     return results
@@ -150,7 +161,11 @@ class ColourResult:
 
 
 def win_rates_by_colour(
-    agent: Agent, opponent: str, games: int, seed: int, deterministic: bool = True,
+    agent: Agent,
+    opponent: str,
+    games: int,
+    seed: int,
+    deterministic: bool = True,
     actor: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> list[ColourResult]:
     """``games`` games against ``opponent`` (a player name or a run path), half with each colour:

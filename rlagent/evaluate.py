@@ -8,10 +8,10 @@ score. For single-agent envs it prints the mean return instead.
 
 ``--positions N`` grades a Hex agent against exact values instead of an opponent: N positions from
 uniformly random play (seeded), and of those won for the side to move, the share where its greedy
-move keeps the win, overall and by stone count (boards up to 8x8; :mod:`rlagent.games.solved_positions`).
-score. For single-agent envs it prints the mean return instead. A Hex agent written ``RUN@puctN``
-plays through a PUCT search of N network evaluations per move (:mod:`rlagent.games.puct`), and
-``--opponent`` takes the same form.
+move keeps the win, overall and by stone count (boards up to 8x8; :mod:`rlagent.games.hex.solved_positions`),
+where the game registers exact values (:mod:`rlagent.games.extras`). An agent written ``RUN@puctN``
+plays through its game's search of N network evaluations per move (Hex: :mod:`rlagent.games.hex.puct`),
+and ``--opponent`` takes the same form.
 """
 
 from __future__ import annotations
@@ -19,29 +19,36 @@ from __future__ import annotations
 from envs.player_names import search_name
 from rlagent.agent import load_agent
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
-from rlagent.errors import RlagentError
 from rlagent.episodes import is_seated, is_two_player, results_by_seat, trial_accuracy, win_rates_by_colour
+from rlagent.errors import RlagentError
 from rlagent.games.elo import wilson_interval
-from rlagent.games.hex_agent import load_hex_agent, policy_board_size
-from rlagent.games.players import PolicyPlayer, parse_player
-from rlagent.games.solved_positions import draw_positions, parse_stone_range, score_lines, score_player, stone_range
-from rlagent.games.puct import PUCTPlayer
+from rlagent.games.extras import extras_for, games_with, searched_agent
+from rlagent.games.players import parse_player
 
 
 def build_parser() -> OneLineErrorParser:
     parser = OneLineErrorParser(prog="python -m rlagent.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("run", help="a run directory (its latest checkpoint) or a checkpoint file; RUN@puctN: a Hex agent searched with N network evaluations per move")
     parser.add_argument(
-        "--opponent", default="random",
+        "run", help="a run directory (its latest checkpoint) or a checkpoint file; RUN@puctN: a Hex agent searched with N network evaluations per move"
+    )
+    parser.add_argument(
+        "--opponent",
+        default="random",
         help="random (default); for board games mctsN (e.g. mcts200); for the Arena idle, hill, turret, hunter; a run directory / checkpoint; "
         "for Hex also RUN@puctN",
     )
     parser.add_argument("--games", type=int, default=200, help="games or episodes to play (default 200)")
     parser.add_argument("--seed", type=int, default=12345)
-    parser.add_argument("--positions", type=int, metavar="N", help="Hex: grade the greedy move in N random-play positions with the exact solver instead of playing games")
+    parser.add_argument(
+        "--positions", type=int, metavar="N", help="Hex: grade the greedy move in N random-play positions with the exact solver instead of playing games"
+    )
     parser.add_argument("--stones", metavar="LOW-HIGH", help="with --positions: the stone counts to draw (default by size: 5x5 4-14, 7x7 20-38)")
-    parser.add_argument("--sample", action="store_true", help="sample moves instead of playing the most likely one (a Q-network, rainbow or dqn, has no distribution to sample: it stays greedy; "
-                        "RUN@puctN samples in proportion to its visits)")
+    parser.add_argument(
+        "--sample",
+        action="store_true",
+        help="sample moves instead of playing the most likely one (a Q-network, rainbow or dqn, has no distribution to sample: it stays greedy; "
+        "RUN@puctN samples in proportion to its visits)",
+    )
     return parser
 
 
@@ -57,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parse_player(args.opponent, paths=True, what="opponent")  # refused before loading, for every env alike
     search = search_name(args.run)
     agent = load_agent(search.path if search else args.run)
-    actor = PUCTPlayer.from_agent(agent, search.simulations, seed=args.seed, temperature=float(args.sample)) if search else None
+    actor = searched_agent(agent, search.simulations, seed=args.seed, temperature=float(args.sample)) if search else None
     searched = f" searched with PUCT, {search.simulations} evaluations per move" if search else ""
     print(f"{agent.path}{searched} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")
     if is_seated(agent):
@@ -67,10 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         returns, summary = trial_accuracy(agent, args.games, args.seed, deterministic=not args.sample)
         print(f"mean return over {args.games} episodes: {returns.mean():.2f} (std {returns.std():.2f})")
         if summary:  # trial tasks: accuracy by kind of condition
-            print(f"  {int(summary['trial/trials'])} trials: accuracy {summary['trial/accuracy']:.1%}, "
-                  f"on trivial conditions {summary.get('trial/accuracy_trivial', float('nan')):.1%}, "
-                  f"on non-trivial {summary.get('trial/accuracy_nontrivial', float('nan')):.1%}; "
-                  f"response rate {summary['trial/response_rate']:.1%}, reward per trial {summary['trial/reward_per_trial']:.3f}")
+            print(
+                f"  {int(summary['trial/trials'])} trials: accuracy {summary['trial/accuracy']:.1%}, "
+                f"on trivial conditions {summary.get('trial/accuracy_trivial', float('nan')):.1%}, "
+                f"on non-trivial {summary.get('trial/accuracy_nontrivial', float('nan')):.1%}; "
+                f"response rate {summary['trial/response_rate']:.1%}, reward per trial {summary['trial/reward_per_trial']:.3f}"
+            )
         return 0
     results = win_rates_by_colour(agent, args.opponent, args.games, args.seed, deterministic=not args.sample, actor=actor)
     for result in results:
@@ -84,19 +93,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_position_score(run: str, count: int, seed: int, stones: str | None) -> int:
-    """``--positions``: the exact-value score of a Hex agent's greedy move (``RUN@puctN``: of the
-    move its search chooses)."""
+    """``--positions``: the exact-value score of the agent's greedy move (``RUN@puctN``: of the move
+    its search chooses), for the games that register solved positions (Hex)."""
     search = search_name(run)
-    agent = load_hex_agent(search.path if search else run)
-    size = policy_board_size(agent.policy)
-    stone_counts = stone_range(size, parse_stone_range(stones) if stones else None)
-    print(f"{agent.path} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")
-    suite = draw_positions(size, count, seed, stone_counts)
-    if search:
-        player, name = PUCTPlayer.from_agent(agent, search.simulations, seed=seed), f"PUCT search, {search.simulations} evaluations"
-    else:
-        player, name = PolicyPlayer(agent.policy, name=agent.path.stem), "greedy policy"
-    for line in score_lines(score_player(player, suite), suite, name):
+    env = load_agent(search.path if search else run).config.env
+    grade = extras_for(env).evaluate_positions
+    if grade is None:
+        raise RlagentError(f"--positions needs a game with exact values; {env} has none (games with them: {games_with('evaluate_positions')})")
+    for line in grade(run, count, seed, stones):
         print(line)
     return 0
 

@@ -35,9 +35,7 @@ def resolve_env_id(name: str) -> str:
     known = sorted(envs.ENV_IDS) + sorted(k for k in gym.registry if "/" not in k or k.startswith("rlagent/"))
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    raise ConfigError(
-        f"unknown environment {name!r}{hint}: use one of {', '.join(sorted(envs.ENV_IDS))} or any registered Gymnasium id such as CartPole-v1"
-    )
+    raise ConfigError(f"unknown environment {name!r}{hint}: use one of {', '.join(sorted(envs.ENV_IDS))} or any registered Gymnasium id such as CartPole-v1")
 
 
 def env_parameters(name: str) -> set[str]:
@@ -46,6 +44,8 @@ def env_parameters(name: str) -> set[str]:
     if isinstance(entry, str):
         module, attr = entry.split(":")
         entry = getattr(__import__(module, fromlist=[attr]), attr)
+    if entry is None:
+        raise ConfigError(f"{name} is registered without an entry_point, so its options cannot be read")
     return set(inspect.signature(entry).parameters)
 
 

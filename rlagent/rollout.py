@@ -25,11 +25,12 @@ path taken does not change the run); arrays are written in place, never appended
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import cloudpickle
 import numpy as np
@@ -37,8 +38,9 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
-from rlagent.errors import ConfigError
+from rlagent.errors import CheckpointError, ConfigError
 from rlagent.monitor.trials import step_field
+from rlagent.nets.policy import PolicyNetwork
 
 Obs = Any  # an array, or a dict of arrays for Dict observation spaces
 
@@ -139,11 +141,69 @@ class Rollout:
         final = _index(self.final_obs, (steps, envs))
         state = None
         if self.states is not None:
+            assert self.last_state is not None, "a rollout with states keeps the state after its last step"
             after = np.concatenate([self.states[1:], self.last_state.cpu().numpy()[None]], axis=0)
             state = torch.as_tensor(after[steps, envs])
-        values = policy.value(final, state, np.zeros(steps.size, dtype=bool))
+        values = cast(PolicyNetwork, policy).value(final, state, np.zeros(steps.size, dtype=bool))
         out[steps, envs] = values.cpu().numpy()
         return out
+
+
+# Where each Rollout field keeps its env axis: 1 for the (T, N, ...) arrays, 0 for what holds the
+# envs after the last step. A new field must say here how rollouts of disjoint envs join.
+ENV_AXIS = {
+    "obs": 1,
+    "actions": 1,
+    "log_probs": 1,
+    "values": 1,
+    "rewards": 1,
+    "terminated": 1,
+    "truncated": 1,
+    "final_obs": 1,
+    "episode_starts": 1,
+    "states": 1,
+    "valid": 1,
+    "cuts": 1,
+    "advantages": 1,
+    "returns": 1,
+    "scaled_values": 1,
+    "last_values": 0,
+    "last_state": 0,
+    "last_obs": 0,
+}
+
+
+def _join(parts: list[Any], axis: int) -> Any:
+    if isinstance(parts[0], dict):
+        return {key: _join([part[key] for part in parts], axis) for key in parts[0]}
+    if isinstance(parts[0], torch.Tensor):
+        return torch.cat(parts, dim=axis)
+    return np.concatenate(parts, axis=axis)
+
+
+def concatenate_envs(rollouts: list[Rollout]) -> Rollout:
+    """Rollouts of the same T steps on disjoint envs (Ray workers' shares) as one rollout, env
+    columns in list order: what one collector stepping all those envs would have returned.
+
+    Every per-env field joins on its own env axis (:data:`ENV_AXIS`), so the truncation bootstrap
+    (``final_obs`` with ``truncated`` and, for recurrent policies, ``states``/``last_state``) stays
+    aligned. ``cuts`` is None only when no part saw a trial end (then all are None); a part
+    without cuts joins as all False.
+    """
+    if len({part.num_steps for part in rollouts}) > 1:
+        raise ValueError(f"rollouts of different lengths cannot join: {[part.num_steps for part in rollouts]}")
+    joined: dict[str, Any] = {}
+    for field in dataclasses.fields(Rollout):
+        values = [getattr(part, field.name) for part in rollouts]
+        if all(value is None for value in values):
+            joined[field.name] = None
+            continue
+        if field.name == "cuts":
+            values = [np.zeros(part.rewards.shape, bool) if value is None else value for part, value in zip(rollouts, values)]
+        if any(value is None for value in values):
+            raise ValueError(f"rollout field {field.name} is set in some parts and None in others")
+        joined[field.name] = _join(values, ENV_AXIS[field.name])
+    return Rollout(**joined)
 
 
 class StepObserver(Protocol):
@@ -161,7 +221,7 @@ class Actor(Protocol):
     """A fast stand-in for the policy's per-step call (:mod:`rlagent.fast`): the same ``act``,
     ``applies()`` (still exact for the policy as it is now?) and ``refresh()`` (copy its parameters)."""
 
-    def act(self, obs: Obs, state: Any, episode_start: np.ndarray, generator: torch.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]: ...
+    def act(self, obs: Obs, state: Any, episode_start: np.ndarray, *, generator: torch.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]: ...
 
     def applies(self) -> bool: ...
 
@@ -255,7 +315,8 @@ class Collector:
             )
         self.next_step = mode == AutoresetMode.NEXT_STEP
         self.env, self.policy = env, policy
-        self.actor = actor or policy
+        self.calls = cast(PolicyNetwork, policy)  # the network's own act, value and initial_state
+        self.fast_actor = actor
         self.num_steps, self.num_envs = num_steps, env.num_envs
         self.reset_state_per_trial = reset_state_per_trial
         self.observers = tuple(observers)
@@ -264,7 +325,7 @@ class Collector:
         self.obs, _ = env.reset(seed=seed)
         self.episode_start = np.ones(self.num_envs, dtype=bool)
         self.resetting = np.zeros(self.num_envs, dtype=bool)  # NEXT_STEP: this step only resets the env
-        self.state = policy.initial_state(self.num_envs)
+        self.state = self.calls.initial_state(self.num_envs)
         self.stats = EpisodeStats(self.num_envs)
         self._buffers = self._allocate()
 
@@ -272,7 +333,7 @@ class Collector:
         T, N = self.num_steps, self.num_envs
         obs = self.obs
         space = self.env.single_action_space
-        action_shape = (N, *space.shape)
+        action_shape = (N, *(space.shape or ()))  # every action space rlagent takes has a shape
 
         def like_obs() -> Obs:
             if isinstance(obs, dict):
@@ -299,14 +360,14 @@ class Collector:
         """Step the env ``num_steps`` times with the current policy."""
         buffers = self._buffers
         trial_task = False
-        actor = self.actor
-        if actor is not self.policy:  # a fast actor: current, and only where it is still exact
-            if actor.applies():
-                actor.refresh()  # it copies the parameters the learner just changed
-            else:
-                actor = self.policy
-        self.fast_actor_used = actor is not self.policy
-        buffers["final_obs"] = {k: np.zeros_like(v) for k, v in buffers["final_obs"].items()} if isinstance(buffers["final_obs"], dict) else np.zeros_like(buffers["final_obs"])
+        actor: Actor | PolicyNetwork = self.calls
+        if self.fast_actor is not None and self.fast_actor.applies():  # current, and only where it is still exact
+            self.fast_actor.refresh()  # it copies the parameters the learner just changed
+            actor = self.fast_actor
+        self.fast_actor_used = actor is self.fast_actor
+        buffers["final_obs"] = (
+            {k: np.zeros_like(v) for k, v in buffers["final_obs"].items()} if isinstance(buffers["final_obs"], dict) else np.zeros_like(buffers["final_obs"])
+        )
         # The buffers as locals: the loop runs once per env step, for the whole batch.
         obs_buffer, final_buffer, states_buffer = buffers["obs"], buffers["final_obs"], buffers["states"]
         action_buffer, log_prob_buffer, value_buffer = buffers["actions"], buffers["log_probs"], buffers["values"]
@@ -314,7 +375,7 @@ class Collector:
         start_buffer, valid_buffer, cut_buffer = buffers["episode_starts"], buffers["valid"], buffers["cuts"]
         next_step, observers, generator = self.next_step, self.observers, self.generator
         for t in range(self.num_steps):
-            if states_buffer is not None:
+            if states_buffer is not None and self.state is not None:  # both or neither: a recurrent policy
                 states_buffer[t] = self.state.cpu().numpy()
             actions, log_probs, values, self.state = actor.act(self.obs, self.state, self.episode_start, generator=generator)
             _assign(obs_buffer, t, self.obs)
@@ -361,7 +422,7 @@ class Collector:
             if self.reset_state_per_trial and trial_end is not None:
                 self.episode_start = self.episode_start | trial_end
 
-        last_values = self.policy.value(self.obs, self.state, self.episode_start).cpu().numpy().astype(np.float32)
+        last_values = self.calls.value(self.obs, self.state, self.episode_start).cpu().numpy().astype(np.float32)
         return Rollout(
             obs=_copy(buffers["obs"]),
             actions=buffers["actions"].copy(),
@@ -402,6 +463,11 @@ class Collector:
     def load_state_dict(self, state: dict[str, Any], unpickle: Callable[[bytes], Any] = pickle.loads) -> bool:
         """Restore; returns False when the env could not be saved and episodes restart instead.
         ``unpickle`` reads the saved env (the checkpoint module's, for envs an older rlagent pickled)."""
+        if "workers" in state:
+            raise CheckpointError(
+                f"this checkpoint was collected by {len(state['workers'])} Ray workers: resume it with "
+                f"--set run.backend=ray --set run.num_workers={len(state['workers'])}"
+            )
         self.generator.set_state(state["generator"])
         self.stats.load_state_dict(state["stats"])
         observers = state.get("observers", [state["trial_stats"]] if "trial_stats" in state else [])
@@ -414,3 +480,7 @@ class Collector:
         self.env = unpickle(state["env"])
         self.obs, self.episode_start, self.state = state["obs"], state["episode_start"], state["state"]
         return True
+
+    def close(self) -> None:
+        """Nothing to release: the env stays usable after training (the interface
+        :class:`rlagent.distributed_rollouts.RemoteCollector` shares, whose workers are released)."""

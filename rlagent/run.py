@@ -20,16 +20,21 @@ import random
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
+from envs.simultaneous import SimultaneousGame
+from envs.simultaneous_env import SimultaneousVectorEnv
+from envs.turn_based_env import TurnBasedVectorEnv
 from rlagent.algos import LEARNERS
+from rlagent.algos.learner import OffPolicyLearner
 from rlagent.checkpoint import (
     capture_rng_state,
     check_compatible,
@@ -44,21 +49,21 @@ from rlagent.checkpoint import (
     unpickle_env,
 )
 from rlagent.config import Config
-from rlagent.fast.paths import select_fast_paths
+from rlagent.distributed_rollouts import RemoteCollector
 from rlagent.errors import CheckpointError, ConfigError
+from rlagent.fast.paths import select_fast_paths
+from rlagent.games.extras import extras_for
+from rlagent.games.players import PolicyPlayer
+from rlagent.games.selfplay import POOL_DIR, OpponentPool, rate_learner, selfplay_game_factory
 from rlagent.gym_envs import resolve_env_id
 from rlagent.make_env import make_env
+from rlagent.monitor.consistency import reference_batch
+from rlagent.monitor.diagnostics import TrainingDiagnostics
 from rlagent.monitor.logger import RunLogger
 from rlagent.monitor.progress import Progress
 from rlagent.monitor.results import GameResults
 from rlagent.monitor.trials import TrialStats
-from rlagent.monitor.consistency import reference_batch
-from rlagent.monitor.diagnostics import TrainingDiagnostics
 from rlagent.rollout import Collector, Rollout
-from envs.simultaneous import SimultaneousGame
-from rlagent.games.players import PolicyPlayer
-from rlagent.games.solved_positions import PositionSuite, score_player, selfplay_suite
-from rlagent.games.selfplay import POOL_DIR, OpponentPool, rate_learner, selfplay_game_factory
 
 
 def select_device(name: str) -> torch.device:
@@ -134,6 +139,21 @@ class _GracefulInterrupt:
             self._previous = None
 
 
+@dataclass(frozen=True)
+class UpdateEvent:
+    """What :meth:`Trainer.train` tells its ``on_update`` hook after each update.
+
+    ``checkpoint`` is the file saved at this update, or None: a caller that keeps its own copy of
+    the run's progress (a Ray Tune trial) takes it exactly when it exists, with the metrics of the
+    same step, so a restored copy resumes where those metrics were measured.
+    """
+
+    steps: int
+    updates: int
+    metrics: dict[str, float]
+    checkpoint: Path | None
+
+
 @dataclass
 class RunResult:
     run_dir: Path
@@ -171,11 +191,12 @@ class Trainer:
             seat_game = probe if isinstance(probe, SimultaneousGame) else None
             self.pool = OpponentPool(config.selfplay, cfg.num_envs, self.run_dir / POOL_DIR, seed=cfg.seed, seat_game=seat_game)
             env_kwargs["opponent"] = self.pool
-        self.env = make_env(config.env, cfg.num_envs, env_kwargs)
+        # Ray workers step the envs (run.backend=ray): this env is one like a worker's, never
+        # stepped, for the spaces, the episode length, the diagnostics and the pool's game.
+        remote = cfg.backend == "ray"
+        self.env = make_env(config.env, cfg.num_envs // cfg.num_workers if remote else cfg.num_envs, env_kwargs)
         spec = LEARNERS[config.algo]
-        self.policy = spec.build_network(
-            self.env.single_observation_space, self.env.single_action_space, config.policy, config.algorithm
-        ).to(self.device)
+        self.policy = spec.build_network(self.env.single_observation_space, self.env.single_action_space, config.policy, config.algorithm).to(self.device)
         self.on_policy = spec.on_policy
         needs = spec.collection(config.algorithm)
         num_steps = self._rollout_length(needs.num_steps)
@@ -191,11 +212,20 @@ class Trainer:
         self.trial_stats = TrialStats()
         self.game_results = GameResults()
         self.diagnostics = TrainingDiagnostics(config, self.policy, self.env, num_steps, self.run_dir)
-        self.collector = Collector(
-            self.env, self.policy, num_steps, cfg.seed, actor=self.fast.actor,
-            reset_state_per_trial=needs.reset_state_per_trial,
-            observers=(self.trial_stats, self.game_results, self.diagnostics.clock),
-        )
+        observers = (self.trial_stats, self.game_results, self.diagnostics.clock)
+        self.collector: Collector | RemoteCollector
+        if remote:
+            self.collector = RemoteCollector(config, self.policy, self.env, num_steps, needs.reset_state_per_trial, observers, self.pool)
+        else:
+            self.collector = Collector(
+                self.env,
+                self.policy,
+                num_steps,
+                cfg.seed,
+                actor=self.fast.actor,
+                reset_state_per_trial=needs.reset_state_per_trial,
+                observers=observers,
+            )
         self.steps = 0
         self._last_rollout: Rollout | None = None  # for the checkpoints' reference batch
         self.resumed_from: Path | None = None
@@ -227,7 +257,7 @@ class Trainer:
     def checkpoint_payload(self) -> dict[str, Any]:
         return {
             "model": self.policy.state_dict(),
-            "algorithm": self.algo.state_dict() if self.on_policy else self.algo.state_dict(include_replay=self.config.run.save_replay),
+            "algorithm": self.algo.state_dict() if self.on_policy else cast(OffPolicyLearner, self.algo).state_dict(include_replay=self.config.run.save_replay),
             "collector": self.collector.state_dict(),
             "config": self.config.to_dict(),
             "spaces": self.signature,
@@ -267,16 +297,22 @@ class Trainer:
         self.env = self.collector.env
         if self.pool is not None:
             # The pool travelled inside the pickled env; its snapshot networks come from pool/.
-            self.pool = self.env.match.opponent
-            self.pool.directory = self.run_dir / POOL_DIR
-            self.pool.restore_players()
+            assert isinstance(self.env, (TurnBasedVectorEnv, SimultaneousVectorEnv)), "a self-play env plays a match"
+            pool = self.env.match.opponent
+            assert isinstance(pool, OpponentPool), "a self-play env's opponent is its pool"
+            pool.directory = self.run_dir / POOL_DIR
+            pool.restore_players()
+            self.pool = pool
         restore_rng_state(payload["rng"])
         self.diagnostics.load_state_dict(payload.get("diagnostics") or {})
         self.steps = int(payload["steps"])
         self.resumed_from = path
 
     # --- the loop --------------------------------------------------------------------------------
-    def train(self) -> RunResult:
+    def train(self, on_update: Callable[[UpdateEvent], None] | None = None) -> RunResult:
+        """Train to ``run.total_steps``; ``on_update`` (optional) sees every update's metrics and
+        checkpoint (:class:`UpdateEvent`), for a caller that drives the run from outside: a search
+        reporting to Ray Tune. The run's own logs and checkpoints are the same with or without it."""
         cfg = self.config.run
         self.run_dir.mkdir(parents=True, exist_ok=True)
         # The resolved settings, and which speed paths this run takes (``fast_paths``; read back by
@@ -310,11 +346,17 @@ class Trainer:
                 if self.algo.updates_done % cfg.log_every == 0:
                     logger.log(self.steps, metrics)
                 progress.update(self.steps, **self._progress_fields(metrics))
-                if self.algo.updates_done % cfg.checkpoint_every == 0 and not stop.requested:
+                saved = None
+                # The last update saves here too (not only after the loop), so the hook sees the final checkpoint.
+                if (self.algo.updates_done % cfg.checkpoint_every == 0 or self.steps >= cfg.total_steps) and not stop.requested:
                     logger.flush()  # rows up to a checkpoint are on disk before it: a resume keeps them
-                    self.save()
+                    saved = self.save()
+                if on_update is not None:
+                    on_update(UpdateEvent(self.steps, self.algo.updates_done, dict(metrics), saved))
             logger.flush()
-            path = self.save()
+            path = checkpoint_path(self.run_dir, self.steps)
+            if not path.is_file():  # interrupted, or nothing to do: the loop saved no final checkpoint
+                path = self.save()
             if stop.requested:
                 progress.write(f"interrupted: saved {path}; continue with --resume {self.run_dir}")
             else:
@@ -324,35 +366,42 @@ class Trainer:
             stop.restore()
             progress.close()
             logger.close()
+            self.collector.close()  # Ray workers go back; a local collector holds nothing to release
         return RunResult(self.run_dir, self.steps, self.algo.updates_done, metrics, stop.requested)
 
     def _selfplay_step(self) -> dict[str, float]:
         """Rate the learner against the pool, then (in that order, so this policy is rated before
         it becomes a member) add its snapshot, on the configured update counts."""
-        sp, updates = self.config.selfplay, self.algo.updates_done
-        metrics = self.pool.metrics()
+        sp, updates, pool = self.config.selfplay, self.algo.updates_done, self.pool
+        assert pool is not None, "self-play steps are taken with a pool"
+        metrics = pool.metrics()
         if sp.eval_every and updates % sp.eval_every == 0:
-            metrics.update(rate_learner(self.pool, self.policy, self.steps, self.game_factory))
+            metrics.update(rate_learner(pool, self.policy, self.steps, self.game_factory))
             metrics.update(self._position_score())
         if updates % sp.snapshot_every == 0:
-            self.pool.add_snapshot(self.policy, self.steps)
+            pool.add_snapshot(self.policy, self.steps)
         return metrics
 
     @cached_property
-    def _position_suite(self) -> PositionSuite | None:
-        """Drawn and solved at the first rating round, not at start-up: a run that never rates pays nothing."""
-        return selfplay_suite(self.game_factory(1), self.config.selfplay.eval_positions, self.config.run.seed, self.run_dir / POOL_DIR)
+    def _position_suite(self) -> Any:
+        """Drawn and solved at the first rating round, not at start-up: a run that never rates pays
+        nothing. None for games that register no solved positions (:mod:`rlagent.games.extras`)."""
+        suite = extras_for(self.config.env).position_suite
+        if suite is None:
+            return None
+        return suite(self.game_factory(1), self.config.selfplay.eval_positions, self.config.run.seed, self.run_dir / POOL_DIR)
 
     def _position_score(self) -> dict[str, float]:
-        """``eval/winning_move_rate`` on Hex boards the solver handles (see ``selfplay.eval_positions``)."""
-        suite = self._position_suite
-        if suite is None or not len(suite):
+        """``eval/winning_move_rate`` on positions with exact values (Hex boards the solver handles,
+        see ``selfplay.eval_positions``)."""
+        suite, score = self._position_suite, extras_for(self.config.env).score_positions
+        if suite is None or not len(suite) or score is None:
             return {}
         try:
-            score = score_player(PolicyPlayer(self.policy, greedy=True), suite)
+            rate = score(PolicyPlayer(self.policy, greedy=True), suite)
         finally:
             self.policy.train()
-        return {"eval/winning_move_rate": score.rate}
+        return {"eval/winning_move_rate": rate}
 
     @staticmethod
     def _progress_fields(metrics: dict[str, float]) -> dict[str, str]:

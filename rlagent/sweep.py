@@ -7,7 +7,9 @@ its learning curve (the chosen metrics at every logged step) and, for trial task
 policy's accuracy on fresh trials after training.
 
 Runs are single-threaded (``run.threads=1``); ``workers`` processes run cells at once, which is
-how a 2-core laptop gets through a study in reasonable time.
+how a 2-core laptop gets through a study in reasonable time. ``backend="ray"`` runs each cell as a
+Ray task instead, on more cores or machines (:mod:`rlagent.distributed`); a cell's figures depend
+only on the cell, so they are the same on every backend.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 import torch
 
 from rlagent.agent import Agent
-from rlagent.episodes import trial_accuracy
 from rlagent.config import resolve
+from rlagent.distributed import check_backend, ray_map
+from rlagent.episodes import trial_accuracy
 from rlagent.errors import RlagentError
 from rlagent.monitor.logger import read_metrics
 from rlagent.monitor.progress import Progress
@@ -68,8 +70,15 @@ def greedy_trial_accuracy(policy: Any, config: Any, episodes: int, seed: int) ->
     return trial_accuracy(Agent(policy, config, Path(".")), episodes, seed, deterministic=True)[1]
 
 
-def run_cell(cell: Cell, logdir: str, curve_keys: Sequence[str], eval_episodes: int) -> CellResult:
-    """Train one cell to its budget; never raises (a failed cell reports its one-line error)."""
+def run_cell(cell: Cell, logdir: str | None, curve_keys: Sequence[str], eval_episodes: int) -> CellResult:
+    """Train one cell to its budget; never raises (a failed cell reports its one-line error).
+
+    ``logdir`` None: the run goes to a temporary directory, removed once its figures are read, on
+    whichever machine ran the cell (a Ray worker may not share this one's disk).
+    """
+    if logdir is None:
+        with tempfile.TemporaryDirectory(prefix="rlagent-sweep-") as temporary:
+            return run_cell(cell, temporary, curve_keys, eval_episodes)
     torch.set_num_threads(1)
     overrides = ["run.progress=false", "run.threads=1", *cell.overrides]
     try:
@@ -92,14 +101,24 @@ def run_sweep(
     curve_keys: Sequence[str] = ("trial/accuracy", "trial/accuracy_nontrivial", "train/value_loss"),
     eval_episodes: int = 200,
     progress: bool | None = None,
+    backend: str = "local",
 ) -> list[CellResult]:
-    """Results in the order of ``cells``. ``logdir`` None: a temporary directory, removed after."""
-    temporary = tempfile.TemporaryDirectory(prefix="rlagent-sweep-") if logdir is None else None
-    root = temporary.name if temporary is not None else str(logdir)
+    """Results in the order of ``cells``. ``logdir`` None: each run in a temporary directory, removed after.
+
+    ``backend`` ``"local"``: in this process (``workers`` <= 1) or ``workers`` spawned ones;
+    ``"ray"``: Ray tasks, as many at once as Ray has cores (``workers`` unused). On a cluster,
+    ``logdir`` should be on storage every node sees, or each run directory stays on its node.
+    """
+    check_backend(backend)
+    root = None if logdir is None else str(logdir)
     results: list[CellResult | None] = [None] * len(cells)
     bar = Progress(len(cells), desc="cells", enabled=progress, unit="cells")
     try:
-        if workers <= 1:
+        if backend == "ray":
+            for done, (i, result) in enumerate(ray_map(run_cell, cells, root, tuple(curve_keys), eval_episodes), start=1):
+                results[i] = result
+                bar.update(done)
+        elif workers <= 1:
             for i, cell in enumerate(cells):
                 results[i] = run_cell(cell, root, curve_keys, eval_episodes)
                 bar.update(i + 1)
@@ -112,8 +131,6 @@ def run_sweep(
                     bar.update(done)
     finally:
         bar.close()
-        if temporary is not None:
-            temporary.cleanup()
     return [r for r in results if r is not None]
 
 

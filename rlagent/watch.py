@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from envs.simultaneous import SimultaneousGame
+from envs.simultaneous_env import SeatPlayer
 from rlagent.agent import load_agent
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
 from rlagent.episodes import is_seated
@@ -50,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from envs.arena.recording import write_animation  # the Arena's own writer (Pillow, optional imageio)
 
     game = game_factory(agent.config.env, dict(agent.config.env_kwargs))(1)
+    assert isinstance(game, SimultaneousGame), "a seated agent's env is a simultaneous game"
     me = PolicySeatPlayer(agent.policy, game.num_seats, greedy=True, name=agent.path.parent.parent.name or "agent")
     rival = _opponent(args.opponent, agent.policy, game, args.seed)
     frames, seat0_score = record_game(game, me, rival, a_first=args.seat == 0, opening=args.opening, every=args.every)
@@ -57,12 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     mine = seat0_score if args.seat == 0 else 1.0 - seat0_score
     result = {1.0: "won", 0.5: "drew", 0.0: "lost"}[mine]
     scores = game.score[0]
-    print(f"{agent.path} {result} against {args.opponent} by score {scores[args.seat]:.1f} to {scores[1 - args.seat]:.1f} "
-          f"in {int(game.steps[0])} steps; wrote {len(frames)} frames to {args.out}")
+    print(
+        f"{agent.path} {result} against {args.opponent} by score {scores[args.seat]:.1f} to {scores[1 - args.seat]:.1f} "
+        f"in {int(game.steps[0])} steps; wrote {len(frames)} frames to {args.out}"
+    )
     return 0
 
 
-def _opponent(spec: str, policy: torch.nn.Module, game, seed: int):
+def _opponent(spec: str, policy: torch.nn.Module, game: SimultaneousGame, seed: int) -> SeatPlayer:
     if spec == "self":
         return PolicySeatPlayer(policy, game.num_seats, greedy=True, name="self")
     name = parse_player(spec, paths=True, what="opponent")

@@ -10,10 +10,9 @@ import pytest
 import torch
 from gymnasium import spaces
 
-from rlagent.algos.ppo import PPO
-from rlagent.fast.paths import select_fast_paths
-from rlagent.algos.ppo import OnPolicyConfig
+from rlagent.algos.ppo import PPO, OnPolicyConfig
 from rlagent.fast.loss_gradients import CategoricalTerms, clipped_surrogate_grad, value_loss_grad
+from rlagent.fast.paths import select_fast_paths
 from rlagent.losses import clipped_surrogate, value_loss
 from rlagent.nets import PolicyConfig, build_policy
 from rlagent.nets.distributions import Categorical

@@ -64,9 +64,7 @@ def test_bodies_stay_inside_the_walls_and_never_overlap(preset: str, num_bodies:
     core = ArenaCore(32, num_bodies, preset)
     for _ in random_play(core, 400, seed=1):
         alive = core.alive
-        inside = (np.abs(core.position[..., 0]) <= HALF_WIDTH - BODY_RADIUS + 1e-6) & (
-            np.abs(core.position[..., 1]) <= HALF_HEIGHT - BODY_RADIUS + 1e-6
-        )
+        inside = (np.abs(core.position[..., 0]) <= HALF_WIDTH - BODY_RADIUS + 1e-6) & (np.abs(core.position[..., 1]) <= HALF_HEIGHT - BODY_RADIUS + 1e-6)
         assert inside[alive].all()
         gaps = np.linalg.norm(core.position[:, :, None] - core.position[:, None, :], axis=-1)
         both = alive[:, :, None] & alive[:, None, :] & ~np.eye(num_bodies, dtype=bool)
@@ -122,7 +120,7 @@ def test_bullets_stop_at_an_inner_wall() -> None:
     place(core, 0, 0, 0.0, -14.0, UP)
     place(core, 0, 1, 0.25, -6.0, DOWN)  # behind the wall at y = -10
     total = np.zeros(2)
-    for step in range(2 * BULLET_LIFETIME):
+    for _ in range(2 * BULLET_LIFETIME):
         total += core.step(act(core, RIGHT_GUN, IDLE))[0]
     assert total.tolist() == [0.0, 0.0] and core.hp[0, 1] == 10
 
@@ -154,7 +152,7 @@ def test_games_last_600_steps_and_king_pays_the_leader_at_the_end() -> None:
     core = ArenaCore(2, preset_name="king")
     place(core, 0, 0, 0.0, 0.0, UP)  # arena 0: body 0 holds the hill alone throughout
     totals = np.zeros((2, 2))
-    for step in range(EPISODE_STEPS):
+    for _ in range(EPISODE_STEPS):
         assert not core.over.any()
         totals += core.step(act(core, IDLE, IDLE))
     assert core.over.all()

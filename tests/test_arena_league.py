@@ -69,8 +69,13 @@ def arena_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny Arena PPO-GRU run with three checkpoints (seconds of training)."""
     logdir = tmp_path_factory.mktemp("logs")
     overrides = [
-        "run.progress=false", f"run.logdir={logdir}", "run.checkpoint_every=1", "run.keep_checkpoints=10",
-        "ppo.num_steps=32", "run.num_envs=8", "env.opponent=random",
+        "run.progress=false",
+        f"run.logdir={logdir}",
+        "run.checkpoint_every=1",
+        "run.keep_checkpoints=10",
+        "ppo.num_steps=32",
+        "run.num_envs=8",
+        "env.opponent=random",
     ]
     trainer = Trainer(resolve("ppo", "arena", overrides=overrides, extra={"total_steps": 32 * 8 * 3}))
     trainer.train()

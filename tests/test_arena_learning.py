@@ -21,8 +21,12 @@ def win_rate(run_dir: Path, opponent: str, games: int = 64) -> float:
 @pytest.mark.slow
 def test_ppo_gru_learns_to_beat_idle_and_random(tmp_path: Path) -> None:
     overrides = [
-        "run.progress=false", f"run.logdir={tmp_path}", "run.num_envs=32", "run.seed=0",
-        "env.opponent=random", "ppo.num_steps=64",
+        "run.progress=false",
+        f"run.logdir={tmp_path}",
+        "run.num_envs=32",
+        "run.seed=0",
+        "env.opponent=random",
+        "ppo.num_steps=64",
     ]
     untrained = Trainer(resolve("ppo", "arena", overrides=overrides, extra={"total_steps": 2048}))
     untrained.train()

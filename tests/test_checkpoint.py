@@ -348,7 +348,9 @@ def test_running_episodes_restart_when_the_env_could_not_be_saved(tmp_path):
     from rlagent.config import resolve
     from rlagent.run import Trainer
 
-    config = resolve("ppo", "CartPole-v1", overrides=["run.progress=false", "run.num_envs=2", "ppo.num_steps=8"], extra={"total_steps": 16, "logdir": str(tmp_path)})
+    config = resolve(
+        "ppo", "CartPole-v1", overrides=["run.progress=false", "run.num_envs=2", "ppo.num_steps=8"], extra={"total_steps": 16, "logdir": str(tmp_path)}
+    )
     collector = Trainer(config).collector
     collector.collect()
     state = collector.state_dict()

@@ -160,9 +160,7 @@ def vanished_class() -> bytes:
         del sys.modules["rlagent_vanished"]
 
 
-def test_resuming_an_old_run_whose_env_cannot_be_rebuilt_fails_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], vanished_class: bytes
-) -> None:
+def test_resuming_an_old_run_whose_env_cannot_be_rebuilt_fails_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], vanished_class: bytes) -> None:
     run = old_run("hex-ppo", tmp_path)
     checkpoint = run / "checkpoints" / "step_256.pt"
     payload = torch.load(checkpoint, map_location="cpu", weights_only=False)

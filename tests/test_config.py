@@ -35,6 +35,13 @@ def test_aliases_and_env_kwargs() -> None:
     assert config.env_kwargs["size"] == 7 and config.run.num_envs == 4
 
 
+def test_a_bare_learner_key_or_alias_reaches_the_learner_not_the_run() -> None:
+    config = resolve("a2c", "CartPole-v1", overrides=["gamma=0.98", "clip_param=0.3", "num_envs=4"])
+    assert config.algorithm.discount_factor == 0.98 and config.algorithm.clip_param == 0.3 and config.run.num_envs == 4
+    with pytest.raises(ConfigError, match="unknown key run.nonsense: valid keys are total_steps"):
+        resolve("a2c", "CartPole-v1", overrides=["nonsense=1"])
+
+
 @pytest.mark.parametrize(
     "override, message",
     [
@@ -93,7 +100,16 @@ def test_help_lists_every_hyperparameter(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for name in ("ppo/a2c.clip_param", "ppo/a2c.kl_target", "ppo/a2c.actor_loss_coef", "reinforce.legacy_loss", "reinforce.value_loss_coef", "policy.recurrent", "run.num_envs", "selfplay.sampling"):
+    for name in (
+        "ppo/a2c.clip_param",
+        "ppo/a2c.kl_target",
+        "ppo/a2c.actor_loss_coef",
+        "reinforce.legacy_loss",
+        "reinforce.value_loss_coef",
+        "policy.recurrent",
+        "run.num_envs",
+        "selfplay.sampling",
+    ):
         assert name in out
 
 
@@ -150,5 +166,6 @@ def test_the_public_api_imports_from_one_place() -> None:
     for name in rlagent.__all__:
         assert getattr(rlagent, name) is not None, name
     from rlagent import MCTSPlayer, PolicyPlayer, bradley_terry, hex_env, load_agent, pwm_env  # noqa: F401
+
     with pytest.raises(AttributeError):
         rlagent.not_a_name  # noqa: B018

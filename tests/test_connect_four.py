@@ -17,8 +17,7 @@ from envs.connect_four.core import COLUMNS, ROWS
 ENV_ID = "rlagent/ConnectFour-v0"
 # A full board with no four in a row anywhere: columns filled in pairs so that colours alternate in
 # 2-row bands (a standard drawn pattern), ending after all 42 moves.
-DRAWN_GAME = [0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 0, 1, 2, 3, 2, 3, 3, 2, 3, 2, 2, 3, 2, 3,
-              4, 5, 4, 5, 5, 4, 5, 4, 4, 5, 4, 5, 6, 6, 6, 6, 6, 6]
+DRAWN_GAME = [0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 0, 1, 2, 3, 2, 3, 3, 2, 3, 2, 2, 3, 2, 3, 4, 5, 4, 5, 5, 4, 5, 4, 4, 5, 4, 5, 6, 6, 6, 6, 6, 6]
 
 
 def play(game: ConnectFourCore, moves: list[int]) -> None:
@@ -216,7 +215,12 @@ def test_ppo_beats_the_random_player_as_both_colours(tmp_path: Path) -> None:
     from rlagent.episodes import win_rates_by_colour
     from rlagent.run import Trainer
 
-    config = resolve("ppo", "connect4", overrides=["run.progress=false", "policy.board_channels=16", "policy.board_blocks=1"], extra={"total_steps": LEARNING_STEPS, "seed": 0, "logdir": str(tmp_path)})
+    config = resolve(
+        "ppo",
+        "connect4",
+        overrides=["run.progress=false", "policy.board_channels=16", "policy.board_blocks=1"],
+        extra={"total_steps": LEARNING_STEPS, "seed": 0, "logdir": str(tmp_path)},
+    )
     trainer = Trainer(config)
     trainer.train()
     results = win_rates_by_colour(load_agent(trainer.run_dir), "random", 400, seed=1234)

@@ -72,7 +72,9 @@ def test_a_healthy_cartpole_run_raises_no_warning(tmp_path: Path, capsys: pytest
 
 def test_the_stuck_detector_speaks_during_training(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # a learning rate of 1e-7: the policy cannot move; the stuck-mode rule must say so while it runs
-    run = trainer(tmp_path, "CartPole-v1", ["ppo.learning_rate=1e-7", "ppo.lr_schedule=constant", "monitor.window=10", "num_envs=4", "ppo.num_steps=32"], 128 * 30)
+    run = trainer(
+        tmp_path, "CartPole-v1", ["ppo.learning_rate=1e-7", "ppo.lr_schedule=constant", "monitor.window=10", "num_envs=4", "ppo.num_steps=32"], 128 * 30
+    )
     run.train()
     captured = capsys.readouterr()
     out = captured.out + captured.err

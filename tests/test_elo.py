@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rlagent.errors import ConfigError
 from rlagent.games.elo import (
     bradley_terry,
     colour_balanced_pairings,
@@ -17,15 +18,12 @@ from rlagent.games.elo import (
     expected_score,
     fit_ratings,
 )
-from rlagent.errors import ConfigError
 
 TRUE_RATINGS = {"random": 0.0, "p100": 100.0, "p300": 300.0, "p600": 600.0}
 TRUE_ADVANTAGE = 50.0
 
 
-def simulate(
-    ratings: dict[str, float], advantage: float, games_per_pair: int, seed: int
-) -> list[tuple[str, str, float]]:
+def simulate(ratings: dict[str, float], advantage: float, games_per_pair: int, seed: int) -> list[tuple[str, str, float]]:
     """Colour-balanced games under the model; draws take equally from wins and losses, so E[score] is the model's."""
     rng = np.random.default_rng(seed)
     pairings = colour_balanced_pairings(sorted(ratings), games_per_pair)

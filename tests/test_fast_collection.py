@@ -14,9 +14,9 @@ from gymnasium.vector import AutoresetMode
 
 import envs  # noqa: F401
 from rlagent.config import resolve
+from rlagent.fast.numpy_actor import numpy_actor
 from rlagent.make_env import make_env
 from rlagent.nets import PolicyConfig, build_policy
-from rlagent.fast.numpy_actor import numpy_actor
 from rlagent.rollout import Collector
 
 
@@ -146,7 +146,9 @@ def test_next_step_truncation_bootstraps_from_the_true_final_observation() -> No
 def test_ppo_trains_only_on_real_transitions(tmp_path: Path) -> None:
     from rlagent.run import Trainer
 
-    config = resolve("ppo", "CartPole-v1", overrides=["run.progress=false", "ppo.num_minibatch=1", "ppo.num_epoch=1"], extra={"total_steps": 4096, "logdir": str(tmp_path)})
+    config = resolve(
+        "ppo", "CartPole-v1", overrides=["run.progress=false", "ppo.num_minibatch=1", "ppo.num_epoch=1"], extra={"total_steps": 4096, "logdir": str(tmp_path)}
+    )
     trainer = Trainer(config)
     rollout = trainer.collector.collect()
     rollout.advantages, rollout.returns = np.zeros_like(rollout.rewards), np.zeros_like(rollout.rewards)
@@ -159,7 +161,12 @@ def test_ppo_trains_only_on_real_transitions(tmp_path: Path) -> None:
 def test_recurrent_ppo_on_a_next_step_env_uses_whole_sequences_and_masks_reset_steps(tmp_path: Path) -> None:
     from rlagent.run import Trainer
 
-    config = resolve("ppo", "CartPole-v1", overrides=["run.progress=false", "policy.recurrent=gru", "policy.recurrent_hidden=16"], extra={"total_steps": 2 * 32 * 8, "logdir": str(tmp_path)})
+    config = resolve(
+        "ppo",
+        "CartPole-v1",
+        overrides=["run.progress=false", "policy.recurrent=gru", "policy.recurrent_hidden=16"],
+        extra={"total_steps": 2 * 32 * 8, "logdir": str(tmp_path)},
+    )
     trainer = Trainer(config)
     assert trainer.collector.next_step and trainer.fast.actor is None
     result = trainer.train()

@@ -16,8 +16,8 @@ import rlagent.fast.fused_adam
 from rlagent.algos.optimizing import make_optimizer
 from rlagent.config import resolve
 from rlagent.fast.activations import MIN_ELEMENTS, tanh
-from rlagent.nets.encoders import ACTIVATIONS, MLPEncoder
 from rlagent.fast.fused_adam import FusedAdam, fused_kernel_works
+from rlagent.nets.encoders import ACTIVATIONS, MLPEncoder
 
 FLOAT32_MAX = torch.finfo(torch.float32).max
 
@@ -156,10 +156,7 @@ def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
 
 
 def _same_state(a: torch.optim.Optimizer, b: torch.optim.Optimizer, pa: list[torch.Tensor], pb: list[torch.Tensor]) -> bool:
-    return all(
-        all(torch.equal(a.state[x][key], b.state[y][key]) for key in ("step", "exp_avg", "exp_avg_sq"))
-        for x, y in zip(pa, pb)
-    )
+    return all(all(torch.equal(a.state[x][key], b.state[y][key]) for key in ("step", "exp_avg", "exp_avg_sq")) for x, y in zip(pa, pb))
 
 
 @pytest.mark.parametrize(
@@ -370,4 +367,3 @@ def test_clip_gradients_keeps_its_norms_and_clipping_bit_for_bit(tmp_path: Path,
         assert list(ours) == list(expected)
         assert all(torch.equal(ours[k], expected[k]) for k in expected)
         assert all(torch.equal(p.grad, r.grad) for p, r in zip(ppo.gradient.parameters, reference_params))
-

@@ -20,7 +20,8 @@ STEPS = 4 * 8 * 32  # four updates of 8 envs x 32 steps
 
 def trainer(tmp_path: Path, fast: str, *overrides: str) -> Trainer:
     config = resolve(
-        "ppo", "CartPole-v1",
+        "ppo",
+        "CartPole-v1",
         overrides=["run.progress=false", "ppo.num_steps=32", "ppo.minibatch_size=64", "ppo.num_epoch=2", *overrides],
         extra={"total_steps": STEPS, "seed": 3, "fast": fast, "logdir": str(tmp_path / fast)},
     )

@@ -627,7 +627,5 @@ def test_planes_from_boards_equal_the_cores_own_views() -> None:
         live = np.flatnonzero(~core.done)
         if live.size == 0:
             break
-        np.testing.assert_array_equal(
-            planes_from_boards(core.board[live], core.to_move[live], core.swap_legal(live)), core.observation(live)
-        )
+        np.testing.assert_array_equal(planes_from_boards(core.board[live], core.to_move[live], core.swap_legal(live)), core.observation(live))
         core.play(core.random_actions(rng.uniform(live), live), live)

@@ -6,9 +6,9 @@ import itertools
 
 import numpy as np
 import pytest
+from hex_brute_force import connected, mover_wins, winning_moves
 
 from envs.hex.solver import HexSolver, SolverLimit
-from hex_brute_force import connected, mover_wins, winning_moves
 
 
 def reachable(n: int) -> list[tuple[tuple[int, ...], int]]:

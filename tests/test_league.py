@@ -25,9 +25,9 @@ from rlagent.games.league import (
     read_matches,
     run_league,
 )
-from rlagent.league import main
 from rlagent.games.matches import play_boards, play_match
 from rlagent.games.players import RandomPlayer
+from rlagent.league import main
 from rlagent.run import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +40,13 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 3x3 Hex PPO run with four checkpoints (a few seconds of training)."""
     logdir = tmp_path_factory.mktemp("logs")
     overrides = [
-        "env.size=3", "run.progress=false", f"run.logdir={logdir}", "run.checkpoint_every=1",
-        "run.keep_checkpoints=10", "ppo.num_steps=16", "run.num_envs=8",
+        "env.size=3",
+        "run.progress=false",
+        f"run.logdir={logdir}",
+        "run.checkpoint_every=1",
+        "run.keep_checkpoints=10",
+        "ppo.num_steps=16",
+        "run.num_envs=8",
     ]
     trainer = Trainer(resolve("ppo", "hex", overrides=overrides, extra={"total_steps": 16 * 8 * 4}))
     trainer.train()
@@ -309,9 +314,7 @@ def test_bad_input_exits_2_with_one_line(run: Path, capsys: pytest.CaptureFixtur
 
 
 def test_not_a_run_directory_exits_2_with_one_line(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "rlagent.league", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
+    done = subprocess.run([sys.executable, "-m", "rlagent.league", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1

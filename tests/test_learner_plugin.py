@@ -84,7 +84,9 @@ def registered(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_new_learner_trains_checkpoints_and_resumes_through_the_shared_loop(registered: None, tmp_path: Path) -> None:
     config = resolve(
-        "onestep", "CartPole-v1", overrides=["run.progress=false", "onestep.num_steps=8", "onestep.bootstrap=false"],
+        "onestep",
+        "CartPole-v1",
+        overrides=["run.progress=false", "onestep.num_steps=8", "onestep.bootstrap=false"],
         extra={"total_steps": 8 * 8 * 6, "logdir": str(tmp_path), "checkpoint_every": 3},
     )
     assert isinstance(config.algorithm, OneStepConfig) and config.algorithm.bootstrap is False

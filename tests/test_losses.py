@@ -72,7 +72,9 @@ def test_a_bce_value_head_reports_values_on_the_return_scale(tmp_path: Path) -> 
     returns in [-1, 1]. The collector keeps the head's raw output; the learner's advantages,
     returns and the values the monitors read must be tanh(raw), in (-1, 1)."""
     config = resolve(
-        "ppo", "hex", overrides=["run.progress=false", "env.size=3", "ppo.value_loss=bce", "ppo.num_steps=32"],
+        "ppo",
+        "hex",
+        overrides=["run.progress=false", "env.size=3", "ppo.value_loss=bce", "ppo.num_steps=32"],
         extra={"total_steps": 32 * 8 * 4, "logdir": str(tmp_path)},
     )
     trainer = Trainer(config)

@@ -1,5 +1,5 @@
-import itertools
 import io
+import itertools
 import json
 import math
 

@@ -15,10 +15,11 @@ from envs.hex.core import HexCore, planes_from_boards
 from envs.hex.render import board_to_text
 from rlagent import analyze as analyze_cli
 from rlagent import play as play_cli
-from rlagent.games.analysis import analyze, choose_to_move, heat_map, parse_board
 from rlagent.config import resolve
 from rlagent.errors import ConfigError
-from rlagent.games.players import HumanPlayer, PolicyPlayer, QuitGame
+from rlagent.games.hex.analysis import analyze, choose_to_move, heat_map, parse_board
+from rlagent.games.human import HumanPlayer, QuitGame
+from rlagent.games.players import PolicyPlayer
 from rlagent.run import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,9 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A barely trained 3x3 Hex agent: its opinions do not matter here, only that it plays."""
     logdir = tmp_path_factory.mktemp("runs")
     config = resolve(
-        "ppo", "hex", overrides=["env.size=3", "run.progress=false", "policy.board_channels=8", "policy.board_blocks=1"],
+        "ppo",
+        "hex",
+        overrides=["env.size=3", "run.progress=false", "policy.board_channels=8", "policy.board_blocks=1"],
         extra={"total_steps": 2048, "logdir": str(logdir)},
     )
     trainer = Trainer(config)
@@ -71,7 +74,7 @@ def test_human_refuses_bad_moves_with_the_reason_then_plays_the_first_good_one()
     core = hex_position([1, 2])  # X b1, O c1; X to move
     printed: list[str] = []
     human = HumanPlayer(0, input_fn=scripted(["hello", "d1", "swap", "c1", "B1", "  A3 "]), print_fn=printed.append)
-    action = human(core.observation(), core.legal_mask().astype(np.int8))
+    action = human.play_positions(core, np.array([0]))
     assert action.tolist() == [6]  # a3 = row 2, column 0; the first player's frame is absolute
     assert printed[0] == board_to_text(core.board[0], to_move=0)
     refusals = printed[1:]
@@ -86,7 +89,7 @@ def test_second_player_types_absolute_cells_and_gets_its_own_frame_back() -> Non
     core = hex_position([1], swap=True)  # X b1 = (0, 1); O to move, in the transposed frame
     printed: list[str] = []
     human = HumanPlayer(1, input_fn=scripted(["b1", "a2"]), print_fn=printed.append)
-    action = human(core.observation(), core.legal_mask().astype(np.int8))
+    action = human.play_positions(core, np.array([0]))
     # a2 is absolute (1, 0) = cell 3; O's frame is transposed, so the action is (0, 1) = 1.
     assert action.tolist() == [1]
     assert printed[0] == board_to_text(core.board[0], to_move=1)  # the board as people see it
@@ -98,11 +101,11 @@ def test_second_player_types_absolute_cells_and_gets_its_own_frame_back() -> Non
 def test_human_swaps_only_where_legal() -> None:
     core = hex_position([1], swap=True)
     human = HumanPlayer(1, input_fn=scripted(["swap"]), print_fn=lambda _: None)
-    assert human(core.observation(), core.legal_mask().astype(np.int8)).tolist() == [9]
+    assert human.play_positions(core, np.array([0])).tolist() == [9]
     core = hex_position([1], swap=False)
     printed: list[str] = []
     human = HumanPlayer(1, input_fn=scripted(["Swap", "c3"]), print_fn=printed.append, show_board=False)
-    assert human(core.observation(), core.legal_mask().astype(np.int8)).tolist() == [8]
+    assert human.play_positions(core, np.array([0])).tolist() == [8]
     assert len(printed) == 1 and "swap is not allowed" in printed[0]
 
 
@@ -111,7 +114,7 @@ def test_quit_and_end_of_input_stop_cleanly() -> None:
     for answers in (["quit"], ["zz", "exit"], []):
         human = HumanPlayer(0, input_fn=scripted(answers), print_fn=lambda _: None)
         with pytest.raises(QuitGame) as stopped:
-            human(core.observation(), core.legal_mask().astype(np.int8))
+            human.play_positions(core, np.array([0]))
         assert stopped.value.code == 0
 
 
@@ -119,7 +122,7 @@ def test_human_player_checks_its_colour_and_batch() -> None:
     with pytest.raises(ConfigError, match="color is 0"):
         HumanPlayer(2)
     with pytest.raises(ValueError, match="one position at a time"):
-        HumanPlayer(0)(np.zeros((2, 3, 3, 3), np.float32), np.ones((2, 10), np.int8))
+        HumanPlayer(0).play_positions(HexCore(2, 3), np.array([0, 1]))
 
 
 # --- the play CLI --------------------------------------------------------------------------------
@@ -187,9 +190,9 @@ def test_play_cli_random_colour_and_sampling_are_seeded(run_dir: Path) -> None:
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["chess", "RUN"], "unknown game 'chess': valid games are hex"),
+        (["chess", "RUN"], "unknown game 'chess': valid games are connect4, hex"),
+        (["connect4", "RUN"], "was trained on hex, not connect4: pass a connect4 run"),
         (["hex", "/no/such/run"], "/no/such/run does not exist"),
-        (["hex", "RUN", "--size", "5"], "plays 3x3 boards only"),
         (["hex", "RUN", "--color", "blue"], "invalid choice: 'blue'"),
     ],
 )
@@ -208,7 +211,11 @@ def test_play_runs_as_a_module_with_piped_moves(run_dir: Path) -> None:
     moves = "\n".join(CELLS_3X3) + "\n"
     out = subprocess.run(
         [sys.executable, "-m", "rlagent.play", "hex", str(run_dir), "--color", "second"],
-        input=moves, capture_output=True, text=True, cwd=ROOT, timeout=120,
+        input=moves,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     assert "the winner: " in out.stdout and "agent (X) played" in out.stdout

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import envs  # noqa: F401  (registers rlagent/Hex-v0)
+from envs.hex.core import HexCore
 from envs.hex.mcts import MCTSPlayer
 from envs.player_names import MAX_SIMULATIONS, MCTS, PATH, RANDOM, PlayerName, parse_player_name
 from rlagent.agent import load_agent
@@ -31,10 +32,33 @@ from rlagent.run import Trainer
 HEX = "rlagent/Hex-v0"
 GOOD = ["random", "mcts1", "mcts10", "mcts100", f"mcts{MAX_SIMULATIONS}"]
 BAD = [
-    "mcts0", "mcts", "mcts-1", "mcts+5", "mcts1.5", "mcts010", "mcts 10", "mcts1e3", f"mcts{MAX_SIMULATIONS + 1}",
-    "mcts\u0661\u0660", "mcts1\u0660",  # Arabic-Indic digits, which int() would read as 10
-    "MCTS10", "Random", "RANDOM", " random", "random ", "mcts10 ", "random\n", "", "foo", "gnugo", "mcts10x",
-    "random,mcts10", 10, 3.5, True, ["random"],
+    "mcts0",
+    "mcts",
+    "mcts-1",
+    "mcts+5",
+    "mcts1.5",
+    "mcts010",
+    "mcts 10",
+    "mcts1e3",
+    f"mcts{MAX_SIMULATIONS + 1}",
+    "mcts\u0661\u0660",
+    "mcts1\u0660",  # Arabic-Indic digits, which int() would read as 10
+    "MCTS10",
+    "Random",
+    "RANDOM",
+    " random",
+    "random ",
+    "mcts10 ",
+    "random\n",
+    "",
+    "foo",
+    "gnugo",
+    "mcts10x",
+    "random,mcts10",
+    10,
+    3.5,
+    True,
+    ["random"],
 ]
 FORMS = "valid .*random.*mctsN"
 
@@ -56,7 +80,7 @@ def _make_env(name: object) -> Any:
 CONSUMERS: dict[str, Callable[[object], Any]] = {
     "config selfplay.baselines": _config,
     "league parse_baselines": lambda name: parse_baselines([name]),
-    "make_player": make_player,
+    "make_player": lambda name: make_player(name, game=HexCore(1, size=3)),  # a search is its game's
     "make_opponent": make_opponent,
     "gym.make opponent": _gym_make,
     "rlagent make_env opponent": _make_env,
@@ -92,7 +116,7 @@ def test_the_parser_reads_the_names() -> None:
 
 def test_each_consumer_builds_the_named_player() -> None:
     assert isinstance(make_player("random"), RandomPlayer)
-    mcts = make_player("mcts25", seed=3)
+    mcts = make_player("mcts25", seed=3, game=HexCore(1, size=5))
     assert isinstance(mcts, MCTSPlayer) and mcts.simulations == 25 and mcts.name == "mcts25"
     assert make_opponent("random") == "random"  # the env's own batched random player
     assert make_opponent("mcts25") == "mcts25"  # built by the env as its game's own search
@@ -148,9 +172,19 @@ def test_mcts_on_a_game_without_mcts_is_refused() -> None:
 def mcts_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """PPO on 3x3 Hex against mcts10 for a few hundred steps, configured as on the command line."""
     config = resolve(
-        "ppo", "hex",
-        overrides=["env.size=3", "env.opponent=mcts10", "env.agent_color=random", "run.progress=false",
-                   "num_envs=4", "ppo.num_steps=32", "ppo.minibatch_size=64", "policy.board_channels=8", "policy.board_blocks=1"],
+        "ppo",
+        "hex",
+        overrides=[
+            "env.size=3",
+            "env.opponent=mcts10",
+            "env.agent_color=random",
+            "run.progress=false",
+            "num_envs=4",
+            "ppo.num_steps=32",
+            "ppo.minibatch_size=64",
+            "policy.board_channels=8",
+            "policy.board_blocks=1",
+        ],
         extra={"total_steps": 384, "logdir": str(tmp_path_factory.mktemp("runs"))},
     )
     assert config.env_kwargs["opponent"] == "mcts10"
@@ -192,9 +226,18 @@ def test_a_run_directory_is_an_opponent_only_where_agents_load(mcts_run: Path) -
 
 def test_training_against_a_run_directory_through_the_config(mcts_run: Path, tmp_path: Path) -> None:
     config = resolve(
-        "ppo", "hex",
-        overrides=["env.size=3", f"env.opponent={mcts_run}", "run.progress=false", "num_envs=4", "ppo.num_steps=16",
-                   "ppo.minibatch_size=32", "policy.board_channels=8", "policy.board_blocks=1"],
+        "ppo",
+        "hex",
+        overrides=[
+            "env.size=3",
+            f"env.opponent={mcts_run}",
+            "run.progress=false",
+            "num_envs=4",
+            "ppo.num_steps=16",
+            "ppo.minibatch_size=32",
+            "policy.board_channels=8",
+            "policy.board_blocks=1",
+        ],
         extra={"total_steps": 64, "logdir": str(tmp_path)},
     )
     trainer = Trainer(config)

@@ -11,6 +11,7 @@ import pytest
 import envs  # noqa: F401
 from rlagent.config import resolve
 from rlagent.errors import ConfigError
+from rlagent.games.hex.solved_positions import select_moves
 from rlagent.games.players import PolicyPlayer, RandomPlayer
 from rlagent.run import Trainer
 
@@ -20,7 +21,9 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 3x3 Hex agent trained for a few seconds (it beats random most of the time)."""
     logdir = tmp_path_factory.mktemp("runs")
     config = resolve(
-        "ppo", "hex", overrides=["run.progress=false", "env.size=3", "env.agent_color=random", "policy.board_channels=16", "policy.board_blocks=1"],
+        "ppo",
+        "hex",
+        overrides=["run.progress=false", "env.size=3", "env.agent_color=random", "policy.board_channels=16", "policy.board_blocks=1"],
         extra={"total_steps": 8192, "logdir": str(logdir)},
     )
     trainer = Trainer(config)
@@ -68,13 +71,13 @@ def test_select_moves_returns_empty_absolute_cells_for_either_player(trained_run
     boards[2, 0, :] = (1, 2, 1)
     boards[2, 1, 0] = 2
     to_move = np.array([1, 0, 0, 0])
-    cells = player.select_moves(boards, to_move)
+    cells = select_moves(player, boards, to_move)
     assert cells.shape == (4,)
     flat = boards.reshape(4, -1)
     assert np.all(flat[np.arange(4), cells] == 0)
     # One empty cell left, at (1, 2): both players must name exactly that absolute cell, which
     # fails if the mover's-frame answer of the second player is not transposed back.
     last = np.array([[1, 2, 1], [2, 1, 0], [2, 1, 2]], dtype=np.int8)
-    assert player.select_moves(np.stack([last, last]), np.array([0, 1])).tolist() == [5, 5]
+    assert select_moves(player, np.stack([last, last]), np.array([0, 1])).tolist() == [5, 5]
     with pytest.raises(ConfigError, match="full board"):
-        player.select_moves(np.ones((1, 3, 3), np.int8), np.array([0]))
+        select_moves(player, np.ones((1, 3, 3), np.int8), np.array([0]))

@@ -270,7 +270,12 @@ def test_resumed_run_logs_the_same_rows_as_an_uninterrupted_run(tmp_path: Path, 
 
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_checkpoint(tmp_path: Path) -> None:
-    config = resolve("ppo", "CartPole-v1", overrides=["run.progress=false", "run.checkpoint_every=1", "ppo.num_steps=16"], extra={"total_steps": 16 * 8 * 10, "logdir": str(tmp_path)})
+    config = resolve(
+        "ppo",
+        "CartPole-v1",
+        overrides=["run.progress=false", "run.checkpoint_every=1", "ppo.num_steps=16"],
+        extra={"total_steps": 16 * 8 * 10, "logdir": str(tmp_path)},
+    )
     trainer = Trainer(config)
     update = trainer.algo.update
 
@@ -297,10 +302,27 @@ def test_run_directory_holds_config_metrics_and_tensorboard(tmp_path: Path) -> N
     assert saved["ppo"]["num_epoch"] == 20 and saved["run"]["total_steps"] == 1024
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
     record = json.loads(lines[-1])
-    for tag in ("rollout/ep_rew_mean", "train/approx_kl", "train/clip_fraction", "train/value_loss", "train/policy_gradient_loss",
-                "train/entropy_loss", "train/explained_variance", "train/learning_rate", "train/n_updates", "time/fps",
-                "train/kl_stop_epoch", "train/update_seconds", "grad/norm_total", "grad/norm_policy_head", "grad/norm_value_head",
-                "grad/norm_trunk", "train/policy_value_loss_ratio", "value/mean", "value/std"):
+    for tag in (
+        "rollout/ep_rew_mean",
+        "train/approx_kl",
+        "train/clip_fraction",
+        "train/value_loss",
+        "train/policy_gradient_loss",
+        "train/entropy_loss",
+        "train/explained_variance",
+        "train/learning_rate",
+        "train/n_updates",
+        "time/fps",
+        "train/kl_stop_epoch",
+        "train/update_seconds",
+        "grad/norm_total",
+        "grad/norm_policy_head",
+        "grad/norm_value_head",
+        "grad/norm_trunk",
+        "train/policy_value_loss_ratio",
+        "value/mean",
+        "value/std",
+    ):
         assert tag in record, tag
     assert list(run_dir.glob("events.out.tfevents.*"))
 

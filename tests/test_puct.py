@@ -1,4 +1,4 @@
-"""The network-guided Hex search (rlagent.games.puct, envs.hex.puct_tree): tactics with networks that
+"""The network-guided Hex search (rlagent.games.hex.puct, envs.hex.puct_tree): tactics with networks that
 know nothing and with a trained one, exact wins found through a random value head, the greedy
 policy at one simulation, batching that changes nothing, seeds, legality and the env protocol."""
 
@@ -16,11 +16,12 @@ from envs.hex.core import HexCore, planes_from_boards, transpose_actions
 from envs.player_names import MAX_PUCT_SIMULATIONS, PUCT, PlayerName, parse_player_name
 from rlagent.config import resolve
 from rlagent.errors import ConfigError
-from rlagent.games.analysis import analyze_search
+from rlagent.games.hex.analysis import analyze_search
+from rlagent.games.hex.puct import PUCTPlayer
+from rlagent.games.hex.solved_positions import select_moves
 from rlagent.games.league import find_entrants, parse_baselines, read_matches, run_league
 from rlagent.games.matches import play_match
 from rlagent.games.players import PolicyPlayer, load_opponent, make_opponent
-from rlagent.games.puct import PUCTPlayer
 from rlagent.games.seat_players import load_seat_opponent
 from rlagent.make_env import make_env
 from rlagent.nets.policy import PolicyConfig, build_policy
@@ -190,7 +191,7 @@ def test_the_greedy_policy_at_one_simulation() -> None:
     policy = untrained_policy(seed=3)
     boards, to_move = random_positions(5, 64, seed=3)
     moves = PUCTPlayer(policy, 1).select_moves(boards, to_move)
-    assert np.array_equal(moves, PolicyPlayer(policy).select_moves(boards, to_move))
+    assert np.array_equal(moves, select_moves(PolicyPlayer(policy), boards, to_move))
 
 
 # --- batching, seeds, bookkeeping -----------------------------------------------------------------
@@ -258,8 +259,15 @@ def test_moves_are_legal_on_random_positions_of_every_size() -> None:
 
 def test_bad_options_and_positions_are_refused_in_one_line() -> None:
     policy = untrained_policy()
-    for options in ({"simulations": 0}, {"leaves": 0}, {"c_puct": -1.0}, {"temperature": float("nan")},
-                    {"dirichlet_fraction": 1.5}, {"simulations": True}, {"value_loss": "tanh"}):
+    for options in (
+        {"simulations": 0},
+        {"leaves": 0},
+        {"c_puct": -1.0},
+        {"temperature": float("nan")},
+        {"dirichlet_fraction": 1.5},
+        {"simulations": True},
+        {"value_loss": "tanh"},
+    ):
         with pytest.raises(ConfigError) as error:
             PUCTPlayer(policy, **options)
         assert "\n" not in str(error.value)
@@ -328,8 +336,9 @@ def test_observations_and_absolute_boards_give_the_same_moves() -> None:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """PPO on 4x4 Hex against random play for a few seconds: a real checkpoint with opinions."""
     config = resolve(
-        "ppo", "hex", overrides=["env.size=4", "env.agent_color=random", "run.progress=false",
-                                 "policy.board_channels=16", "policy.board_blocks=1"],
+        "ppo",
+        "hex",
+        overrides=["env.size=4", "env.agent_color=random", "run.progress=false", "policy.board_channels=16", "policy.board_blocks=1"],
         extra={"total_steps": 8192, "logdir": str(tmp_path_factory.mktemp("runs"))},
     )
     trainer = Trainer(config)
@@ -363,8 +372,16 @@ def test_the_name_is_a_path_then_at_puct_and_the_simulations(trained: Path) -> N
     name = f"{trained}@puct50"
     assert parse_player_name(name, paths=True) == PlayerName(PUCT, simulations=50, path=str(trained))
     assert str(parse_player_name(name, paths=True)) == name
-    for bad in (f"{trained}@puct0", f"{trained}@puct", f"{trained}@puct050", f"{trained}@puct{MAX_PUCT_SIMULATIONS + 1}",
-                f"{trained}@PUCT50", f"{trained}@puct50 ", f"{trained}@mcts50", "@puct50"):
+    for bad in (
+        f"{trained}@puct0",
+        f"{trained}@puct",
+        f"{trained}@puct050",
+        f"{trained}@puct{MAX_PUCT_SIMULATIONS + 1}",
+        f"{trained}@PUCT50",
+        f"{trained}@puct50 ",
+        f"{trained}@mcts50",
+        "@puct50",
+    ):
         with pytest.raises(ValueError) as error:
             parse_player_name(bad, paths=True)
         assert "\n" not in str(error.value) and "PATH@puctN" in str(error.value), bad
@@ -381,7 +398,7 @@ def test_every_place_that_loads_agents_builds_the_search(trained: Path) -> None:
     with pytest.raises(ValueError, match="looks like the path of a trained agent, which an env cannot load") as error:
         gym.make(HEX, size=4, opponent=name)
     assert "\n" not in str(error.value)
-    with pytest.raises(ConfigError, match="is a Hex search .*simultaneous-move games take") as error:
+    with pytest.raises(ConfigError, match="is a network-guided search .*simultaneous-move games take") as error:
         load_seat_opponent(name, 2)
     assert "\n" not in str(error.value)
 

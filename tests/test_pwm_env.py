@@ -13,8 +13,8 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 import envs
 from envs.base import TrialTask
 from envs.pwm import PWMCore, pwm_vector_env
-from envs.trial_task_env import TrialTaskVectorEnv
 from envs.trial_task import INFO_KEYS, OUTCOME_CORRECT, OUTCOME_MISS, OUTCOME_NONE, OUTCOME_WRONG
+from envs.trial_task_env import TrialTaskVectorEnv
 from rlagent.monitor.trials import TrialStats
 
 PWM = "rlagent/PWM-v0"

@@ -49,8 +49,16 @@ RESUME_CASES = {
 @pytest.mark.parametrize("case", sorted(RESUME_CASES))
 def test_resume_with_the_replay_ends_bit_identical(tmp_path: Path, case: str) -> None:
     algo, env, extra = RESUME_CASES[case]
-    settings = (*TINY, "run.checkpoint_every=2", f"{algo}.train_freq=8", f"{algo}.learning_starts=40", f"{algo}.batch_size=16",
-                f"{algo}.buffer_size=1000", f"{algo}.gradient_steps=2", *extra)
+    settings = (
+        *TINY,
+        "run.checkpoint_every=2",
+        f"{algo}.train_freq=8",
+        f"{algo}.learning_starts=40",
+        f"{algo}.batch_size=16",
+        f"{algo}.buffer_size=1000",
+        f"{algo}.gradient_steps=2",
+        *extra,
+    )
     steps = 8 * 2 * 12
     straight = Trainer(_config(algo, env, steps, tmp_path / "a", *settings))
     straight.train()
@@ -89,12 +97,25 @@ def test_without_the_replay_a_resume_refills_it_and_says_so(tmp_path: Path, caps
 
 
 def test_rainbow_logs_sb3s_dqn_tags_and_its_own(tmp_path: Path) -> None:
-    trainer = Trainer(_config("rainbow", "CartPole-v1", 8 * 2 * 8, tmp_path, *TINY, "rainbow.train_freq=8", "rainbow.learning_starts=32", "rainbow.batch_size=16"))
+    trainer = Trainer(
+        _config("rainbow", "CartPole-v1", 8 * 2 * 8, tmp_path, *TINY, "rainbow.train_freq=8", "rainbow.learning_starts=32", "rainbow.batch_size=16")
+    )
     trainer.train()
     rows = read_metrics(trainer.run_dir)
     tags = set().union(*(row.keys() for row in rows))
-    for tag in ("rollout/exploration_rate", "train/loss", "train/n_updates", "train/learning_rate", "rollout/ep_rew_mean",
-                "train/q_mean", "train/td_error", "replay/size", "replay/beta", "replay/priority_mean", "train/noise_sigma"):
+    for tag in (
+        "rollout/exploration_rate",
+        "train/loss",
+        "train/n_updates",
+        "train/learning_rate",
+        "rollout/ep_rew_mean",
+        "train/q_mean",
+        "train/td_error",
+        "replay/size",
+        "replay/beta",
+        "replay/priority_mean",
+        "train/noise_sigma",
+    ):
         assert tag in tags, tag
     betas = [row["replay/beta"] for row in rows]
     assert betas == sorted(betas) and betas[-1] == pytest.approx(1.0)
@@ -106,10 +127,24 @@ def test_rainbow_logs_sb3s_dqn_tags_and_its_own(tmp_path: Path) -> None:
 # 256 env steps, the target copied before each), with the learning rate decaying to 0 over the run,
 # which holds a solved policy steady at the end of a short run.
 CARTPOLE = (
-    "run.num_envs=1", "{a}.learning_rate=2.3e-3", "{a}.lr_schedule=linear", "{a}.batch_size=64", "{a}.buffer_size=50000",
-    "{a}.learning_starts=1000", "{a}.discount_factor=0.99", "{a}.target_update_interval=10", "{a}.train_freq=256",
-    "{a}.gradient_steps=128", "{a}.exploration_fraction=0.16", "{a}.exploration_final_eps=0.04", "{a}.adam_eps=1e-8",
-    "{a}.v_min=0", "{a}.v_max=100", "policy.hidden_sizes=[256,256]", "policy.activation=relu", "policy.ortho_init=false",
+    "run.num_envs=1",
+    "{a}.learning_rate=2.3e-3",
+    "{a}.lr_schedule=linear",
+    "{a}.batch_size=64",
+    "{a}.buffer_size=50000",
+    "{a}.learning_starts=1000",
+    "{a}.discount_factor=0.99",
+    "{a}.target_update_interval=10",
+    "{a}.train_freq=256",
+    "{a}.gradient_steps=128",
+    "{a}.exploration_fraction=0.16",
+    "{a}.exploration_final_eps=0.04",
+    "{a}.adam_eps=1e-8",
+    "{a}.v_min=0",
+    "{a}.v_max=100",
+    "policy.hidden_sizes=[256,256]",
+    "policy.activation=relu",
+    "policy.ortho_init=false",
     "run.checkpoint_every=1000",
 )
 ONE_PART = {

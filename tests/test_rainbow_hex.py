@@ -19,7 +19,7 @@ from rlagent import play as play_cli
 from rlagent.agent import load_agent
 from rlagent.config import SelfPlayConfig, resolve
 from rlagent.episodes import win_rates_by_colour
-from rlagent.games.analysis import analyze, heat_map
+from rlagent.games.hex.analysis import analyze, heat_map
 from rlagent.games.players import PolicyPlayer
 from rlagent.games.selfplay import OpponentPool, rate_learner, selfplay_game_factory
 from rlagent.make_env import make_env
@@ -35,10 +35,19 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A barely trained 3x3 Rainbow agent, with a self-play pool: it only has to play."""
     logdir = tmp_path_factory.mktemp("runs")
     config = resolve(
-        "rainbow", "hex",
-        overrides=[*SMALL_3X3, "rainbow.learning_starts=64", "selfplay.enabled=true", "selfplay.snapshot_every=4",
-                   "selfplay.eval_every=4", "selfplay.eval_games=4", "selfplay.opponent_temperature=0.1",
-                   "run.checkpoint_every=8", "run.num_envs=4"],
+        "rainbow",
+        "hex",
+        overrides=[
+            *SMALL_3X3,
+            "rainbow.learning_starts=64",
+            "selfplay.enabled=true",
+            "selfplay.snapshot_every=4",
+            "selfplay.eval_every=4",
+            "selfplay.eval_games=4",
+            "selfplay.opponent_temperature=0.1",
+            "run.checkpoint_every=8",
+            "run.num_envs=4",
+        ],
         extra={"total_steps": 512, "logdir": str(logdir)},
     )
     trainer = Trainer(config)
@@ -51,8 +60,16 @@ def noisy_board_network(size: int = 3, sigma0: float = 50.0) -> QNetwork:
     """A noisy, dueling, distributional board Q-network with a large sigma: noise would show."""
     env = make_env("hex", 1, {"size": size})
     network = build_q_network(
-        env.single_observation_space, env.single_action_space, PolicyConfig(board_channels=8, board_blocks=1),
-        dueling=True, distributional=True, num_atoms=11, v_min=-1.0, v_max=1.0, noisy=True, sigma0=sigma0,
+        env.single_observation_space,
+        env.single_action_space,
+        PolicyConfig(board_channels=8, board_blocks=1),
+        dueling=True,
+        distributional=True,
+        num_atoms=11,
+        v_min=-1.0,
+        v_max=1.0,
+        noisy=True,
+        sigma0=sigma0,
     )
     env.close()
     return network
@@ -187,17 +204,17 @@ def test_analyze_shows_a_q_networks_action_values(run_dir: Path, capsys: pytest.
 
 def _planes(text: str, mover: int) -> np.ndarray:
     from envs.hex.core import planes_from_boards
-    from rlagent.games.analysis import parse_board
+    from rlagent.games.hex.analysis import parse_board
 
     return planes_from_boards(parse_board(text, 3)[None], np.array([mover]))
 
 
 def _mask(text: str) -> np.ndarray:
-    from rlagent.games.analysis import parse_board
+    from rlagent.games.hex.analysis import parse_board
 
     board = parse_board(text, 3)
     mask = np.zeros((1, 10), np.int8)
-    mask[0, :9] = (board.reshape(-1) == 0)
+    mask[0, :9] = board.reshape(-1) == 0
     return mask
 
 
@@ -208,9 +225,19 @@ def _mask(text: str) -> np.ndarray:
 def test_rainbow_learns_3x3_hex_against_random(tmp_path: Path) -> None:
     started = time.perf_counter()
     config = resolve(
-        "rainbow", "hex",
-        overrides=["env.size=3", "run.progress=false", "policy.board_channels=16", "policy.board_blocks=1",
-                   "rainbow.v_min=-1", "rainbow.v_max=1", "rainbow.learning_rate=0.001", "run.num_envs=16", "rainbow.train_freq=2"],
+        "rainbow",
+        "hex",
+        overrides=[
+            "env.size=3",
+            "run.progress=false",
+            "policy.board_channels=16",
+            "policy.board_blocks=1",
+            "rainbow.v_min=-1",
+            "rainbow.v_max=1",
+            "rainbow.learning_rate=0.001",
+            "run.num_envs=16",
+            "rainbow.train_freq=2",
+        ],
         extra={"total_steps": 20000, "logdir": str(tmp_path), "seed": 0},
     )
     trainer = Trainer(config)

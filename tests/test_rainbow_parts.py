@@ -16,10 +16,12 @@ from rlagent.nets.policy import PolicyConfig
 from rlagent.nets.q_network import build_q_network, greedy_actions
 from rlagent.rollout import Rollout
 
-MASKED_SPACE = spaces.Dict({
-    "observation": spaces.Box(-1.0, 1.0, (3,), np.float32),
-    "action_mask": spaces.Box(0, 1, (4,), np.int8),
-})
+MASKED_SPACE = spaces.Dict(
+    {
+        "observation": spaces.Box(-1.0, 1.0, (3,), np.float32),
+        "action_mask": spaces.Box(0, 1, (4,), np.int8),
+    }
+)
 SMALL = PolicyConfig(hidden_sizes=(16,), activation="relu")
 
 
@@ -151,10 +153,19 @@ def test_c51_projection_matches_its_definition() -> None:
 def _rollout(obs, actions, rewards, terminated, truncated, final_obs, last_obs, valid=None, starts=None) -> Rollout:
     T, N = rewards.shape
     return Rollout(
-        obs=obs, actions=actions, log_probs=np.zeros((T, N), np.float32), values=np.zeros((T, N), np.float32),
-        rewards=rewards, terminated=terminated, truncated=truncated, final_obs=final_obs,
-        episode_starts=np.zeros((T, N), bool) if starts is None else starts, states=None,
-        last_values=np.zeros(N, np.float32), valid=valid, last_obs=last_obs,
+        obs=obs,
+        actions=actions,
+        log_probs=np.zeros((T, N), np.float32),
+        values=np.zeros((T, N), np.float32),
+        rewards=rewards,
+        terminated=terminated,
+        truncated=truncated,
+        final_obs=final_obs,
+        episode_starts=np.zeros((T, N), bool) if starts is None else starts,
+        states=None,
+        last_values=np.zeros(N, np.float32),
+        valid=valid,
+        last_obs=last_obs,
     )
 
 
@@ -230,7 +241,9 @@ def test_next_step_reset_steps_start_no_transition() -> None:
     valid[3] = False
     final_obs = np.zeros((T, N, 1), np.float32)
     final_obs[2] = 99.0
-    out = NStepStaging(2, 0.5).push(_rollout(obs, np.zeros((T, N), np.int64), rewards, terminated, np.zeros((T, N), bool), final_obs, np.full((1, 1), 6.0, np.float32), valid=valid))
+    out = NStepStaging(2, 0.5).push(
+        _rollout(obs, np.zeros((T, N), np.int64), rewards, terminated, np.zeros((T, N), bool), final_obs, np.full((1, 1), 6.0, np.float32), valid=valid)
+    )
     starts = sorted(float(o) for o in out.obs[:, 0])
     assert starts == [0.0, 1.0, 2.0, 4.0]  # step 3 (the reset) starts nothing; step 5's window waits
     by_start = {float(o): (float(r), float(d), float(x)) for o, r, d, x in zip(out.obs[:, 0], out.rewards, out.discounts, out.next_obs[:, 0])}
@@ -257,7 +270,9 @@ def test_a_million_7x7_hex_transitions_fit_in_well_under_a_gigabyte() -> None:
     space = spaces.Dict({"observation": spaces.Box(0.0, 1.0, (3, 7, 7), np.float32), "action_mask": spaces.Box(0, 1, (50,), np.int8)})
     example = Transitions(
         obs={"observation": np.zeros((1, 3, 7, 7), np.float32), "action_mask": np.ones((1, 50), np.int8)},
-        actions=np.zeros(1, np.int64), rewards=np.zeros(1, np.float32), discounts=np.zeros(1, np.float32),
+        actions=np.zeros(1, np.int64),
+        rewards=np.zeros(1, np.float32),
+        discounts=np.zeros(1, np.float32),
         next_obs={"observation": np.zeros((1, 3, 7, 7), np.float32), "action_mask": np.ones((1, 50), np.int8)},
     )
     buffer = ReplayBuffer(1_000_000, space, example, prioritized=True)
@@ -272,11 +287,23 @@ def test_importance_weights_scale_each_samples_gradient(fast: str) -> None:
     must carry them, by autograd and by the hand-derived TD gradient alike."""
     from rlagent.fast.paths import select_fast_paths
 
-    config = RainbowConfig(double=False, dueling=False, prioritized=True, n_step=1, distributional=False, noisy=False,
-                           learning_starts=0, batch_size=6, gradient_steps=1, max_grad_norm=None)
+    config = RainbowConfig(
+        double=False,
+        dueling=False,
+        prioritized=True,
+        n_step=1,
+        distributional=False,
+        noisy=False,
+        learning_starts=0,
+        batch_size=6,
+        gradient_steps=1,
+        max_grad_norm=None,
+    )
     network = _network()
     learner = Rainbow(network, config, 100, torch.device("cpu"), seed=0, fast=select_fast_paths(network, fast))
-    sample = Sample(_obs(6), np.array([0, 1, 2, 3, 0, 1]), np.ones(6, np.float32), np.full(6, 0.9, np.float32), _obs(6, seed=1), np.arange(6), np.ones(6, np.float32))
+    sample = Sample(
+        _obs(6), np.array([0, 1, 2, 3, 0, 1]), np.ones(6, np.float32), np.full(6, 0.9, np.float32), _obs(6, seed=1), np.arange(6), np.ones(6, np.float32)
+    )
 
     class FixedReplay:
         size = 6
@@ -309,7 +336,13 @@ def test_priorities_follow_the_td_error_and_weights_the_priorities() -> None:
     from rlagent.algos.n_step import Transitions
 
     rng = np.random.default_rng(0)
-    example = Transitions(obs=np.zeros((8, 2), np.float32), actions=np.zeros(8, np.int64), rewards=np.zeros(8, np.float32), discounts=np.ones(8, np.float32), next_obs=np.zeros((8, 2), np.float32))
+    example = Transitions(
+        obs=np.zeros((8, 2), np.float32),
+        actions=np.zeros(8, np.int64),
+        rewards=np.zeros(8, np.float32),
+        discounts=np.ones(8, np.float32),
+        next_obs=np.zeros((8, 2), np.float32),
+    )
     buffer = ReplayBuffer(8, spaces.Box(-1, 1, (2,)), example, prioritized=True, alpha=0.5)
     buffer.add(example)
     buffer.update_priorities(np.arange(8), np.array([1.0, 4.0, 1.0, 1.0, 1.0, 1.0, 1.0, 16.0]))
@@ -320,7 +353,15 @@ def test_priorities_follow_the_td_error_and_weights_the_priorities() -> None:
     drawn = buffer.sample(8, rng, beta=0.5)
     p = np.sqrt(np.array([1, 4, 1, 1, 1, 1, 1, 16.0]))[drawn.indices]
     np.testing.assert_allclose(drawn.weights, (p / 1.0) ** -0.5, rtol=1e-6)
-    buffer.add(Transitions(obs=np.zeros((1, 2), np.float32), actions=np.zeros(1, np.int64), rewards=np.zeros(1, np.float32), discounts=np.ones(1, np.float32), next_obs=np.zeros((1, 2), np.float32)))
+    buffer.add(
+        Transitions(
+            obs=np.zeros((1, 2), np.float32),
+            actions=np.zeros(1, np.int64),
+            rewards=np.zeros(1, np.float32),
+            discounts=np.ones(1, np.float32),
+            next_obs=np.zeros((1, 2), np.float32),
+        )
+    )
     assert buffer.tree.priorities(np.array([0]))[0] == pytest.approx(4.0)  # a new transition gets the largest priority
 
 
@@ -334,15 +375,18 @@ def test_beta_anneals_to_one_over_the_run_and_is_logged() -> None:
 
 
 # --- config --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("override, message", [
-    ("rainbow.n_step=0", "rainbow.n_step must be a positive"),
-    ("rainbow.v_min=200", "rainbow.v_min must be below rainbow.v_max"),
-    ("rainbow.loss=l1", "rainbow.loss must be one of huber, mse"),
-    ("rainbow.tau=0", "rainbow.tau must be in"),
-    ("rainbow.priority_eps=0", "rainbow.priority_eps must be a positive"),
-    ("rainbow.batch_size=64", None),
-    ("dqn.batch_size=200000", "must not exceed"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("rainbow.n_step=0", "rainbow.n_step must be a positive"),
+        ("rainbow.v_min=200", "rainbow.v_min must be below rainbow.v_max"),
+        ("rainbow.loss=l1", "rainbow.loss must be one of huber, mse"),
+        ("rainbow.tau=0", "rainbow.tau must be in"),
+        ("rainbow.priority_eps=0", "rainbow.priority_eps must be a positive"),
+        ("rainbow.batch_size=64", None),
+        ("dqn.batch_size=200000", "must not exceed"),
+    ],
+)
 def test_bad_rainbow_settings_fail_with_one_line(override: str, message: str | None) -> None:
     from rlagent.config import resolve
 

@@ -24,7 +24,9 @@ def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path: Pat
     config = resolve("ppo", "CartPole-v1", overrides=[f"run.logdir={tmp_path / 'logs'}"])
     first, second, third = (new_run_dir(config) for _ in range(3))
     assert [p.name for p in (first, second, third)] == [
-        "cartpole-ppo-20261207-043000-s0", "cartpole-ppo-20261207-043000-s0-2", "cartpole-ppo-20261207-043000-s0-3",
+        "cartpole-ppo-20261207-043000-s0",
+        "cartpole-ppo-20261207-043000-s0-2",
+        "cartpole-ppo-20261207-043000-s0-3",
     ]
     assert all(p.is_dir() for p in (first, second, third))  # claimed when named, not later
 

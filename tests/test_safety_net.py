@@ -18,9 +18,9 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
+from rlagent.algos import OnPolicyConfig, ReinforceConfig
 from rlagent.algos.ppo import PPO
 from rlagent.algos.reinforce import Reinforce
-from rlagent.algos import OnPolicyConfig, ReinforceConfig
 from rlagent.config import resolve
 from rlagent.nets import PolicyConfig, build_policy
 from rlagent.rollout import Collector, Rollout
@@ -273,6 +273,7 @@ def test_gru_state_is_zero_at_every_same_step_episode_start() -> None:
     assert len(starts) == 2 + sum(t < 8 for t, _ in ended)
 
     with torch.no_grad():
+
         def fresh(t: int, i: int):
             out = policy.forward(rollout.obs[t, i][None], policy.initial_state(1), np.ones(1, bool))
             log_prob = out.dist.log_prob(torch.as_tensor(rollout.actions[t, i][None]))
@@ -311,8 +312,16 @@ def next_step_rollout(policy, garbage: bool) -> Rollout:
         values[invalid] += 100.0
         log_probs[invalid] -= 5.0
     return make_rollout(
-        obs, actions, log_probs, values, rewards, dones, rng.normal(size=envs), valid=valid,
-        episode_starts=starts, state_size=policy.state_size,
+        obs,
+        actions,
+        log_probs,
+        values,
+        rewards,
+        dones,
+        rng.normal(size=envs),
+        valid=valid,
+        episode_starts=starts,
+        state_size=policy.state_size,
     )
 
 
@@ -485,7 +494,9 @@ def test_reinforce_policy_loss_is_the_mean_over_steps() -> None:
 # --- 9. a bce value head stores tanh values ---------------------------------------------------------
 def bce_trainer(tmp_path: Path) -> Trainer:
     config = resolve(
-        "ppo", "CartPole-v1", overrides=["run.progress=false", "ppo.value_loss=bce", "ppo.num_steps=8"],
+        "ppo",
+        "CartPole-v1",
+        overrides=["run.progress=false", "ppo.value_loss=bce", "ppo.num_steps=8"],
         extra={"total_steps": 64, "num_envs": 2, "seed": 0, "logdir": str(tmp_path)},
     )
     return Trainer(config)

@@ -14,9 +14,9 @@ import torch
 import envs  # noqa: F401
 from rlagent.config import SelfPlayConfig, resolve
 from rlagent.errors import ConfigError
+from rlagent.games.selfplay import Member, OpponentPool
 from rlagent.make_env import make_env
 from rlagent.run import Trainer
-from rlagent.games.selfplay import Member, OpponentPool
 from rlagent.train import main as train_main
 
 
@@ -97,17 +97,47 @@ def test_sampling_rules(tmp_path: Path) -> None:
 
 def selfplay_settings(tmp_path: Path) -> list[str]:
     return [
-        "env.size=4", "env.agent_color=random", "selfplay.enabled=true", "selfplay.snapshot_every=2",
-        "selfplay.eval_every=2", "selfplay.eval_games=8", "selfplay.max_snapshots=2", "ppo.num_steps=16",
-        "run.num_envs=8", "run.checkpoint_every=2", "run.progress=false", f"run.logdir={tmp_path}",
+        "env.size=4",
+        "env.agent_color=random",
+        "selfplay.enabled=true",
+        "selfplay.snapshot_every=2",
+        "selfplay.eval_every=2",
+        "selfplay.eval_games=8",
+        "selfplay.max_snapshots=2",
+        "ppo.num_steps=16",
+        "run.num_envs=8",
+        "run.checkpoint_every=2",
+        "run.progress=false",
+        f"run.logdir={tmp_path}",
     ]
 
 
 def test_cli_self_play_run_builds_a_pool_and_rates_the_learner(tmp_path: Path, capsys) -> None:
-    code = train_main(["ppo", "--env", "hex", "--set", "env.size=5", "--set", "selfplay.enabled=true",
-                       "--set", "selfplay.snapshot_every=2", "--set", "selfplay.eval_every=2",
-                       "--total-steps", str(16 * 8 * 6), "--set", "ppo.num_steps=16", "--set", "run.num_envs=8", "--set", "run.progress=false",
-                       "--logdir", str(tmp_path)])
+    code = train_main(
+        [
+            "ppo",
+            "--env",
+            "hex",
+            "--set",
+            "env.size=5",
+            "--set",
+            "selfplay.enabled=true",
+            "--set",
+            "selfplay.snapshot_every=2",
+            "--set",
+            "selfplay.eval_every=2",
+            "--total-steps",
+            str(16 * 8 * 6),
+            "--set",
+            "ppo.num_steps=16",
+            "--set",
+            "run.num_envs=8",
+            "--set",
+            "run.progress=false",
+            "--logdir",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     (run_dir,) = tmp_path.iterdir()
     pool_dir = run_dir / "pool"
@@ -176,9 +206,7 @@ def test_resumed_self_play_run_equals_the_uninterrupted_one(tmp_path: Path) -> N
     for a, b in zip(straight.policy.parameters(), resumed.policy.parameters()):
         assert torch.equal(a, b)
     assert straight.pool.eval_rows == resumed.pool.eval_rows
-    assert [(m.name, m.games, m.learner_score) for m in straight.pool.members] == [
-        (m.name, m.games, m.learner_score) for m in resumed.pool.members
-    ]
+    assert [(m.name, m.games, m.learner_score) for m in straight.pool.members] == [(m.name, m.games, m.learner_score) for m in resumed.pool.members]
 
 
 def test_self_play_needs_a_two_player_game(tmp_path: Path) -> None:
@@ -208,10 +236,22 @@ def test_self_play_from_scratch_beats_random_on_5x5(tmp_path: Path) -> None:
     from rlagent.agent import load_agent
     from rlagent.episodes import play_episodes as play_games
 
-    trainer = Trainer(resolve("ppo", "hex", overrides=[
-        "env.size=5", "env.agent_color=random", "selfplay.enabled=true", "selfplay.snapshot_every=4",
-        "selfplay.eval_every=0", "run.progress=false", f"run.logdir={tmp_path}",
-    ], extra={"total_steps": 20_480}))
+    trainer = Trainer(
+        resolve(
+            "ppo",
+            "hex",
+            overrides=[
+                "env.size=5",
+                "env.agent_color=random",
+                "selfplay.enabled=true",
+                "selfplay.snapshot_every=4",
+                "selfplay.eval_every=0",
+                "run.progress=false",
+                f"run.logdir={tmp_path}",
+            ],
+            extra={"total_steps": 20_480},
+        )
+    )
     trainer.train()
     agent = load_agent(trainer.run_dir)
     wins = sum(int((play_games(agent, 100, "random", colour, 7 + colour, True) > 0).sum()) for colour in (0, 1))

@@ -11,20 +11,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from hex_brute_force import connected, winning_moves
+
+from envs.hex.core import HexCore
 from rlagent import analyze as analyze_cli
 from rlagent import evaluate as evaluate_cli
 from rlagent import league as league_cli
 from rlagent.config import resolve
 from rlagent.errors import ConfigError
-from rlagent.games.analysis import Analysis, analyze, solve
-from rlagent.games.players import PolicyPlayer, RandomPlayer
-from rlagent.games.solved_positions import (
-    SUITE_FILE, draw_positions, parse_stone_range, score_player, selfplay_suite, stone_range,
+from rlagent.games.hex.analysis import Analysis, analyze, solve
+from rlagent.games.hex.solved_positions import (
+    SUITE_FILE,
+    draw_positions,
+    parse_stone_range,
+    score_player,
+    selfplay_suite,
+    stone_range,
 )
+from rlagent.games.players import PolicyPlayer, RandomPlayer
 from rlagent.run import Trainer
-from envs.hex.core import HexCore
 
 
 class Oracle:
@@ -84,7 +89,7 @@ def test_bad_suite_settings_are_one_line_errors():
     assert parse_stone_range("4-14") == (4, 14) and parse_stone_range("7") == (7, 7)
     with pytest.raises(ConfigError, match="at least 1"):
         draw_positions(4, 0)
-    with pytest.raises(ConfigError, match="no select_moves"):
+    with pytest.raises(ConfigError, match="it is no player"):
         score_player(object(), draw_positions(3, 5))
 
 
@@ -104,9 +109,18 @@ def selfplay_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A short 4x4 self-play run rated every update, with three checkpoints."""
     logdir = tmp_path_factory.mktemp("logs")
     overrides = [
-        "env.size=4", "run.progress=false", f"run.logdir={logdir}", "run.checkpoint_every=2", "run.keep_checkpoints=10",
-        "ppo.num_steps=16", "run.num_envs=8", "selfplay.enabled=true", "selfplay.eval_every=1", "selfplay.eval_positions=40",
-        "policy.board_channels=8", "policy.board_blocks=1",
+        "env.size=4",
+        "run.progress=false",
+        f"run.logdir={logdir}",
+        "run.checkpoint_every=2",
+        "run.keep_checkpoints=10",
+        "ppo.num_steps=16",
+        "run.num_envs=8",
+        "selfplay.enabled=true",
+        "selfplay.eval_every=1",
+        "selfplay.eval_positions=40",
+        "policy.board_channels=8",
+        "policy.board_blocks=1",
     ]
     trainer = Trainer(resolve("ppo", "hex", overrides=overrides, extra={"total_steps": 16 * 8 * 6}))
     trainer.train()

@@ -23,22 +23,24 @@ def healthy(updates: int = 120, seed: int = 0) -> Rows:
     rows: Rows = []
     for i in range(updates):
         progress = i / updates
-        rows.append({
-            "step": (i + 1) * STEPS_PER_UPDATE,
-            "time": float(i),
-            "train/entropy_loss": -(0.69 - 0.35 * progress) * rng.uniform(0.95, 1.05),
-            "train/approx_kl": rng.uniform(0.002, 0.02),
-            "train/clip_fraction": rng.uniform(0.03, 0.2),
-            "train/explained_variance": min(0.95, 0.05 + 2 * progress) * rng.uniform(0.8, 1.0),
-            "train/early_stopped": 0.0,
-            "train/optimizer_steps": 16.0,
-            "train/learning_rate": 3e-4,
-            "train/value_loss": rng.uniform(0.5, 30.0),
-            "train/policy_gradient_loss": rng.uniform(-0.02, 0.02),
-            "grad/norm_total": rng.uniform(2.0, 12.0),
-            "value/mean": 40 * progress + rng.uniform(0, 2),
-            "rollout/ep_rew_mean": 20 + 280 * progress,
-        })
+        rows.append(
+            {
+                "step": (i + 1) * STEPS_PER_UPDATE,
+                "time": float(i),
+                "train/entropy_loss": -(0.69 - 0.35 * progress) * rng.uniform(0.95, 1.05),
+                "train/approx_kl": rng.uniform(0.002, 0.02),
+                "train/clip_fraction": rng.uniform(0.03, 0.2),
+                "train/explained_variance": min(0.95, 0.05 + 2 * progress) * rng.uniform(0.8, 1.0),
+                "train/early_stopped": 0.0,
+                "train/optimizer_steps": 16.0,
+                "train/learning_rate": 3e-4,
+                "train/value_loss": rng.uniform(0.5, 30.0),
+                "train/policy_gradient_loss": rng.uniform(-0.02, 0.02),
+                "grad/norm_total": rng.uniform(2.0, 12.0),
+                "value/mean": 40 * progress + rng.uniform(0, 2),
+                "rollout/ep_rew_mean": 20 + 280 * progress,
+            }
+        )
     return rows
 
 
@@ -54,16 +56,21 @@ def edited(rows: Rows, start: int, **tags: Callable[[int], float]) -> Rows:
 
 def stuck_run() -> Rows:
     return edited(
-        healthy(), 0,
-        train__approx_kl=lambda k: 2e-6, train__clip_fraction=lambda k: 0.0,
-        train__entropy_loss=lambda k: -0.69 + 0.001 * (k % 3), rollout__ep_rew_mean=lambda k: 21 + (k % 4) * 0.3,
+        healthy(),
+        0,
+        train__approx_kl=lambda k: 2e-6,
+        train__clip_fraction=lambda k: 0.0,
+        train__entropy_loss=lambda k: -0.69 + 0.001 * (k % 3),
+        rollout__ep_rew_mean=lambda k: 21 + (k % 4) * 0.3,
     )
 
 
 def collapse_run() -> Rows:
     return edited(
-        healthy(), 0,
-        train__entropy_loss=lambda k: -max(0.69 * 0.85**k, 0.004), rollout__ep_rew_mean=lambda k: 21 - (k % 5) * 0.2,
+        healthy(),
+        0,
+        train__entropy_loss=lambda k: -max(0.69 * 0.85**k, 0.004),
+        rollout__ep_rew_mean=lambda k: 21 - (k % 5) * 0.2,
     )
 
 
@@ -74,7 +81,10 @@ def kl_stop_run() -> Rows:
 def ev_zero_run() -> Rows:
     # a critic that predicts nothing in a run that is not getting anywhere either
     return edited(
-        healthy(), 0, train__explained_variance=lambda k: 0.03 * math.sin(k), rollout__ep_rew_mean=lambda k: 21 + (k % 4) * 0.3,
+        healthy(),
+        0,
+        train__explained_variance=lambda k: 0.03 * math.sin(k),
+        rollout__ep_rew_mean=lambda k: 21 + (k % 4) * 0.3,
         value__mean=lambda k: 1.0 + 0.1 * math.sin(k),  # values far smaller than the critic's error
     )
 
@@ -185,9 +195,12 @@ def test_stuck_mode_needs_a_policy_that_could_move():
 def test_a_converged_run_is_not_stuck():
     """Tiny updates, flat return and flat entropy, but the entropy already fell far: done, not stuck."""
     rows = edited(
-        healthy(), 60,
-        train__approx_kl=lambda k: 1e-6, train__clip_fraction=lambda k: 0.0,
-        train__entropy_loss=lambda k: -0.2, rollout__ep_rew_mean=lambda k: 500.0,
+        healthy(),
+        60,
+        train__approx_kl=lambda k: 1e-6,
+        train__clip_fraction=lambda k: 0.0,
+        train__entropy_loss=lambda k: -0.2,
+        rollout__ep_rew_mean=lambda k: 500.0,
     )
     assert rules_fired(rows) == []
 
@@ -225,7 +238,7 @@ def test_rainbow_rows_use_only_what_rainbow_logs():
     rng = random.Random(1)
     rows = [{"step": i, "train/loss": rng.uniform(0.1, 1), "train/q_mean": 1 + 0.05 * i, "train/td_error": 0.3} for i in range(150)]
     assert rules_fired(rows) == []
-    diverging = [dict(row, **{"train/q_mean": 2.0 * 3.0**max(i - 100, 0)}) for i, row in enumerate(rows)]
+    diverging = [dict(row, **{"train/q_mean": 2.0 * 3.0 ** max(i - 100, 0)}) for i, row in enumerate(rows)]
     assert rules_fired(diverging, section="rainbow")[:1] == ["nan_precursor"]
     assert "rainbow.learning_rate" in StuckDetector(section="rainbow").scan(diverging)[0].message
 

@@ -213,10 +213,19 @@ def dqn_trainer(tmp_path, fast: str, *overrides: str):
     from rlagent.run import Trainer
 
     config = resolve(
-        "dqn", "CartPole-v1",
+        "dqn",
+        "CartPole-v1",
         overrides=[
-            "run.progress=false", "dqn.learning_starts=128", "dqn.train_freq=32", "dqn.gradient_steps=4", "dqn.batch_size=16",
-            "dqn.target_update_interval=64", "dqn.exploration_fraction=0.5", "policy.hidden_sizes=[32,32]", "policy.activation=relu", *overrides,
+            "run.progress=false",
+            "dqn.learning_starts=128",
+            "dqn.train_freq=32",
+            "dqn.gradient_steps=4",
+            "dqn.batch_size=16",
+            "dqn.target_update_interval=64",
+            "dqn.exploration_fraction=0.5",
+            "policy.hidden_sizes=[32,32]",
+            "policy.activation=relu",
+            *overrides,
         ],
         extra={"total_steps": 640, "seed": 3, "fast": fast, "logdir": str(tmp_path / fast)},
     )

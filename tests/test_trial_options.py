@@ -16,8 +16,14 @@ from envs.trial_task_env import TrialTaskVectorEnv, env_factory, vector_env_fact
 from rlagent.gym_envs import env_parameters
 
 PWM_OPTIONS = {
-    "task": "pwm5", "preset": "seed", "epoch_len": 15, "delay": None,
-    "r_wrong": 0.0, "r_early": 0.0, "abort_on_early": False, "obs_noise": 0.0,
+    "task": "pwm5",
+    "preset": "seed",
+    "epoch_len": 15,
+    "delay": None,
+    "r_wrong": 0.0,
+    "r_early": 0.0,
+    "abort_on_early": False,
+    "obs_noise": 0.0,
 }
 
 

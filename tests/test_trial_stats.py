@@ -48,6 +48,14 @@ def test_trial_metrics_reach_the_run_logs_for_every_learner(tmp_path) -> None:
     for algo in ("ppo", "reinforce"):
         config = resolve(algo, "pwm", overrides=["run.progress=false", "run.num_envs=8"], extra={"total_steps": 8 * 15 * 2, "logdir": str(tmp_path)})
         metrics = Trainer(config).train().metrics
-        for key in ("trial/accuracy", "trial/accuracy_nontrivial", "trial/accuracy_trivial", "trial/response_rate",
-                    "trial/reward_per_trial", "value/critic_bias_trial_start", "train/explained_variance", "grad/norm_total"):
+        for key in (
+            "trial/accuracy",
+            "trial/accuracy_nontrivial",
+            "trial/accuracy_trivial",
+            "trial/response_rate",
+            "trial/reward_per_trial",
+            "value/critic_bias_trial_start",
+            "train/explained_variance",
+            "grad/norm_total",
+        ):
             assert key in metrics and np.isfinite(metrics[key]), (algo, key)

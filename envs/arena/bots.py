@@ -28,7 +28,6 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from envs.arena.state import ArenaState
 from envs.arena.rays import wall_hits
 from envs.arena.rules import (
     ANGULAR_DAMPING,
@@ -50,6 +49,7 @@ from envs.arena.rules import (
     THRUSTER_OFFSET,
     THRUSTER_RIGHT,
 )
+from envs.arena.state import ArenaState
 from envs.batched_random import BatchedRandom
 
 BOT_NAMES = ("idle", "random", "hill", "turret", "hunter")

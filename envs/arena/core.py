@@ -174,10 +174,27 @@ class ArenaCore(SimultaneousGame):
 
     def _step(self, actions: np.ndarray, active: np.ndarray) -> np.ndarray:
         kernels.step_arenas(
-            actions, active, self.position, self.velocity, self.angle, self.angular_velocity, self.hp,
-            self.alive, self.since_shot, self.last_hitter, self.bullet_position, self.bullet_velocity,
-            self.bullet_age, self.walls, self.team, self.rules.hill == "alone", self.rules.hill_reward,
-            self.last_rewards, self.last_hits, self.last_hurts, self._killed_off,
+            actions,
+            active,
+            self.position,
+            self.velocity,
+            self.angle,
+            self.angular_velocity,
+            self.hp,
+            self.alive,
+            self.since_shot,
+            self.last_hitter,
+            self.bullet_position,
+            self.bullet_velocity,
+            self.bullet_age,
+            self.walls,
+            self.team,
+            self.rules.hill == "alone",
+            self.rules.hill_reward,
+            self.last_rewards,
+            self.last_hits,
+            self.last_hurts,
+            self._killed_off,
         )
         rewards = self.last_rewards
         self.steps[active] += 1
@@ -223,8 +240,20 @@ class ArenaCore(SimultaneousGame):
         fractions = np.empty((idx.size, self.num_seats, self.num_rays), np.float64)
         kinds = np.empty((idx.size, self.num_seats, self.num_rays), np.int64)
         kernels.cast_rays(
-            idx, self.position, self.angle, self.alive, self.bullet_age, self.bullet_position, self.walls,
-            self.team, self.ray_offsets, RAY_LENGTH, self.see_bullets, self.see_hill, fractions, kinds,
+            idx,
+            self.position,
+            self.angle,
+            self.alive,
+            self.bullet_age,
+            self.bullet_position,
+            self.walls,
+            self.team,
+            self.ray_offsets,
+            RAY_LENGTH,
+            self.see_bullets,
+            self.see_hill,
+            fractions,
+            kinds,
         )
         return fractions, kinds
 
@@ -242,9 +271,26 @@ class ArenaCore(SimultaneousGame):
         team_scores = self.team_scores(idx) if rich else np.zeros((idx.size, 1))
         time_left = 1.0 - self.steps[idx] / EPISODE_STEPS
         kernels.observe(
-            idx, self.position, self.velocity, self.angle, self.angular_velocity, self.alive, self.hp,
-            self.since_shot, self.bullet_age, self.bullet_position, self.walls, self.team, team_scores,
-            time_left, self.ray_offsets, RAY_LENGTH, self.see_bullets, self.see_hill, rich, out,
+            idx,
+            self.position,
+            self.velocity,
+            self.angle,
+            self.angular_velocity,
+            self.alive,
+            self.hp,
+            self.since_shot,
+            self.bullet_age,
+            self.bullet_position,
+            self.walls,
+            self.team,
+            team_scores,
+            time_left,
+            self.ray_offsets,
+            RAY_LENGTH,
+            self.see_bullets,
+            self.see_hill,
+            rich,
+            out,
         )
         return out
 

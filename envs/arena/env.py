@@ -14,15 +14,21 @@ rewards (not its score). Every option is checked when the env is made, with a on
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
-
-from envs.arena.bots import BOT_NAMES, BotMix, make_bot
+from envs.actions import check_num_envs
+from envs.arena.bots import BOT_NAMES, ArenaPlayer, BotMix, make_bot
 from envs.arena.core import ArenaCore
 from envs.arena.rules import NUM_RAYS, ArenaRules
-from envs.actions import check_num_envs
 from envs.player_names import looks_like_path
 from envs.simultaneous_env import OpponentSpec, SeatPlayer, SimultaneousEnv, SimultaneousVectorEnv
+
+
+def _seated(bot: ArenaPlayer) -> SeatPlayer:
+    """A scripted bot as a seat player. A bot reads the Arena's state (:class:`~envs.arena.state.ArenaState`),
+    a seat player is handed any :class:`~envs.simultaneous.SimultaneousGame`; the Arena env hands it
+    its :class:`ArenaCore`, which is both, so the two types meet here."""
+    return cast(SeatPlayer, bot)
 
 
 def arena_opponent(opponent: OpponentSpec | Sequence[str], batch_size: int, seed: int | None = None) -> SeatPlayer:
@@ -32,10 +38,10 @@ def arena_opponent(opponent: OpponentSpec | Sequence[str], batch_size: int, seed
         unknown = [name for name in opponent if name not in BOT_NAMES]
         if unknown:
             raise ValueError(f"unknown arena opponent {unknown[0]!r} in {list(opponent)}: valid bots are {', '.join(BOT_NAMES)}")
-        return BotMix(list(opponent), batch_size, seed=0 if seed is None else seed)
+        return _seated(BotMix(list(opponent), batch_size, seed=0 if seed is None else seed))
     if isinstance(opponent, str):
         if opponent in BOT_NAMES:
-            return make_bot(opponent, batch_size, seed=0 if seed is None else seed)
+            return _seated(make_bot(opponent, batch_size, seed=0 if seed is None else seed))
         if looks_like_path(opponent):
             raise ValueError(
                 f"opponent {opponent!r} looks like the path of a trained agent, which an env cannot load: make the env "
@@ -49,8 +55,9 @@ def arena_opponent(opponent: OpponentSpec | Sequence[str], batch_size: int, seed
     )
 
 
-def _core(batch: int, preset: str | ArenaRules, num_bodies: int, teams: str, observation: str, see_bullets: bool,
-          see_hill: bool, num_rays: int, spawn_jitter: float) -> ArenaCore:
+def _core(
+    batch: int, preset: str | ArenaRules, num_bodies: int, teams: str, observation: str, see_bullets: bool, see_hill: bool, num_rays: int, spawn_jitter: float
+) -> ArenaCore:
     return ArenaCore(batch, num_bodies, preset, teams, observation, see_bullets, see_hill, num_rays, spawn_jitter)
 
 

@@ -31,10 +31,10 @@ from envs.arena.rules import (
     COOLDOWN_STEPS,
     DT,
     HILL_RADIUS,
-    KILL_REWARD,
-    START_HP,
     HIT_REWARD,
+    KILL_REWARD,
     LINEAR_DAMPING,
+    START_HP,
     THRUST,
     THRUSTER_OFFSET,
 )
@@ -98,8 +98,27 @@ def _circle_ray(px: float, py: float, dx: float, dy: float, cx: float, cy: float
 
 
 def _step_arenas(
-    actions, active, position, velocity, angle, angular_velocity, hp, alive, since_shot, last_hitter,
-    bullet_position, bullet_velocity, bullet_age, walls, team, hill_alone, hill_reward, rewards, hits, hurts, killed_off,
+    actions,
+    active,
+    position,
+    velocity,
+    angle,
+    angular_velocity,
+    hp,
+    alive,
+    since_shot,
+    last_hitter,
+    bullet_position,
+    bullet_velocity,
+    bullet_age,
+    walls,
+    team,
+    hill_alone,
+    hill_reward,
+    rewards,
+    hits,
+    hurts,
+    killed_off,
 ):
     """Advance every ``active`` arena by one step; ``rewards``/``hits``/``hurts`` (B, K) are written,
     and ``killed_off`` (B,): whether at most one team is left alive.
@@ -346,8 +365,20 @@ def _push_out_of_walls(a, k, position, velocity, old_x, old_y, walls):
 
 
 def _cast_rays(
-    arenas, position, angle, alive, bullet_age, bullet_position, walls, team, ray_offsets, ray_length,
-    see_bullets, see_hill, fractions, kinds,
+    arenas,
+    position,
+    angle,
+    alive,
+    bullet_age,
+    bullet_position,
+    walls,
+    team,
+    ray_offsets,
+    ray_length,
+    see_bullets,
+    see_hill,
+    fractions,
+    kinds,
 ):
     """Each body's rays: ``fractions`` (n, K, R) of ``ray_length`` to the first thing hit (1 if
     none) and ``kinds`` (n, K, R) of what it was (NOTHING, WALL, ENEMY, ALLY, BULLET, HILL), for the
@@ -398,8 +429,22 @@ def _cast_rays(
 
 
 def _fill_observations(
-    arenas, position, velocity, angle, angular_velocity, alive, hp, since_shot, fractions, kinds,
-    team, team_score, time_left, ray_length, rich, out,
+    arenas,
+    position,
+    velocity,
+    angle,
+    angular_velocity,
+    alive,
+    hp,
+    since_shot,
+    fractions,
+    kinds,
+    team,
+    team_score,
+    time_left,
+    ray_length,
+    rich,
+    out,
 ):
     """Lay out each body's observation in ``out`` (n, K, D) from its rays and state; see
     :meth:`envs.arena.core.ArenaCore.observation` for the layout. Dead bodies get zeros."""
@@ -455,8 +500,26 @@ _fill = njit(cache=True)(_fill_observations)
 
 
 def observe(
-    arenas, position, velocity, angle, angular_velocity, alive, hp, since_shot, bullet_age, bullet_position,
-    walls, team, team_score, time_left, ray_offsets, ray_length, see_bullets, see_hill, rich, out,
+    arenas,
+    position,
+    velocity,
+    angle,
+    angular_velocity,
+    alive,
+    hp,
+    since_shot,
+    bullet_age,
+    bullet_position,
+    walls,
+    team,
+    team_score,
+    time_left,
+    ray_offsets,
+    ray_length,
+    see_bullets,
+    see_hill,
+    rich,
+    out,
 ):
     """Every body's observation into ``out`` (n, K, D) float32 for the arenas listed: the rays
     (:func:`cast_rays`), then :func:`_fill_observations` lays them out with the body's state."""

@@ -16,9 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from envs.arena.state import ArenaState
 from envs.arena.rules import BODY_RADIUS, EPISODE_STEPS, HILL_RADIUS, RAY_LENGTH, START_HP
-
+from envs.arena.state import ArenaState
 
 FLOOR_RGB = (238, 236, 228)
 STRIP_RGB = (250, 250, 250)

@@ -102,4 +102,4 @@ def preset(name: object) -> ArenaRules:
         return name
     if name not in PRESETS:
         raise ValueError(f"unknown arena preset {name!r}: valid presets are {', '.join(PRESETS)}")
-    return PRESETS[name]  # type: ignore[index]
+    return PRESETS[name]

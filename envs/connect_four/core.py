@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from envs.base import DRAW, RUNNING, TurnBasedGame
-from envs.connect_four.render import board_to_rgb, board_to_text
+from envs.connect_four.render import PLAYER_NAMES, board_to_rgb, board_to_text
 
 ROWS, COLUMNS, CONNECT = 6, 7, 4
 PLANES = ("mover's stones", "opponent's stones")
@@ -23,11 +23,7 @@ _PAD = CONNECT - 1
 # The four line directions (down, right, down-right, down-left) as (row, column) steps, each taken
 # 1..3 cells both ways from the new stone: shape (4 directions, 2 senses, 3 distances, 2 coords).
 _DIRECTIONS = np.array([(1, 0), (0, 1), (1, 1), (1, -1)])
-_STEPS = (
-    _DIRECTIONS[:, None, None, :]
-    * np.array([1, -1])[None, :, None, None]
-    * np.arange(1, CONNECT)[None, None, :, None]
-)
+_STEPS = _DIRECTIONS[:, None, None, :] * np.array([1, -1])[None, :, None, None] * np.arange(1, CONNECT)[None, None, :, None]
 
 
 def mirror_planes(planes: np.ndarray) -> np.ndarray:
@@ -55,6 +51,40 @@ def parse_column(text: str) -> int:
     if text.isdigit() and 1 <= int(text) <= COLUMNS:
         return int(text) - 1
     raise ValueError(f"a Connect Four move is a column a-g (or 1-7), got {text!r}")
+
+
+def read_grid(text: str) -> np.ndarray:
+    """Position text (:attr:`ConnectFourCore.position_format`) to an int8 ``(6, 7)`` board."""
+    rows = "".join(text.split()).split("/")
+    while len(rows) > 1 and not rows[-1]:
+        rows.pop()  # a closing "/" adds nothing
+    if len(rows) > ROWS:
+        raise ValueError(f"the position has {len(rows)} rows; a Connect Four board has {ROWS}")
+    grid = np.zeros((ROWS, COLUMNS), dtype=np.int8)
+    for r, row in enumerate(rows, start=ROWS - len(rows)):
+        if len(row) > COLUMNS:
+            raise ValueError(f"row {r + 1} of the position has {len(row)} cells; the board is {COLUMNS} wide")
+        for c, char in enumerate(row.lower()):
+            if char not in ".xo":
+                raise ValueError(f"bad character {char!r} in row {r + 1}: use x, o or . (empty)")
+            grid[r, c] = ".xo".index(char)
+    floating = (grid == 0)[1:] & (grid != 0)[:-1]  # a stone with an empty cell below it
+    if floating.any():
+        r, c = np.argwhere(floating)[0]
+        raise ValueError(f"the stone in row {r + 1}, column {column_name(c)} floats over an empty cell: stones fall to the bottom")
+    return grid
+
+
+def has_four(grid: np.ndarray, stone: int) -> bool:
+    """Four of ``stone`` in a row anywhere on one board (every window, in each of the four directions)."""
+    mine = np.pad(grid == stone, CONNECT - 1)
+    for dr, dc in _DIRECTIONS:
+        run = np.ones_like(mine)
+        for k in range(CONNECT):
+            run &= np.roll(mine, (-k * dr, -k * dc), axis=(0, 1))
+        if run.any():
+            return True
+    return False
 
 
 class ConnectFourCore(TurnBasedGame):
@@ -145,6 +175,51 @@ class ConnectFourCore(TurnBasedGame):
 
     def turn_actions(self, actions: np.ndarray) -> np.ndarray:
         return mirror_actions(actions)
+
+    player_names = PLAYER_NAMES
+    player_goals = ("first, four in a row", "second, four in a row")
+    move_format = "a column a-g (or 1-7)"
+    position_format = (
+        "the rows from the top, separated by /, one character per cell: x a stone of the first player, "
+        "o one of the second, . an empty cell (spaces ignored); a short row is filled up with empty cells, "
+        'and fewer than 6 rows are the bottom ones, so "xo" is X in column a and O in column b on the '
+        "bottom row. The player to move follows from the stone counts."
+    )
+
+    def move_name(self, action: int, board: int = 0) -> str:
+        return column_name(action)
+
+    def parse_move(self, text: str, board: int = 0) -> int:
+        return parse_column(text)
+
+    def move_map(self, labels: list[str], board: int = 0) -> str | None:
+        """The board, then each column's label under its letter (a full column shows ``-``)."""
+        width = max(3, *(len(label) for label in labels)) + 1
+        legal = self.legal_mask(np.array([board]))[0]
+        row = "".join((labels[c] if legal[c] else "-").rjust(width) for c in range(COLUMNS))
+        letters = "".join(column_name(c).rjust(width) for c in range(COLUMNS))
+        return "\n".join([letters, row])
+
+    def set_position(self, text: str, board: int = 0, to_move: int | None = None) -> None:
+        """The board written as text (:attr:`position_format`); stones must rest on stones (gravity),
+        the counts must allow a game (X moves first) and nobody may have four in a row yet."""
+        grid = read_grid(text)
+        xs, os = int((grid == 1).sum()), int((grid == 2).sum())
+        if xs not in (os, os + 1):
+            raise ValueError(f"inconsistent stone counts: {xs} x and {os} o; X moves first, so x has as many stones as o or one more")
+        mover = int(xs > os)
+        if to_move is not None and int(to_move) != mover:
+            raise ValueError(f"{PLAYER_NAMES[int(to_move)]} cannot be to move with {xs} x and {os} o: {PLAYER_NAMES[mover]} is")
+        for stone in (1, 2):
+            if has_four(grid, stone):
+                raise ValueError(f"{PLAYER_NAMES[stone - 1]} already has four in a row: the game is over on this board")
+        if xs + os == ROWS * COLUMNS:
+            raise ValueError("the board is full: the game is over")
+        self.reset(np.array([board]))
+        self.board[board] = grid
+        self.heights[board] = (grid != 0).sum(axis=0)
+        self.to_move[board] = mover
+        self.num_moves[board] = xs + os
 
     def render_ansi(self, board: int = 0) -> str:
         return board_to_text(self.board[board], to_move=int(self.to_move[board]), winner=int(self.winner[board]))

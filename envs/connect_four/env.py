@@ -10,9 +10,8 @@ time. The opponent moves inside ``step``: ``random``, ``mctsN`` (the generic sea
 
 from __future__ import annotations
 
-
-from envs.connect_four.core import ConnectFourCore
 from envs.actions import check_num_envs
+from envs.connect_four.core import ConnectFourCore
 from envs.turn_based_env import OpponentSpec, TurnBasedEnv, TurnBasedVectorEnv
 
 
@@ -25,8 +24,12 @@ def connect_four_env(
 ) -> TurnBasedEnv:
     """One Connect Four game against ``opponent``."""
     return TurnBasedEnv(
-        ConnectFourCore(1), opponent=opponent, agent_color=agent_color, render_mode=render_mode,
-        opening_moves=opening_moves, random_symmetry=random_symmetry,
+        ConnectFourCore(1),
+        opponent=opponent,
+        agent_color=agent_color,
+        render_mode=render_mode,
+        opening_moves=opening_moves,
+        random_symmetry=random_symmetry,
     )
 
 
@@ -41,6 +44,10 @@ def connect_four_vector_env(
     """``num_envs`` games on one batched core: the ``vector_entry_point`` of ``rlagent/ConnectFour-v0``."""
     num_envs = check_num_envs(num_envs)
     return TurnBasedVectorEnv(
-        ConnectFourCore(num_envs), opponent=opponent, agent_color=agent_color, render_mode=render_mode,
-        opening_moves=opening_moves, random_symmetry=random_symmetry,
+        ConnectFourCore(num_envs),
+        opponent=opponent,
+        agent_color=agent_color,
+        render_mode=render_mode,
+        opening_moves=opening_moves,
+        random_symmetry=random_symmetry,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -30,17 +31,18 @@ def main(argv: list[str] | None = None) -> None:
     env = gym.make("rlagent/Hex-v0", size=args.size, render_mode="ansi")
     obs, _ = env.reset(seed=args.seed)
     rng = np.random.default_rng(args.seed)
-    terminated, reward = False, 0.0
+    terminated = False
+    last_reward: SupportsFloat = 0.0
     while not terminated:
         action = int(rng.choice(np.flatnonzero(obs["action_mask"])))
-        obs, reward, terminated, _, _ = env.step(action)
+        obs, last_reward, terminated, _, _ = env.step(action)
     print(env.render())
-    print(f"A random learner (X, first) against the random opponent: {'won' if reward > 0 else 'lost'}.\n")
+    print(f"A random learner (X, first) against the random opponent: {'won' if float(last_reward) > 0 else 'lost'}.\n")
 
     vec = gym.make_vec("rlagent/Hex-v0", num_envs=args.num_envs, size=args.size, agent_color="random")
     obs, _ = vec.reset(seed=args.seed)
     learner = BatchedRandom(args.num_envs, seed=args.seed + 1)
-    wins = {0: [], 1: []}
+    wins: dict[int, list[np.ndarray]] = {0: [], 1: []}
     finished, steps, start = 0, 0, time.perf_counter()
     while finished < args.games:
         obs, reward, terminated, _, info = vec.step(learner.choice_from_mask(obs["action_mask"].astype(bool)))

@@ -24,14 +24,14 @@ import numpy as np
 from envs.base import RUNNING, TurnBasedGame
 from envs.hex import rules
 from envs.hex.mcts import MCTSPlayer
-from envs.hex.render import board_to_rgb, board_to_text
+from envs.hex.render import PLAYER_NAMES, board_to_rgb, board_to_text
 from envs.hex.size import MAX_SIZE, MIN_SIZE, check_size, check_swap  # noqa: F401  (re-exported for the adapters)
 from envs.player_names import MCTS, PlayerName
 
 PLANES = ("mover's stones", "opponent's stones", "swap is legal now")
 
 
-def transpose_actions(actions: np.ndarray, size: int) -> np.ndarray:
+def transpose_actions(actions: np.ndarray | int, size: int) -> np.ndarray:
     """Map cells between the absolute frame and player 1's transposed frame (its own inverse).
 
     The swap action ``size * size`` maps to itself.
@@ -183,9 +183,27 @@ class HexCore(TurnBasedGame):
     def random_actions(self, uniforms: np.ndarray, boards: np.ndarray | None = None) -> np.ndarray:
         idx = self._select(boards)
         uniforms = np.asarray(uniforms, dtype=np.float64).reshape(-1)
-        return rules.random_actions(
-            uniforms, idx, self.size, self.swap, self._empty, self._num_empty, self.to_move, self.winner, self.num_moves
-        )
+        return rules.random_actions(uniforms, idx, self.size, self.swap, self._empty, self._num_empty, self.to_move, self.winner, self.num_moves)
+
+    def rollout_winners(self, boards: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """As the base class's random play to the end, sampled by filling the board at random
+        (:func:`envs.hex.rules.fill_winners` says why that is the same): one compiled pass per
+        board instead of one ``play`` per ply. Where the swap is still open its move is played
+        first, at random like any other, since a swap is not a stone to place."""
+        idx = self._select(boards)
+        swapping = idx[self.swap_legal(idx)]
+        if swapping.size:
+            self.play(self.random_actions(rng.random(swapping.size), swapping), swapping, check=False)
+        uniforms = rng.random((idx.size, self.size * self.size), dtype=np.float32)
+        return rules.fill_winners(idx, uniforms, self.size, self._cells, self._empty, self._num_empty, self.to_move, self.winner)
+
+    def move_outcomes(self, boards: np.ndarray, scratch: object = None) -> np.ndarray:
+        """As the base class's (each legal move played on a copy), read off the union-find instead
+        (:func:`envs.hex.rules.winning_moves`): no copies, and ``scratch`` is not needed. Hex has
+        no draws, so a move either wins for the mover or the game goes on."""
+        idx = self._select(boards)
+        wins = rules.winning_moves(idx, self.size, self._cells, self._masks, self._parent, self.to_move, self.winner)
+        return np.where(wins, self.to_move[idx, None], RUNNING).astype(np.int8)
 
     def named_player(self, name: PlayerName, seed: int | None = None) -> MCTSPlayer | None:
         """``mctsN``: UCT with ``N`` random-rollout simulations per move."""
@@ -198,13 +216,32 @@ class HexCore(TurnBasedGame):
 
     def _reset(self, boards: np.ndarray) -> None:
         rules.reset_boards(
-            boards, self._cells, self._views, self._masks, self._empty, self._slot, self._num_empty, self._parent,
+            boards,
+            self._cells,
+            self._views,
+            self._masks,
+            self._empty,
+            self._slot,
+            self._num_empty,
+            self._parent,
         )
 
     def _play(self, actions: np.ndarray, boards: np.ndarray) -> None:
         rules.play(
-            actions, boards, self.size, self.swap, self._cells, self._views, self._masks, self._empty, self._slot,
-            self._num_empty, self._parent, self.to_move, self.winner, self.num_moves,
+            actions,
+            boards,
+            self.size,
+            self.swap,
+            self._cells,
+            self._views,
+            self._masks,
+            self._empty,
+            self._slot,
+            self._num_empty,
+            self._parent,
+            self.to_move,
+            self.winner,
+            self.num_moves,
         )
 
     @property
@@ -223,6 +260,30 @@ class HexCore(TurnBasedGame):
 
     def render_ansi(self, board: int = 0) -> str:
         return board_to_text(self.board[board], to_move=int(self.to_move[board]), winner=int(self.winner[board]))
+
+    player_names = PLAYER_NAMES
+    player_goals = ("first, joining top and bottom", "second, joining left and right")
+    move_format = "a cell like c3 (or swap, where the swap rule allows it)"
+
+    def move_name(self, action: int, board: int = 0) -> str:
+        """``swap``, or the absolute cell (``c3``) whichever colour moves."""
+        if int(action) == self.swap_action:
+            return "swap"
+        return cell_name(int(self.to_absolute(np.array([action]), np.array([board]))[0]), self.size)
+
+    def parse_move(self, text: str, board: int = 0) -> int:
+        """An absolute cell (``c3``) or ``swap``, as the mover's action; occupied cells are refused here,
+        with who holds them, since a person typing a cell wants to know why it was refused."""
+        word = text.strip().lower()
+        if word == "swap":
+            if not self.swap_legal(np.array([board]))[0]:
+                raise ValueError("swap is not allowed now: only the second player's first move may swap, in a game played with the swap rule")
+            return self.swap_action
+        cell = parse_cell(word, self.size)
+        stone = int(self.board[board].flat[cell])
+        if stone:
+            raise ValueError(f"{cell_name(cell, self.size)} is occupied by {PLAYER_NAMES[stone - 1]}")
+        return int(self.from_absolute(np.array([cell]), np.array([board]))[0])
 
     def render_rgb(self, board: int = 0) -> np.ndarray:
         return board_to_rgb(self.board[board], winner=int(self.winner[board]))

@@ -18,9 +18,8 @@ Every option is checked when the env is made, with a one-line ``ValueError``.
 
 from __future__ import annotations
 
-
-from envs.hex.core import HexCore
 from envs.actions import check_num_envs
+from envs.hex.core import HexCore
 from envs.turn_based_env import OpponentSpec, TurnBasedEnv, TurnBasedVectorEnv
 
 
@@ -35,8 +34,12 @@ def hex_env(
 ) -> TurnBasedEnv:
     """One Hex game against ``opponent``."""
     return TurnBasedEnv(
-        HexCore(1, size, swap), opponent=opponent, agent_color=agent_color, render_mode=render_mode,
-        opening_moves=opening_moves, random_symmetry=random_symmetry,
+        HexCore(1, size, swap),
+        opponent=opponent,
+        agent_color=agent_color,
+        render_mode=render_mode,
+        opening_moves=opening_moves,
+        random_symmetry=random_symmetry,
     )
 
 
@@ -53,6 +56,10 @@ def hex_vector_env(
     """``num_envs`` Hex games on one batched core: the ``vector_entry_point`` of ``rlagent/Hex-v0``."""
     num_envs = check_num_envs(num_envs)
     return TurnBasedVectorEnv(
-        HexCore(num_envs, size, swap), opponent=opponent, agent_color=agent_color, render_mode=render_mode,
-        opening_moves=opening_moves, random_symmetry=random_symmetry,
+        HexCore(num_envs, size, swap),
+        opponent=opponent,
+        agent_color=agent_color,
+        render_mode=render_mode,
+        opening_moves=opening_moves,
+        random_symmetry=random_symmetry,
     )

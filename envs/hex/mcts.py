@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Literal, overload
 
 import numpy as np
 from numba import njit
@@ -183,9 +184,7 @@ def _apply(board: np.ndarray, n: int, move: int, player: int) -> None:
 
 
 @njit(cache=True)
-def _winning_cell(
-    board: np.ndarray, n: int, player: int, group: np.ndarray, touch: np.ndarray, stack: np.ndarray
-) -> int:
+def _winning_cell(board: np.ndarray, n: int, player: int, group: np.ndarray, touch: np.ndarray, stack: np.ndarray) -> int:
     """A cell where ``player`` wins at once (the first in index order), or -1.
 
     Labels ``player``'s groups by flood fill, notes which of its two edges each touches, then asks
@@ -445,11 +444,7 @@ def search(
                 for child in range(start, stop):
                     if avoid_lost and status[child] == 1 - root_player:
                         continue
-                    if (
-                        best < 0
-                        or visits[child] > visits[best]
-                        or (visits[child] == visits[best] and wins[child] > wins[best])
-                    ):
+                    if best < 0 or visits[child] > visits[best] or (visits[child] == visits[best] and wins[child] > wins[best]):
                         best = child
                 if best >= 0:
                     break
@@ -469,7 +464,9 @@ class MCTSPlayer:
     the same. Usable as an env ``opponent`` (``__call__``), or on absolute boards (``select_cells``).
     """
 
-    def __init__(self, simulations: int = 200, exploration: float = 1.4142, seed: int = 0) -> None:
+    name: str  # set where a name is given (rlagent.games.players.make_player)
+
+    def __init__(self, simulations: int = 200, exploration: float = 1.4142, seed: int | None = 0) -> None:
         if isinstance(simulations, bool) or not isinstance(simulations, (int, np.integer)) or simulations < 1:
             raise ValueError(f"simulations must be a positive integer, got {simulations!r}")
         if not (isinstance(exploration, (int, float, np.floating)) and math.isfinite(exploration) and exploration >= 0):
@@ -481,6 +478,21 @@ class MCTSPlayer:
 
     def __repr__(self) -> str:
         return f"MCTSPlayer(simulations={self.simulations}, exploration={self.exploration}, seed={self.seed})"
+
+    @overload
+    def select_cells(
+        self, boards: np.ndarray, to_move: np.ndarray, swap_legal: np.ndarray | None = None, return_visits: Literal[False] = False
+    ) -> np.ndarray: ...
+
+    @overload
+    def select_cells(
+        self, boards: np.ndarray, to_move: np.ndarray, swap_legal: np.ndarray | None, return_visits: Literal[True]
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    @overload
+    def select_cells(
+        self, boards: np.ndarray, to_move: np.ndarray, swap_legal: np.ndarray | None = None, *, return_visits: Literal[True]
+    ) -> tuple[np.ndarray, np.ndarray]: ...
 
     def select_cells(
         self,

@@ -3,7 +3,7 @@
 A search asks a network about positions; this module never does. It holds one tree per position
 being searched, walks every tree down to new leaves, hands the leaves back as network inputs, and
 takes the network's answers (move priors and values) to expand those leaves and back their values
-up. :mod:`rlagent.games.puct` drives it: one network call per round, for the leaves of all trees
+up. :mod:`rlagent.games.hex.puct` drives it: one network call per round, for the leaves of all trees
 at once, so the network sees large batches however many games are being played.
 
 Why a round collects several leaves per tree (``leaves`` per tree): one leaf per tree per network
@@ -172,9 +172,7 @@ def _prove(g: int, depth: int, path_nodes: np.ndarray, child: np.ndarray, proof:
 
 
 @njit(cache=True)
-def _write_leaf(
-    board: np.ndarray, n: int, player: int, swap_legal: bool, planes: np.ndarray, mask: np.ndarray, row: int
-) -> None:
+def _write_leaf(board: np.ndarray, n: int, player: int, swap_legal: bool, planes: np.ndarray, mask: np.ndarray, row: int) -> None:
     """The network's input for ``board`` with ``player`` to move, in that player's frame (the
     board transposed and the colours exchanged for the second player, as the env shows it)."""
     count = n * n
@@ -260,8 +258,15 @@ def collect(
                 if state[g, node] != EXPANDED:
                     break
                 a = _select(
-                    prior[g, node], edge_visits[g, node], edge_value[g, node], edge_virtual[g, node], child[g, node],
-                    proof[g], visits[g, node] + virtual[g, node], node_value[g, node] / visits[g, node], c_puct,
+                    prior[g, node],
+                    edge_visits[g, node],
+                    edge_value[g, node],
+                    edge_virtual[g, node],
+                    child[g, node],
+                    proof[g],
+                    visits[g, node] + virtual[g, node],
+                    node_value[g, node] / visits[g, node],
+                    c_puct,
                     fpu_reduction,
                 )
                 if a < 0:  # every move is proven lost
@@ -294,8 +299,7 @@ def collect(
                     if solver:
                         proof[g, node] = 1
                         _prove(g, depth - 1, path_nodes[out], child, proof)
-                    _back_up(g, depth, 1.0, path_nodes[out], path_actions[out], edge_visits, edge_value,
-                             edge_virtual, visits, node_value, virtual, 0)
+                    _back_up(g, depth, 1.0, path_nodes[out], path_actions[out], edge_visits, edge_value, edge_virtual, visits, node_value, virtual, 0)
                     finished = True
                     break
                 node = target
@@ -308,8 +312,9 @@ def collect(
                 # The exact result, +1 or -1 to the player to move at ``node``.
                 visits[g, node] += 1
                 node_value[g, node] += proof[g, node]
-                _back_up(g, depth, -float(proof[g, node]), path_nodes[out], path_actions[out], edge_visits, edge_value,
-                         edge_virtual, visits, node_value, virtual, 0)
+                _back_up(
+                    g, depth, -float(proof[g, node]), path_nodes[out], path_actions[out], edge_visits, edge_value, edge_virtual, visits, node_value, virtual, 0
+                )
                 simulations[g] += 1
                 continue
             if state[g, node] == WAITING:
@@ -385,8 +390,7 @@ def expand(
         state[g, node] = EXPANDED
         visits[g, node] += 1
         node_value[g, node] += v
-        _back_up(g, depth, -v, path_nodes[i], path_actions[i], edge_visits, edge_value, edge_virtual,
-                 visits, node_value, virtual, 1)
+        _back_up(g, depth, -v, path_nodes[i], path_actions[i], edge_visits, edge_value, edge_virtual, visits, node_value, virtual, 1)
         simulations[g] += 1
 
 

@@ -202,3 +202,119 @@ def is_legal(actions: np.ndarray, boards: np.ndarray, masks: np.ndarray, to_move
         b, action = boards[i], actions[i]
         out[i] = 0 <= action < width and masks[b, to_move[b], action]
     return out
+
+
+@njit(cache=True)
+def _root(parent: np.ndarray, board: int, node: int) -> int:
+    """``_find`` without path compression: for questions that must leave the state as it was."""
+    while parent[board, node] != node:
+        node = parent[board, node]
+    return node
+
+
+@njit(cache=True)
+def winning_moves(
+    boards: np.ndarray,
+    n: int,
+    cells: np.ndarray,
+    masks: np.ndarray,
+    parent: np.ndarray,
+    to_move: np.ndarray,
+    winner: np.ndarray,
+) -> np.ndarray:
+    """Bool ``(k, n*n + 1)``: which mover's-frame actions would win at once on each of ``boards``.
+
+    An empty cell wins when the mover's groups beside it, with the edges it lies on, include one
+    group touching each of the mover's two edges: the union-find already knows each group's root
+    and which edge nodes it joined, so no stone is placed. (The swap never wins: it leaves one
+    stone, and a board is at least 2x2.)"""
+    count = n * n
+    out = np.zeros((boards.size, count + 1), dtype=np.bool_)
+    for i in range(boards.size):
+        b = boards[i]
+        if winner[b] >= 0:
+            continue
+        player = to_move[b]
+        first = _root(parent, b, count + (TOP if player == 0 else LEFT))
+        second = _root(parent, b, count + (BOTTOM if player == 0 else RIGHT))
+        for action in range(count):
+            if not masks[b, player, action]:
+                continue
+            row, col = action // n, action % n
+            r, c = (row, col) if player == 0 else (col, row)
+            position = r if player == 0 else c
+            reach_first = position == 0
+            reach_second = position == n - 1
+            for dr, dc in _NEIGHBOURS:
+                rr, cc = r + dr, c + dc
+                if 0 <= rr < n and 0 <= cc < n and cells[b, rr * n + cc] == player + 1:
+                    root = _root(parent, b, rr * n + cc)
+                    reach_first |= root == first
+                    reach_second |= root == second
+            out[i, action] = reach_first and reach_second
+    return out
+
+
+@njit(cache=True)
+def fill_winners(
+    boards: np.ndarray,
+    uniforms: np.ndarray,
+    n: int,
+    cells: np.ndarray,
+    empty: np.ndarray,
+    num_empty: np.ndarray,
+    to_move: np.ndarray,
+    winner: np.ndarray,
+) -> np.ndarray:
+    """The winner of each of ``boards`` after uniformly random play to the end, sampled by filling
+    its empty cells in a random order (``uniforms[i, :]`` drives a Fisher-Yates shuffle), colours
+    alternating from the mover, and reading the full board once; the boards are not changed.
+
+    Why this is the same distribution: random play places the remaining stones in a uniformly
+    random order, alternating colours; a connection, once made, stays made, and a full board has
+    exactly one, so playing on past the win changes no winner. Finished boards keep their winner;
+    a pending swap is not handled here (the caller plays that move first)."""
+    count = n * n
+    out = np.empty(boards.size, dtype=np.int64)
+    board = np.empty(count, dtype=np.int8)
+    order = np.empty(count, dtype=np.int16)
+    reached = np.zeros(count, dtype=np.bool_)
+    stack = np.empty(count, dtype=np.int32)
+    for i in range(boards.size):
+        b = boards[i]
+        if winner[b] >= 0:
+            out[i] = winner[b]
+            continue
+        board[:] = cells[b]
+        free = num_empty[b]
+        order[:free] = empty[b, :free]
+        for a in range(free - 1, 0, -1):
+            j = min(int(uniforms[i, a] * (a + 1)), a)
+            order[a], order[j] = order[j], order[a]
+        stone = to_move[b] + 1
+        for a in range(free):
+            board[order[a]] = stone
+            stone = 3 - stone
+        # Does the first player (stones 1) join top to bottom? On a full board, else the second wins.
+        top = 0
+        for c in range(n):
+            if board[c] == 1:
+                reached[c] = True
+                stack[top] = c
+                top += 1
+        won = False
+        while top > 0 and not won:
+            top -= 1
+            cell = stack[top]
+            r, c = cell // n, cell % n
+            if r == n - 1:
+                won = True
+            for dr, dc in _NEIGHBOURS:
+                rr, cc = r + dr, c + dc
+                if 0 <= rr < n and 0 <= cc < n and board[rr * n + cc] == 1 and not reached[rr * n + cc]:
+                    reached[rr * n + cc] = True
+                    stack[top] = rr * n + cc
+                    top += 1
+        reached[:] = False
+        out[i] = 0 if won else 1
+    return out

@@ -91,8 +91,14 @@ def _reach(stones: np.uint64, seed: np.uint64, n: np.uint64, full: np.uint64, no
 
 @njit(cache=True)
 def _threats(
-    stones: np.uint64, empty: np.uint64, edge_a: np.uint64, edge_b: np.uint64,
-    n: np.uint64, full: np.uint64, not_left: np.uint64, not_right: np.uint64,
+    stones: np.uint64,
+    empty: np.uint64,
+    edge_a: np.uint64,
+    edge_b: np.uint64,
+    n: np.uint64,
+    full: np.uint64,
+    not_left: np.uint64,
+    not_right: np.uint64,
 ) -> np.uint64:
     """Empty cells where one more stone of this player connects its two edges."""
     a = _reach(stones, stones & edge_a, n, full, not_left, not_right)
@@ -137,7 +143,13 @@ def _slot(black: np.uint64, white: np.uint64, mover: int, mask: np.uint64) -> in
 
 @njit(cache=True)
 def _lookup(
-    table_keys: np.ndarray, table_values: np.ndarray, black: np.uint64, white: np.uint64, mover: int, mask: np.uint64, cells: int,
+    table_keys: np.ndarray,
+    table_values: np.ndarray,
+    black: np.uint64,
+    white: np.uint64,
+    mover: int,
+    mask: np.uint64,
+    cells: int,
 ) -> tuple[int, np.uint64]:
     """(-1, 0) when absent, else (0 if the mover loses, 1 if it wins; the carrier)."""
     black, white, turned = _canonical(black, white, cells)
@@ -150,8 +162,15 @@ def _lookup(
 
 @njit(cache=True)
 def _store(
-    table_keys: np.ndarray, table_values: np.ndarray, black: np.uint64, white: np.uint64, mover: int, mask: np.uint64,
-    cells: int, win: int, carrier: np.uint64,
+    table_keys: np.ndarray,
+    table_values: np.ndarray,
+    black: np.uint64,
+    white: np.uint64,
+    mover: int,
+    mask: np.uint64,
+    cells: int,
+    win: int,
+    carrier: np.uint64,
 ) -> None:
     black, white, turned = _canonical(black, white, cells)
     s = _slot(black, white, mover, mask)
@@ -175,8 +194,15 @@ def _pick(candidates: np.uint64, order: np.ndarray, history: np.ndarray) -> int:
 
 @njit(cache=True)
 def _double_threats(
-    stones: np.uint64, empty: np.uint64, edge_a: np.uint64, edge_b: np.uint64,
-    n: np.uint64, full: np.uint64, not_left: np.uint64, not_right: np.uint64, first_only: bool,
+    stones: np.uint64,
+    empty: np.uint64,
+    edge_a: np.uint64,
+    edge_b: np.uint64,
+    n: np.uint64,
+    full: np.uint64,
+    not_left: np.uint64,
+    not_right: np.uint64,
+    first_only: bool,
 ) -> tuple[int, np.uint64, np.uint64, np.uint64]:
     """Moves after which this player (with no threat yet) has two ways to connect at once, so an
     opponent who cannot win first loses: (how many such moves, the first one's carrier, the
@@ -218,8 +244,15 @@ def _double_threats(
 
 @njit(cache=True)
 def _virtual_connection(
-    stones: np.uint64, empty: np.uint64, edge_a: np.uint64, edge_b: np.uint64,
-    n: np.uint64, full: np.uint64, not_left: np.uint64, not_right: np.uint64, scratch: np.ndarray,
+    stones: np.uint64,
+    empty: np.uint64,
+    edge_a: np.uint64,
+    edge_b: np.uint64,
+    n: np.uint64,
+    full: np.uint64,
+    not_left: np.uint64,
+    not_right: np.uint64,
+    scratch: np.ndarray,
 ) -> tuple[bool, np.uint64]:
     """Whether this player is already connected *virtually*, whoever moves: a chain from edge to
     edge of its groups, each link either touching or a bridge (two empty cells both next to both
@@ -294,9 +327,21 @@ def _two_of(x: np.uint64) -> np.uint64:
 
 @njit(cache=True)
 def _search(
-    black: np.uint64, white: np.uint64, mover: int, size: int,
-    full: np.uint64, top: np.uint64, bottom: np.uint64, left: np.uint64, right: np.uint64,
-    order: np.ndarray, history: np.ndarray, table_keys: np.ndarray, table_values: np.ndarray, node_limit: int, counters: np.ndarray,
+    black: np.uint64,
+    white: np.uint64,
+    mover: int,
+    size: int,
+    full: np.uint64,
+    top: np.uint64,
+    bottom: np.uint64,
+    left: np.uint64,
+    right: np.uint64,
+    order: np.ndarray,
+    history: np.ndarray,
+    table_keys: np.ndarray,
+    table_values: np.ndarray,
+    node_limit: int,
+    counters: np.ndarray,
 ) -> tuple[int, np.uint64]:
     """(1 if the mover wins else 0, the carrier), or (-1, 0) when ``node_limit`` nodes were not
     enough. ``counters[0]`` accumulates the nodes searched."""
@@ -481,7 +526,14 @@ class HexSolver:
         g = self.geometry
         stones, edge_a, edge_b = (black, g.top, g.bottom) if player == 0 else (white, g.left, g.right)
         found, carrier = _virtual_connection(
-            stones, g.full & ~(black | white), edge_a, edge_b, np.uint64(self.size), g.full, g.full & ~g.left, g.full & ~g.right,
+            stones,
+            g.full & ~(black | white),
+            edge_a,
+            edge_b,
+            np.uint64(self.size),
+            g.full,
+            g.full & ~g.left,
+            g.full & ~g.right,
             np.zeros((5, 34), dtype=np.uint64),
         )
         if not found:
@@ -513,9 +565,21 @@ class HexSolver:
         counters = np.zeros(1, dtype=np.int64)
         limit = np.iinfo(np.int64).max if self.node_limit is None else int(self.node_limit)
         result, carrier = _search(
-            np.uint64(black), np.uint64(white), int(mover), self.size,
-            g.full, g.top, g.bottom, g.left, g.right,
-            self._order, self._history, self._keys, self._values, limit, counters,
+            np.uint64(black),
+            np.uint64(white),
+            int(mover),
+            self.size,
+            g.full,
+            g.top,
+            g.bottom,
+            g.left,
+            g.right,
+            self._order,
+            self._history,
+            self._keys,
+            self._values,
+            limit,
+            counters,
         )
         self.nodes += int(counters[0])
         if result < 0:

@@ -16,7 +16,7 @@ x loss {normalised, legacy}; every cell trains a GRU actor-critic for ``--episod
   form and episode length;
 - ``curves.png``: training accuracy on non-trivial conditions against episodes at lr 0.005.
 
-    python experiments/loss_weight_study/run.py [--seeds 3] [--episodes 2000] [--workers 2] [--out experiments/loss_weight_study/results]
+    python experiments/loss_weight_study/run.py [--seeds 3] [--episodes 2000] [--workers 2] [--backend local|ray [--address auto]] [--out experiments/loss_weight_study/results]
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rlagent.distributed import add_backend_arguments, start_backend
+from rlagent.errors import RlagentError
 from rlagent.sweep import Cell, CellResult, first_step_at, run_sweep
 
 WEIGHTS = (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0)
@@ -36,8 +38,7 @@ LENGTHS = (15, 60)
 LOSSES = ("normalised", "legacy")
 NUM_ENVS = 16
 NETWORK = ("policy.recurrent=gru", "policy.recurrent_hidden=64", "policy.hidden_sizes=[64]")
-COLUMNS = ("loss", "epoch_len", "weight", "lr", "seed", "accuracy", "accuracy_nontrivial", "value_loss_final",
-           "value_loss_max", "episode_95")
+COLUMNS = ("loss", "epoch_len", "weight", "lr", "seed", "accuracy", "accuracy_nontrivial", "value_loss_final", "value_loss_max", "episode_95")
 
 
 def grid(seeds: int, episodes: int) -> list[Cell]:
@@ -48,8 +49,12 @@ def grid(seeds: int, episodes: int) -> list[Cell]:
                 for lr in RATES:
                     for seed in range(seeds):
                         overrides = (
-                            "env.task=pwm5", f"env.epoch_len={length}", f"run.num_envs={NUM_ENVS}", *NETWORK,
-                            f"reinforce.value_loss_coef={weight}", f"reinforce.learning_rate={lr}",
+                            "env.task=pwm5",
+                            f"env.epoch_len={length}",
+                            f"run.num_envs={NUM_ENVS}",
+                            *NETWORK,
+                            f"reinforce.value_loss_coef={weight}",
+                            f"reinforce.learning_rate={lr}",
                             f"reinforce.legacy_loss={'true' if loss == 'legacy' else 'false'}",
                         )
                         tags = (("loss", loss), ("epoch_len", length), ("weight", weight), ("lr", lr), ("seed", seed))
@@ -132,22 +137,30 @@ def summarise(rows: list[dict[str, object]]) -> None:
             learned = [r for r in cells if r["accuracy_nontrivial"] >= 0.95]
             exploded = [r for r in cells if r["value_loss_max"] > 10]
             by_weight = {w: np.mean([r["accuracy_nontrivial"] >= 0.95 for r in cells if r["weight"] == w]) for w in WEIGHTS}
-            print(f"{loss:>10} loss, epoch_len {length:>2}: {len(learned)}/{len(cells)} runs reach 95% non-trivial; "
-                  f"value loss > 10 in {len(exploded)}; share learned by critic weight: "
-                  + ", ".join(f"{w:g}: {share:.0%}" for w, share in by_weight.items()))
+            print(
+                f"{loss:>10} loss, epoch_len {length:>2}: {len(learned)}/{len(cells)} runs reach 95% non-trivial; "
+                f"value loss > 10 in {len(exploded)}; share learned by critic weight: " + ", ".join(f"{w:g}: {share:.0%}" for w, share in by_weight.items())
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--episodes", type=int, default=2000)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="processes to run cells in (default 2); with --backend ray and no --address, the cores of the Ray it starts"
+    )
+    add_backend_arguments(parser)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
+    try:
+        start_backend(args.backend, args.address, num_cpus=args.workers if args.workers > 0 else None)
+    except RlagentError as error:  # Ray missing, or no cluster at --address: one line, not a traceback
+        parser.error(str(error))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    results = run_sweep(grid(args.seeds, args.episodes), workers=args.workers, eval_episodes=400)
+    results = run_sweep(grid(args.seeds, args.episodes), workers=args.workers, eval_episodes=400, backend=args.backend)
     failed = [r for r in results if r.error]
     if failed:
         print(f"{len(failed)} cells failed, e.g. {failed[0].cell.command()}: {failed[0].error}")

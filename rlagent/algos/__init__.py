@@ -17,4 +17,20 @@ LEARNERS: dict[str, LearnerSpec] = {
     DQN_SPEC.name: DQN_SPEC,
 }
 
-__all__ = ["LEARNERS", "A2C_SPEC", "PPO", "PPO_SPEC", "OnPolicyConfig", "REINFORCE_SPEC", "Reinforce", "ReinforceConfig", "RAINBOW_SPEC", "DQN_SPEC", "Rainbow", "RainbowConfig", "CollectionNeeds", "Learner", "LearnerSpec"]
+__all__ = [
+    "LEARNERS",
+    "A2C_SPEC",
+    "PPO",
+    "PPO_SPEC",
+    "OnPolicyConfig",
+    "REINFORCE_SPEC",
+    "Reinforce",
+    "ReinforceConfig",
+    "RAINBOW_SPEC",
+    "DQN_SPEC",
+    "Rainbow",
+    "RainbowConfig",
+    "CollectionNeeds",
+    "Learner",
+    "LearnerSpec",
+]

@@ -52,10 +52,19 @@ class Learner(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
+class OffPolicyLearner(Learner, Protocol):
+    """A learner of a spec with ``on_policy=False``: its state may leave out its replay."""
+
+    replay_restored: bool
+
+    def state_dict(self, include_replay: bool = True) -> dict[str, Any]: ...
+
+
 class LearnerFactory(Protocol):
-    def __call__(
-        self, policy: torch.nn.Module, config: Any, total_updates: int, device: torch.device, *, seed: int, fast: Any
-    ) -> Learner: ...
+    """Builds a learner for the network its spec's ``build_network`` made (so the network's type is
+    the learner's own: :class:`~rlagent.nets.policy.ActorCritic` for PPO, a ``QNetwork`` for Rainbow)."""
+
+    def __call__(self, network: Any, config: Any, total_updates: int, device: torch.device, /, *, seed: int, fast: Any) -> Learner: ...
 
 
 @dataclass(frozen=True)

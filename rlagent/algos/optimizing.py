@@ -14,6 +14,8 @@ from typing import Any
 import torch
 
 from rlagent.fast.fused_adam import FusedAdam
+from rlagent.nets.policy import ActorCritic
+from rlagent.nets.q_network import QNetwork
 
 
 def make_optimizer(parameters: list[torch.nn.Parameter], config: Any) -> torch.optim.Optimizer:
@@ -32,7 +34,7 @@ def make_optimizer(parameters: list[torch.nn.Parameter], config: Any) -> torch.o
 class GradientStep:
     """``step(loss) -> gradient norms``: zero, backward, measure, clip to ``max_grad_norm``, step."""
 
-    def __init__(self, policy: torch.nn.Module, config: Any) -> None:
+    def __init__(self, policy: ActorCritic | QNetwork, config: Any) -> None:
         self.config = config
         self.parameters = [p for p in policy.parameters() if p.requires_grad]
         self.optimizer = make_optimizer(self.parameters, config)

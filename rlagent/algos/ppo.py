@@ -25,12 +25,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlagent.fast.paths import FastPaths, select_fast_paths
-from rlagent.algos.optimizing import GradientStep
 from rlagent.algos.common import SCHEDULES, scheduled, validate_learner_fields
 from rlagent.algos.learner import CollectionNeeds, LearnerSpec
+from rlagent.algos.optimizing import GradientStep
 from rlagent.errors import TrainingError
+from rlagent.fast.paths import FastPaths, select_fast_paths
 from rlagent.losses import LOSS_TERMS, clipped_surrogate, normalize, on_return_scale, value_loss
+from rlagent.nets.policy import ActorCritic
 from rlagent.returns import explained_variance, gae
 from rlagent.rollout import Rollout, flatten_steps
 from rlagent.validation import ALGORITHM_SECTION, choice, positive, unit_interval
@@ -79,7 +80,6 @@ class OnPolicyConfig:
         choice(self, section, "clip_schedule", SCHEDULES)
 
 
-
 A2C_DEFAULTS: dict[str, Any] = {
     "learning_rate": 7e-4,
     "num_steps": 5,
@@ -98,7 +98,7 @@ def _to_tensor(array: Any, device: torch.device) -> Any:
     return torch.as_tensor(array, device=device)
 
 
-def _rows(batch: Any, index: torch.Tensor) -> Any:
+def _rows(batch: Any, index: torch.Tensor | np.ndarray) -> Any:
     return {k: v[index] for k, v in batch.items()} if isinstance(batch, dict) else batch[index]
 
 
@@ -115,7 +115,7 @@ class PPO:
 
     def __init__(
         self,
-        policy: torch.nn.Module,
+        policy: ActorCritic,
         config: OnPolicyConfig,
         total_updates: int,
         device: torch.device,
@@ -157,8 +157,13 @@ class PPO:
         scale = cfg.value_loss
         values = on_return_scale(rollout.values, scale)
         advantages, returns = gae(
-            rollout.rewards, values, rollout.terminated, rollout.truncated,
-            on_return_scale(rollout.last_values, scale), cfg.discount_factor, cfg.gae_lambda,
+            rollout.rewards,
+            values,
+            rollout.terminated,
+            rollout.truncated,
+            on_return_scale(rollout.last_values, scale),
+            cfg.discount_factor,
+            cfg.gae_lambda,
             truncation_values=on_return_scale(rollout.truncation_values(self.policy), scale),
         )
         rollout.advantages, rollout.returns, rollout.scaled_values = advantages, returns, values
@@ -247,6 +252,7 @@ class PPO:
         if self.recurrent:
             tensors = {k: _to_tensor(v, self.device) for k, v in fields.items()}
             tensors["episode_starts"] = _to_tensor(rollout.episode_starts, self.device)
+            assert rollout.states is not None, "a recurrent policy's rollout keeps its states"
             tensors["state"] = torch.as_tensor(rollout.states[0], device=self.device)
             if rollout.valid is not None:
                 tensors["valid"] = _to_tensor(rollout.valid, self.device)
@@ -277,8 +283,8 @@ class PPO:
         minibatch = cfg.minibatch_size or max(1, size // cfg.num_minibatch)
         if minibatch >= size:  # one minibatch of everything: its gradient does not depend on the order
             return [tensors]
-        permutation = torch.randperm(size, generator=self.generator)
-        permutation = permutation.numpy() if isinstance(tensors["returns"], np.ndarray) else permutation.to(self.device)
+        order = torch.randperm(size, generator=self.generator)
+        permutation = order.numpy() if isinstance(tensors["returns"], np.ndarray) else order.to(self.device)
         return [{k: _rows(v, permutation[i : i + minibatch]) for k, v in tensors.items()} for i in range(0, size, minibatch)]
 
     def state_dict(self) -> dict[str, Any]:
@@ -308,7 +314,7 @@ class AutogradLoss:
 
     wants_numpy = False  # it reads minibatches of tensors
 
-    def __init__(self, policy: torch.nn.Module, config: OnPolicyConfig, gradient: GradientStep, recurrent: bool) -> None:
+    def __init__(self, policy: ActorCritic, config: OnPolicyConfig, gradient: GradientStep, recurrent: bool) -> None:
         self.policy, self.config, self.gradient, self.recurrent = policy, config, gradient, recurrent
 
     def terms(self, batch: dict[str, Any], clip: float | None) -> dict[str, torch.Tensor]:

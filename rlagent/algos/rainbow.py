@@ -113,7 +113,12 @@ class RainbowConfig:
 
 
 DQN_DEFAULTS = {
-    "double": False, "dueling": False, "prioritized": False, "n_step": 1, "distributional": False, "noisy": False,
+    "double": False,
+    "dueling": False,
+    "prioritized": False,
+    "n_step": 1,
+    "distributional": False,
+    "noisy": False,
 }
 
 
@@ -175,9 +180,7 @@ class Rainbow:
         start = time.perf_counter()
         transitions = self.staging.push(rollout)
         if self.replay is None and len(transitions):
-            self.replay = ReplayBuffer(
-                cfg.buffer_size, self.network.observation_space, transitions, cfg.prioritized, cfg.alpha, cfg.compact_replay
-            )
+            self.replay = ReplayBuffer(cfg.buffer_size, self.network.observation_space, transitions, cfg.prioritized, cfg.alpha, cfg.compact_replay)
         if self.replay is not None:
             self.replay.add(transitions)
         before = self.steps
@@ -188,16 +191,18 @@ class Rainbow:
             metrics = self._train()
         self.updates_done += 1
         self.network.exploration_rate = self.exploration_rate()
-        metrics.update({
-            "fast/analytic_gradient": float(self.analytic_used),
-            "rollout/exploration_rate": self.network.exploration_rate,
-            "train/n_updates": float(self.gradient_steps),
-            "train/learning_rate": self.learning_rate(),
-            "replay/size": float(0 if self.replay is None else self.replay.size),
-            "replay/beta": self.beta() if cfg.prioritized else 1.0,
-            "replay/priority_mean": 0.0 if self.replay is None else self.replay.priority_mean(),
-            "train/update_seconds": time.perf_counter() - start,
-        })
+        metrics.update(
+            {
+                "fast/analytic_gradient": float(self.analytic_used),
+                "rollout/exploration_rate": self.network.exploration_rate,
+                "train/n_updates": float(self.gradient_steps),
+                "train/learning_rate": self.learning_rate(),
+                "replay/size": float(0 if self.replay is None else self.replay.size),
+                "replay/beta": self.beta() if cfg.prioritized else 1.0,
+                "replay/priority_mean": 0.0 if self.replay is None else self.replay.priority_mean(),
+                "train/update_seconds": time.perf_counter() - start,
+            }
+        )
         if cfg.noisy:
             metrics["train/noise_sigma"] = self.network.noise_sigma()
         return metrics
@@ -227,21 +232,23 @@ class Rainbow:
         self.analytic_used = analytic is not None
         if analytic is not None:
             analytic.refresh()
-        return self._train_by_hand(analytic) if analytic is not None else self._train_autograd()
+        if self.replay is None:
+            raise RuntimeError("Rainbow trains from its replay, which the first update makes")
+        return self._train_by_hand(analytic, self.replay) if analytic is not None else self._train_autograd(self.replay)
 
-    def _train_by_hand(self, analytic: Any) -> dict[str, float]:
+    def _train_by_hand(self, analytic: Any, replay: ReplayBuffer) -> dict[str, float]:
         """The gradient steps through :mod:`rlagent.fast.td_gradient` (plain MLP Q-networks)."""
         cfg, beta = self.config, self.beta()
         losses, q_means, td_errors = [], [], []
         for _ in range(cfg.gradient_steps):
-            sample = self.replay.sample(cfg.batch_size, self.rng, beta)
+            sample = replay.sample(cfg.batch_size, self.rng, beta)
             result = analytic.step(sample)
             if not math.isfinite(result.loss):
                 raise TrainingError(f"the rainbow loss became {result.loss} at gradient step {self.gradient_steps}")
             self.gradient.clip_and_step()
             self.gradient_steps += 1
             if cfg.prioritized:
-                self.replay.update_priorities(sample.indices, np.abs(result.td_error) + cfg.priority_eps)
+                replay.update_priorities(sample.indices, np.abs(result.td_error) + cfg.priority_eps)
             losses.append(result.loss)
             q_means.append(result.q_taken)
             td_errors.append(result.td_error)
@@ -251,7 +258,7 @@ class Rainbow:
             "train/td_error": float(np.abs(np.stack(td_errors)).mean()),
         }
 
-    def _train_autograd(self) -> dict[str, float]:
+    def _train_autograd(self, replay: ReplayBuffer) -> dict[str, float]:
         """The gradient steps through autograd. The loss is checked for NaN once per update, on
         all its steps together (a check per step would wait on each step's result); the error
         names the first step that went wrong."""
@@ -262,7 +269,7 @@ class Rainbow:
             if cfg.noisy:
                 self.network.reset_noise(self.noise)
                 self.target.reset_noise(self.noise)
-            sample = self.replay.sample(cfg.batch_size, self.rng, beta)
+            sample = replay.sample(cfg.batch_size, self.rng, beta)
             per_sample, q_taken, td_error = self.sample_losses(sample)
             weights = torch.as_tensor(sample.weights, device=self.device)
             loss = (weights * per_sample).mean()
@@ -274,7 +281,7 @@ class Rainbow:
                 priority = (per_sample if cfg.distributional else td_error.abs()).detach().cpu().numpy()
                 if not np.isfinite(priority).all():
                     raise TrainingError(f"the rainbow loss became {float(loss)} at gradient step {self.gradient_steps - 1}")
-                self.replay.update_priorities(sample.indices, priority + cfg.priority_eps)
+                replay.update_priorities(sample.indices, priority + cfg.priority_eps)
             losses.append(loss.detach())
             q_means.append(q_taken.detach().mean())
             td_errors.append(td_error.detach().abs().mean())
@@ -303,6 +310,7 @@ class Rainbow:
             chooser = self.network.action_values(sample.next_obs)[0] if cfg.double else target_q
             next_actions = greedy_actions(chooser, next_mask)
             if cfg.distributional:
+                assert target_log_probs is not None, "a distributional network gives its atoms' log-probabilities"
                 next_probs = target_log_probs[rows, next_actions].exp()
                 target = project_distribution(next_probs, rewards, discounts, self.network.support)
             target_value = rewards + discounts * target_q[rows, next_actions]
@@ -310,6 +318,7 @@ class Rainbow:
         q_taken = q[rows, actions]
         td_error = target_value - q_taken.detach()
         if cfg.distributional:
+            assert log_probs is not None
             per_sample = -(target * log_probs[rows, actions]).sum(-1)
         elif cfg.loss == "huber":
             per_sample = F.smooth_l1_loss(q_taken, target_value, reduction="none")
@@ -369,9 +378,16 @@ def project_distribution(next_probs: torch.Tensor, rewards: torch.Tensor, discou
 
 def build_network(observation_space: Any, action_space: Any, policy_config: Any, config: RainbowConfig) -> QNetwork:
     return build_q_network(
-        observation_space, action_space, policy_config,
-        dueling=config.dueling, distributional=config.distributional, num_atoms=config.num_atoms,
-        v_min=config.v_min, v_max=config.v_max, noisy=config.noisy, sigma0=config.sigma0,
+        observation_space,
+        action_space,
+        policy_config,
+        dueling=config.dueling,
+        distributional=config.distributional,
+        num_atoms=config.num_atoms,
+        v_min=config.v_min,
+        v_max=config.v_max,
+        noisy=config.noisy,
+        sigma0=config.sigma0,
     )
 
 
@@ -380,10 +396,21 @@ def _collection(config: RainbowConfig) -> CollectionNeeds:
 
 
 RAINBOW_SPEC = LearnerSpec(
-    "rainbow", "Rainbow DQN: double, dueling, prioritized, n-step, distributional, noisy (each switchable)",
-    Rainbow, RainbowConfig, _collection, on_policy=False, network=build_network,
+    "rainbow",
+    "Rainbow DQN: double, dueling, prioritized, n-step, distributional, noisy (each switchable)",
+    Rainbow,
+    RainbowConfig,
+    _collection,
+    on_policy=False,
+    network=build_network,
 )
 DQN_SPEC = LearnerSpec(
-    "dqn", "DQN: Rainbow with every part off (epsilon-greedy, one-step, uniform replay)",
-    Rainbow, RainbowConfig, _collection, DQN_DEFAULTS, on_policy=False, network=build_network,
+    "dqn",
+    "DQN: Rainbow with every part off (epsilon-greedy, one-step, uniform replay)",
+    Rainbow,
+    RainbowConfig,
+    _collection,
+    DQN_DEFAULTS,
+    on_policy=False,
+    network=build_network,
 )

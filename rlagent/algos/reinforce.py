@@ -26,11 +26,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlagent.algos.optimizing import GradientStep
 from rlagent.algos.common import scheduled, validate_learner_fields
 from rlagent.algos.learner import CollectionNeeds, LearnerSpec
+from rlagent.algos.optimizing import GradientStep
 from rlagent.errors import ConfigError, TrainingError
 from rlagent.losses import on_return_scale, value_loss
+from rlagent.nets.policy import ActorCritic
 from rlagent.returns import discounted_returns, explained_variance
 from rlagent.rollout import Rollout
 from rlagent.validation import ALGORITHM_SECTION, choice
@@ -79,9 +80,7 @@ class ReinforceConfig:
 class Reinforce:
     """The update rule: ``update(rollout) -> metrics``. The run loop owns everything else."""
 
-    def __init__(
-        self, policy: torch.nn.Module, config: ReinforceConfig, total_updates: int, device: torch.device, seed: int = 0, fast: Any = None
-    ) -> None:
+    def __init__(self, policy: ActorCritic, config: ReinforceConfig, total_updates: int, device: torch.device, seed: int = 0, fast: Any = None) -> None:
         """``seed`` and ``fast`` are the learner interface's; one full-batch step needs neither."""
         self.policy, self.config, self.device = policy, config, device
         self.total_updates = max(1, total_updates)
@@ -138,6 +137,7 @@ class Reinforce:
     def _forward(self, rollout: Rollout) -> Any:
         obs = rollout.obs
         if self.recurrent:
+            assert rollout.states is not None, "a recurrent policy's rollout keeps its states"
             state0 = torch.as_tensor(rollout.states[0], device=self.device)
             starts = torch.as_tensor(rollout.episode_starts, device=self.device)
             return self.policy.forward_sequence(obs, state0, starts)
@@ -190,6 +190,4 @@ def _collection(config: ReinforceConfig) -> CollectionNeeds:
     return CollectionNeeds(num_steps=config.num_steps, reset_state_per_trial=config.state_reset == "trial")
 
 
-REINFORCE_SPEC = LearnerSpec(
-    "reinforce", "REINFORCE with a learned critic: Monte-Carlo returns, one step per rollout", Reinforce, ReinforceConfig, _collection
-)
+REINFORCE_SPEC = LearnerSpec("reinforce", "REINFORCE with a learned critic: Monte-Carlo returns, one step per rollout", Reinforce, ReinforceConfig, _collection)

@@ -125,7 +125,7 @@ class ReplayBuffer:
 
         def obs_field(key: str | None) -> Field:
             sample = example.obs[key] if key is not None else example.obs
-            sub = observation_space.spaces.get(key) if isinstance(observation_space, spaces.Dict) else observation_space
+            sub = observation_space.spaces.get(key) if key is not None and isinstance(observation_space, spaces.Dict) else observation_space
             return Field(self.capacity, sample.shape[1:], sample.dtype, compact and _binary_space(sub))
 
         self.obs = {key: obs_field(key) for key in keys}
@@ -150,7 +150,9 @@ class ReplayBuffer:
         if count == 0:
             return
         if count > self.capacity:  # only the newest fit
-            batch = Transitions(*(_rows(getattr(batch, f), slice(count - self.capacity, count)) for f in ("obs", "actions", "rewards", "discounts", "next_obs")))
+            batch = Transitions(
+                *(_rows(getattr(batch, f), slice(count - self.capacity, count)) for f in ("obs", "actions", "rewards", "discounts", "next_obs"))
+            )
             count = self.capacity
         rows = (self.position + np.arange(count)) % self.capacity
         for key in self.obs:
@@ -175,8 +177,7 @@ class ReplayBuffer:
         else:
             indices = self.tree.sample(batch_size, rng)
             priorities = self.tree.priorities(indices)
-            weights = (priorities / self.tree.min) ** -beta
-            weights = weights.astype(np.float32)
+            weights = ((priorities / self.tree.min) ** -beta).astype(np.float32)
         return Sample(
             obs=self._read(self.obs, indices),
             actions=self.actions[indices].astype(np.int64),
@@ -228,7 +229,9 @@ class ReplayBuffer:
         keys = [None if k == "None" else k for k in state["obs"]]
         buffer.is_dict = keys != [None]
         buffer.obs = {k: Field.from_state_dict(state["obs"][str(k)], state["obs"][str(k)]["shape"], state["obs"][str(k)]["dtype"]) for k in keys}
-        buffer.next_obs = {k: Field.from_state_dict(state["next_obs"][str(k)], state["next_obs"][str(k)]["shape"], state["next_obs"][str(k)]["dtype"]) for k in keys}
+        buffer.next_obs = {
+            k: Field.from_state_dict(state["next_obs"][str(k)], state["next_obs"][str(k)]["shape"], state["next_obs"][str(k)]["dtype"]) for k in keys
+        }
         buffer.tree = SumTree(buffer.capacity) if state["tree"] is not None else None
         buffer.load_state_dict(state)
         return buffer

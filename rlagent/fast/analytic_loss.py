@@ -21,10 +21,11 @@ import numpy as np
 import torch
 
 from rlagent.fast.hooks import any_hooks
-from rlagent.losses import LOSS_TERMS
 from rlagent.fast.loss_gradients import CategoricalTerms, clipped_surrogate_grad, normalize, value_loss_grad
 from rlagent.fast.mlp_backprop import MLPBackprop
 from rlagent.fast.mlp_layout import mlp_layout
+from rlagent.losses import LOSS_TERMS
+from rlagent.nets.policy import ActorCritic
 
 
 class AnalyticLoss:
@@ -35,7 +36,7 @@ class AnalyticLoss:
 
     wants_numpy = True  # it reads minibatches of numpy arrays
 
-    def __init__(self, policy: torch.nn.Module, net: MLPBackprop, config: Any, gradient: Any = None) -> None:
+    def __init__(self, policy: ActorCritic, net: MLPBackprop, config: Any, gradient: Any = None) -> None:
         self.policy, self.net, self.config, self.gradient = policy, net, config, gradient
         self.parameters = net.parameters()
         self._pending: tuple[CategoricalTerms, np.ndarray, np.ndarray] | None = None
@@ -81,9 +82,7 @@ class AnalyticLoss:
         logits, values = (t.numpy() for t in self.net.forward(x))
         categorical = CategoricalTerms(logits, None if mask is None else mask.numpy(), batch["actions"])
         # float32 throughout, as the network's: a float64 field would make float64 gradients.
-        advantages, old_log_probs, returns, old_values = (
-            np.asarray(batch[key], dtype=np.float32) for key in ("advantages", "log_probs", "returns", "values")
-        )
+        advantages, old_log_probs, returns, old_values = (np.asarray(batch[key], dtype=np.float32) for key in ("advantages", "log_probs", "returns", "values"))
         if cfg.normalize_advantage:
             advantages = normalize(advantages)
         pg, kl, clip_fraction, grad_log_probs = clipped_surrogate_grad(categorical.log_probs, old_log_probs, advantages, _number(clip))
@@ -118,7 +117,7 @@ def analytic_loss(policy: torch.nn.Module, config: Any, gradient: Any) -> Analyt
     but a plain MLP actor-critic, or one whose trainable parameters are not exactly its layers'."""
     trainable = gradient.parameters
     layout = mlp_layout(policy)
-    if layout is None:
+    if layout is None or not isinstance(policy, ActorCritic):
         return None
     net = MLPBackprop(layout)
     if {id(p) for p in net.parameters()} != {id(p) for p in trainable}:

@@ -147,14 +147,16 @@ class FusedAdam(torch.optim.Adam):
         """One Adam step for every bucket; False (nothing changed) where torch's own step must run."""
         if getattr(self, "grad_scale", None) is not None or getattr(self, "found_inf", None) is not None:
             return False
-        grads = []
+        grads: list[list[Tensor]] = []
         for bucket in plan:
             group = bucket.group
             if isinstance(group["lr"], Tensor) or any(group[flag] for flag in _UNSUPPORTED_FLAGS):
                 return False
-            bucket_grads = [p.grad for p in bucket.params]
-            if any(g is None for g in bucket_grads):
-                return False
+            bucket_grads = []
+            for p in bucket.params:
+                if p.grad is None:
+                    return False
+                bucket_grads.append(p.grad)
             grads.append(bucket_grads)
         with torch.no_grad():
             for bucket, bucket_grads in zip(plan, grads):

@@ -20,9 +20,10 @@ def global_module_hooks() -> bool:
 
 def module_hooked(module: nn.Module) -> bool:
     """Forward or backward hooks on this module itself (not its children), or on every module."""
-    return bool(
-        module._forward_hooks or module._forward_pre_hooks or module._backward_hooks or getattr(module, "_backward_pre_hooks", None)
-    ) or global_module_hooks()
+    return (
+        bool(module._forward_hooks or module._forward_pre_hooks or module._backward_hooks or getattr(module, "_backward_pre_hooks", None))
+        or global_module_hooks()
+    )
 
 
 def any_hooks(root: nn.Module, parameters: bool = True) -> bool:

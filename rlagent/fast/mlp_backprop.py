@@ -65,7 +65,7 @@ class MLPBackprop:
         self._actor: list[Tensor] | None = None
         self._critic: list[Tensor] | None = None
 
-    def parameters(self) -> list[nn.Parameter]:
+    def parameters(self) -> list[Tensor]:
         layout = self.layout
         layers = [*layout.actor, *(layout.critic or ()), layout.policy_head, layout.value_head]
         return [p for layer in layers for p in (layer.weight, layer.bias)]
@@ -100,7 +100,7 @@ class MLPBackprop:
         value.bias.grad = grad_values.sum(0, keepdim=True)
         grad_features = torch.mm(grad_logits, head.weight)
         grad_critic = torch.outer(grad_values, value.weight[0])
-        if critic is None:
+        if critic is None or layout.critic is None:  # both or neither: one trunk feeds both heads
             self._trunk_backward(layout.actor, actor, grad_features.add_(grad_critic))
         else:
             self._trunk_backward(layout.actor, actor, grad_features)

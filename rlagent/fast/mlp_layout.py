@@ -50,20 +50,26 @@ def mlp_layout(policy: torch.nn.Module) -> MLPLayout | None:
     if not isinstance(policy.policy_head, CategoricalHead):
         return None
     trunks = [policy.actor] if policy.critic is None else [policy.actor, policy.critic]
+    encoders: list[MLPEncoder] = []
     names = set()
     for trunk in trunks:
         if not isinstance(trunk.encoder, MLPEncoder) or trunk.core is not None or trunk.spatial:
             return None
-        names.add(activation_name(trunk.encoder))
-    if len(names) != 1 or not names <= set(SUPPORTED_ACTIVATIONS):
+        encoders.append(trunk.encoder)
+        name = activation_name(trunk.encoder)
+        if name not in SUPPORTED_ACTIVATIONS:
+            return None
+        names.add(name)
+    if len(names) != 1:
         return None
-    if policy.critic is not None and len(policy.critic.encoder.layers) != len(policy.actor.encoder.layers):
+    layers = [encoder.linears() for encoder in encoders]
+    if len(layers) == 2 and len(layers[1]) != len(layers[0]):
         return None
     if any(p.dtype != torch.float32 for p in policy.parameters()):
         return None
     return MLPLayout(
-        actor=tuple(policy.actor.encoder.layers),
-        critic=None if policy.critic is None else tuple(policy.critic.encoder.layers),
+        actor=layers[0],
+        critic=layers[1] if len(layers) == 2 else None,
         policy_head=policy.policy_head.linear,
         value_head=policy.value_head.linear,
         activation=names.pop(),

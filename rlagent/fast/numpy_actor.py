@@ -15,14 +15,17 @@ torch's ``ActorCritic.act``: :func:`numpy_actor` returns None for it.
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 import torch
 
 from rlagent.fast.hooks import any_hooks
-from rlagent.nets.inputs import MASK_KEY
 from rlagent.fast.mlp_layout import MLPLayout, mlp_layout
+from rlagent.nets.inputs import MASK_KEY
+from rlagent.nets.policy import ActorCritic
 
-_NUMPY_ACTIVATIONS = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0, out=x)}
+_NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0, out=x)}
 _FLOAT32_MIN = np.finfo(np.float32).min
 
 
@@ -42,7 +45,7 @@ class NumpyActor:
     before every rollout, after the learner has changed the parameters).
     """
 
-    def __init__(self, policy: torch.nn.Module, layout: MLPLayout) -> None:
+    def __init__(self, policy: ActorCritic, layout: MLPLayout) -> None:
         self.policy, self.layout = policy, layout
         self.keys = policy.inputs.keys
         self.has_mask = policy.inputs.mask_size is not None
@@ -56,10 +59,11 @@ class NumpyActor:
         """Exp(1) noise from ``generator``, the draw torch's sampler makes for logits of this shape
         (``exponential_`` fills every element from the generator, whatever the buffer held), into a
         buffer kept between steps: an allocation per step cost more than the draw."""
-        if self._noise_view.shape != shape:
-            self._noise_buffer = torch.empty(shape, dtype=torch.float32)
-            self._noise_view = self._noise_buffer.numpy()  # shares the buffer's memory
-        self._noise_buffer.exponential_(generator=generator)
+        buffer = self._noise_buffer
+        if buffer is None or self._noise_view.shape != shape:
+            buffer = self._noise_buffer = torch.empty(shape, dtype=torch.float32)
+            self._noise_view = buffer.numpy()  # shares the buffer's memory
+        buffer.exponential_(generator=generator)
         return self._noise_view
 
     def applies(self) -> bool:
@@ -84,11 +88,11 @@ class NumpyActor:
         self.layers = layers
         self.output = (_block_diagonal(head_w, value_w), np.concatenate([head_b, value_b]))
 
-    def _input(self, obs: object) -> tuple[np.ndarray, np.ndarray | None]:
+    def _input(self, obs: Any) -> tuple[np.ndarray, np.ndarray | None]:
         return numpy_input(obs, self.keys, self.has_mask)
 
     def act(
-        self, obs: object, state: None = None, episode_start: object = None, deterministic: bool = False, generator: torch.Generator | None = None
+        self, obs: Any, state: None = None, episode_start: object = None, deterministic: bool = False, generator: torch.Generator | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, None]:
         """``ActorCritic.act``'s contract (feed-forward: the state stays None). The sampling noise
         comes from ``generator`` exactly as the torch path draws it (Exp(1), one float32 per
@@ -114,7 +118,7 @@ class NumpyActor:
         return actions, log_probs[self._rows, actions].astype(np.float32), values.astype(np.float32), None
 
 
-def numpy_input(obs: object, keys: tuple[str, ...] | None, has_mask: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def numpy_input(obs: Any, keys: tuple[str, ...] | None, has_mask: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """A batch of observations as the flat float32 input (N, input_dim) and the bool legal-action
     mask (N, A) or None, as ``ObservationAdapter.split(..., flat=True)`` gives them in torch."""
     if keys is None:
@@ -136,4 +140,4 @@ def _block_diagonal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def numpy_actor(policy: torch.nn.Module) -> NumpyActor | None:
     """A numpy fast path for ``policy``'s rollout step, or None where only torch's is exact."""
     layout = mlp_layout(policy)
-    return None if layout is None else NumpyActor(policy, layout)
+    return NumpyActor(policy, layout) if layout is not None and isinstance(policy, ActorCritic) else None

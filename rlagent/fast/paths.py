@@ -54,4 +54,3 @@ def select_fast_paths(policy: torch.nn.Module, mode: str = "auto") -> FastPaths:
     if mode == "off":
         return FastPaths(mode, None, False)
     return FastPaths(mode, numpy_actor(policy) or numpy_q_actor(policy), True)
-

@@ -14,14 +14,17 @@ way; the Q-values differ from torch's by float rounding only. Networks other tha
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 import torch
 
 from rlagent.fast.hooks import any_hooks
 from rlagent.fast.numpy_actor import numpy_input
 from rlagent.fast.q_layout import QLayout, q_layout
+from rlagent.nets.q_network import QNetwork
 
-_ACTIVATIONS = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0, out=x)}
+_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0, out=x)}
 
 
 def _transposed(layer: torch.nn.Linear) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +37,7 @@ class NumpyQActor:
     None)``, what :meth:`rlagent.nets.q_network.QNetwork.act` returns, with the network's current
     ``exploration_rate``."""
 
-    def __init__(self, network: torch.nn.Module, layout: QLayout) -> None:
+    def __init__(self, network: QNetwork, layout: QLayout) -> None:
         self.network, self.layout = network, layout
         self.keys = network.inputs.keys
         self.has_mask = network.inputs.mask_size is not None
@@ -71,7 +74,7 @@ class NumpyQActor:
         return value + advantage - advantage.mean(axis=1, keepdims=True)
 
     def act(
-        self, obs: object, state: None = None, episode_start: object = None, deterministic: bool = False, generator: torch.Generator | None = None
+        self, obs: Any, state: None = None, episode_start: object = None, deterministic: bool = False, generator: torch.Generator | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, None]:
         x, mask = numpy_input(obs, self.keys, self.has_mask)
         q = self.q_values(x)
@@ -96,4 +99,4 @@ class NumpyQActor:
 def numpy_q_actor(network: torch.nn.Module) -> NumpyQActor | None:
     """A numpy fast path for ``network``'s rollout step, or None where only torch's is exact."""
     layout = q_layout(network)
-    return None if layout is None else NumpyQActor(network, layout)
+    return NumpyQActor(network, layout) if layout is not None and isinstance(network, QNetwork) else None

@@ -33,7 +33,7 @@ class QLayout:
     def linears(self) -> tuple[nn.Linear, ...]:
         return (*self.trunk, self.advantage, *(() if self.value is None else (self.value,)))
 
-    def parameters(self) -> list[nn.Parameter]:
+    def parameters(self) -> list[torch.Tensor]:
         return [p for layer in self.linears for p in (layer.weight, layer.bias)]
 
 
@@ -47,9 +47,10 @@ def q_layout(network: torch.nn.Module) -> QLayout | None:
     name = activation_name(encoder)
     if name not in SUPPORTED_ACTIVATIONS:
         return None
-    layers = (*encoder.layers, head.advantage, *(() if head.value is None else (head.value,)))
-    if any(type(layer) is not nn.Linear for layer in layers):  # a NoisyLinear head, or a subclass
+    trunk, advantage, value = encoder.linears(), head.advantage, head.value
+    # a NoisyLinear head, or a subclass of nn.Linear
+    if any(type(layer) is not nn.Linear for layer in trunk) or type(advantage) is not nn.Linear or (value is not None and type(value) is not nn.Linear):
         return None
     if any(p.dtype != torch.float32 for p in network.parameters()):
         return None
-    return QLayout(tuple(encoder.layers), head.advantage, head.value, name)
+    return QLayout(trunk, advantage, value, name)

@@ -87,12 +87,17 @@ class QMLP:
             grad_advantage = grad_q - grad_q.mean(axis=1, keepdims=True, dtype=np.float32)
             grad = self.advantage.backward(grad_advantage, features, deep)
             grad_value = self.value.backward(grad_q.sum(axis=1, keepdims=True, dtype=np.float32), features, deep)
-            if deep:
+            if grad is not None and grad_value is not None:  # deep: a trunk below the heads
                 grad += grad_value
+        if grad is None:  # no trunk: the heads were all
+            return
         for index in range(len(self.trunk) - 1, -1, -1):
             h = outputs[index + 1]
             if self.tanh:
                 grad = grad * (np.float32(1.0) - h * h)
             else:
                 np.multiply(grad, h > 0, out=grad)  # relu's derivative: 0 where the output is 0
-            grad = self.trunk[index].backward(grad, outputs[index], index > 0)
+            below = self.trunk[index].backward(grad, outputs[index], index > 0)
+            if below is None:  # the first layer: no gradient of the input wanted
+                break
+            grad = below

@@ -28,10 +28,12 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from rlagent.fast.hooks import any_hooks
 from rlagent.fast.numpy_actor import numpy_input
-from rlagent.fast.q_mlp import QMLP
 from rlagent.fast.q_layout import QLayout, q_layout
+from rlagent.fast.q_mlp import QMLP
+from rlagent.nets.q_network import QNetwork
 
 
 @dataclass
@@ -49,7 +51,7 @@ class TDGradient:
     """``step(sample) -> TDStep``: the TD loss of a replay sample and its gradient in ``.grad`` of
     the online network's parameters (the caller clips and steps the optimiser)."""
 
-    def __init__(self, network: torch.nn.Module, target: torch.nn.Module, layout: QLayout, target_layout: QLayout, config: Any) -> None:
+    def __init__(self, network: QNetwork, target: QNetwork, layout: QLayout, target_layout: QLayout, config: Any) -> None:
         self.network, self.target, self.config = network, target, config
         self.layout, self.target_layout = layout, target_layout
         self.parameters = layout.parameters()
@@ -117,7 +119,7 @@ def td_gradient(network: torch.nn.Module, target: torch.nn.Module, config: Any) 
     autograd is exact (see :func:`rlagent.fast.q_layout.q_layout`; prioritized C51 and noisy
     nets never get here)."""
     layout, target_layout = q_layout(network), q_layout(target)
-    if layout is None or target_layout is None:
+    if layout is None or target_layout is None or not isinstance(network, QNetwork) or not isinstance(target, QNetwork):
         return None
     if getattr(config, "distributional", False) or getattr(config, "noisy", False):
         return None

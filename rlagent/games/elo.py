@@ -148,9 +148,7 @@ def fit_ratings(
         games[index[first], index[second]] = wins + draws + losses
         score[index[first], index[second]] = wins + 0.5 * draws
 
-    theta, advantage, covariance, iterations = _newton(
-        games, score, index[anchor], float(prior_games), first_move_advantage
-    )
+    theta, advantage, covariance, iterations = _newton(games, score, index[anchor], float(prior_games), first_move_advantage)
 
     ratings: dict[str, float] = {}
     intervals: dict[str, tuple[float, float]] = {}
@@ -189,11 +187,9 @@ def _count_table(results: Iterable[Sequence[object]]) -> tuple[dict[tuple[str, s
     appearance: dict[str, int] = {}
     for row_number, row in enumerate(results):
         try:
-            first, second, result = row  # type: ignore[misc]
+            first, second, result = row
         except (TypeError, ValueError):
-            raise ConfigError(
-                f"result row {row_number} must be (first_mover, second_mover, score), got {row!r}"
-            ) from None
+            raise ConfigError(f"result row {row_number} must be (first_mover, second_mover, score), got {row!r}") from None
         if not isinstance(first, str) or not isinstance(second, str) or not first or not second:
             raise ConfigError(f"result row {row_number} must name players with non-empty strings, got {row!r}")
         if first == second:
@@ -213,9 +209,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))  # no overflow for large |z|
 
 
-def _log_posterior(
-    theta: np.ndarray, advantage: float, games: np.ndarray, score: np.ndarray, prior_games: float
-) -> float:
+def _log_posterior(theta: np.ndarray, advantage: float, games: np.ndarray, score: np.ndarray, prior_games: float) -> float:
     """Score-weighted binomial log-likelihood plus the virtual-draw prior, in log-odds units."""
     z = theta[:, None] - theta[None, :] + advantage
     log_p_first = -np.logaddexp(0.0, -z)
@@ -230,9 +224,7 @@ def _log_posterior(
     return value
 
 
-def _newton(
-    games: np.ndarray, score: np.ndarray, anchor: int, prior_games: float, fit_advantage: bool
-) -> tuple[np.ndarray, float, np.ndarray, int]:
+def _newton(games: np.ndarray, score: np.ndarray, anchor: int, prior_games: float, fit_advantage: bool) -> tuple[np.ndarray, float, np.ndarray, int]:
     """Damped Newton ascent of the (strictly concave) log-posterior over the free parameters.
 
     Returns the ratings and advantage in log-odds, the covariance of the free parameters (the

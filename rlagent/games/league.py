@@ -29,6 +29,7 @@ Why it is built the way it is:
 
 from __future__ import annotations
 
+import csv
 import json
 import multiprocessing
 import os
@@ -38,8 +39,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-import csv
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -48,23 +48,22 @@ import numpy as np
 import torch
 
 from envs.base import PositionPlayer, TurnBasedGame
-from envs.hex.core import HexCore
+from envs.player_names import PUCT, PUCT_FORM, RANDOM, PlayerName, search_name
 from envs.simultaneous import SimultaneousGame
 from envs.simultaneous_env import SeatPlayer
-from envs.player_names import PUCT, PUCT_FORM, RANDOM, PlayerName, search_name
-from rlagent.checkpoint import latest_checkpoint, list_checkpoints
 from rlagent.agent import Agent, load_agent
-from rlagent.games.elo import Ratings, fit_ratings
+from rlagent.checkpoint import latest_checkpoint, list_checkpoints
+from rlagent.distributed import check_backend, ray_map
 from rlagent.errors import ConfigError, RlagentError
+from rlagent.games.elo import Ratings, fit_ratings
+from rlagent.games.extras import extras_for, games_with, searched_agent
 from rlagent.games.league_report import TableRow, format_table, league_table, plot_ratings, snapshot_step, write_ratings, write_tensorboard
 from rlagent.games.match_table import GameResult, append_matches, read_matches
 from rlagent.games.matches import Player, game_factory, play_boards
-from rlagent.games.hex_agent import policy_board_size
 from rlagent.games.players import PolicyPlayer, make_player, parse_player
-from rlagent.games.puct import PUCTPlayer
 from rlagent.games.seat_matches import OPENINGS, play_seated, record_game
 from rlagent.games.seat_players import PolicySeatPlayer
-from rlagent.games.solved_positions import score_player, selfplay_suite
+from rlagent.gym_envs import resolve_env_id
 from rlagent.monitor.progress import Progress
 
 __all__ = [
@@ -138,6 +137,7 @@ def run_league(
     gifs: bool = False,
     positions: int = DEFAULT_POSITIONS,
     snapshots: str = "all",
+    backend: str = "local",
 ) -> Ratings:
     """Play the games the league of ``run_dir`` still lacks, then rate everyone and store it.
 
@@ -150,13 +150,16 @@ def run_league(
 
     ``baselines`` None: :data:`DEFAULT_BASELINES` for the run's kind of game. ``snapshots``:
     ``all`` of the run's checkpoints and pool snapshots enter, or only the ``latest``.
-    ``workers`` > 0 plays pairings in that many spawned processes (0: in this one); the results
-    do not depend on it. ``anchor`` is fixed at 0 Elo; by default ``random`` when it has played,
+    ``workers`` > 0 plays pairings in that many spawned processes (0: in this one); ``backend``
+    ``"ray"`` plays them as Ray tasks instead (:mod:`rlagent.distributed`: a private Ray on this
+    machine unless one was started or joined, e.g. by :func:`~rlagent.distributed.init_ray`;
+    ``workers`` is then Ray's to decide). The results depend on neither. ``anchor`` is fixed at 0 Elo; by default ``random`` when it has played,
     else the oldest checkpoint. ``progress`` as in :class:`~rlagent.monitor.progress.Progress`.
     Returns the ratings fitted over every game in ``league/matches.csv``.
     """
     run_dir = Path(run_dir)
     _check_settings(games, workers, openings, seed)
+    check_backend(backend)
     if not isinstance(positions, int) or positions < 0:
         raise ConfigError(f"positions must be 0 (off) or a number of positions, got {positions!r}")
     if snapshots not in SNAPSHOT_RULES:
@@ -180,28 +183,31 @@ def run_league(
     if anchor is not None and anchor not in {e.name for e in entrants} | _names(results):
         raise ConfigError(f"anchor {anchor!r} is not in this league; choose one of {', '.join(e.name for e in entrants)}")
     pairings = _plan(entrants, results, games, openings, _first_moves(probe), seed, env, kwargs_json)
-    _play_all(pairings, matches_path, workers, progress)
+    _play_all(pairings, matches_path, workers, progress, backend)
     if gifs:
         record_samples(entrants, env, kwargs_json, league_dir / SAMPLES_DIR, seed)
-    grade_positions(entrants, probe, league_dir, positions, seed)
+    grade_positions(entrants, probe, league_dir, positions, seed, env)
     return _rate_and_store(league_dir, anchor, run_dir.name, symmetric)
 
 
-def grade_positions(entrants: Sequence[Entrant], probe: Any, league_dir: Path, positions: int, seed: int) -> dict[str, float]:
+def grade_positions(entrants: Sequence[Entrant], probe: Any, league_dir: Path, positions: int, seed: int, env: str) -> dict[str, float]:
     """Each entrant's share of won random-play positions where it picks a winning move, kept in
     ``league/solved_positions.csv`` (entrants graded before on the same suite are not graded again).
 
     Only where the exact solver is quick enough (Hex up to 7x7); elsewhere nothing is graded. The
     suite is drawn and solved once per league (``league/solved_positions.npz``).
     """
-    suite = selfplay_suite(probe, positions, seed, league_dir)
+    extras = extras_for(env)
+    if extras.position_suite is None or extras.score_positions is None:
+        return {}
+    suite = extras.position_suite(probe, positions, seed, league_dir)
     if suite is None or not len(suite):
         return {}
     path = league_dir / POSITION_SCORES_FILE
     scores = read_position_scores(league_dir, positions, seed)
     missing = [e for e in entrants if e.name not in scores]
     for entrant in missing:
-        scores[entrant.name] = score_player(_build_player(entrant, _derive_seed(seed, "positions", entrant.name), probe), suite).rate
+        scores[entrant.name] = extras.score_positions(_build_player(entrant, _derive_seed(seed, "positions", entrant.name), probe), suite)
     if missing:
         partial = path.with_suffix(".tmp")
         with partial.open("w", newline="", encoding="utf-8") as file:
@@ -220,7 +226,8 @@ def read_position_scores(league_dir: Path, positions: int | None = None, seed: i
     with path.open(newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
     return {
-        row["name"]: float(row["winning_move"]) for row in rows
+        row["name"]: float(row["winning_move"])
+        for row in rows
         if (positions is None or int(row["positions"]) == positions) and (seed is None or int(row["seed"]) == seed)
     }
 
@@ -249,8 +256,7 @@ def _rate_and_store(league_dir: Path, anchor: str | None, title: str, symmetric:
     """Fit the whole match table and write it out in every form the league promises. A
     ``symmetric`` game (the Arena: its seats are mirror images) gets no first-move advantage."""
     results = read_matches(league_dir / MATCHES_FILE)
-    rows = [(r.first, r.second, r.score) for r in results]
-    ratings = fit_ratings(rows, anchor=_choose_anchor(anchor, results), first_move_advantage=not symmetric)
+    ratings = fit_ratings([(r.first, r.second, r.score) for r in results], anchor=_choose_anchor(anchor, results), first_move_advantage=not symmetric)
     rows = league_table(ratings, results, read_position_scores(league_dir))
     write_ratings(league_dir / RATINGS_FILE, rows)
     plot_ratings(league_dir / PLOT_FILE, rows, ratings.anchor, title)
@@ -319,7 +325,8 @@ def parse_baselines(baselines: str | Sequence[str], run_dir: str | Path | None =
 def _search_entrant(name: str, run_dir: str | Path | None) -> Entrant:
     """``PATH@puctN`` as a baseline: its spec names the checkpoint file itself."""
     search = search_name(name)
-    path = Path(search.path)  # type: ignore[union-attr]
+    assert search is not None, "called for a PATH@puctN name"
+    path = Path(search.path)
     if not path.exists():
         raise ConfigError(f"baseline {name!r}: {path} does not exist; PATH@puctN searches a run directory's latest checkpoint or a checkpoint file")
     checkpoint = latest_checkpoint(path) if path.is_dir() else path
@@ -328,7 +335,7 @@ def _search_entrant(name: str, run_dir: str | Path | None) -> Entrant:
     label = name
     if run_dir is not None and checkpoint.resolve().parent.parent == Path(run_dir).resolve():
         label = f"{checkpoint.stem}@puct{search.simulations}"
-    return Entrant(label, f"{checkpoint}@puct{search.simulations}")  # type: ignore[union-attr]
+    return Entrant(label, f"{checkpoint}@puct{search.simulations}")
 
 
 # ------------------------------------------------------------------------------------- planning
@@ -361,13 +368,20 @@ def _check_baselines_fit(entrants: Sequence[Entrant], probe: TurnBasedGame | Sim
 
 
 def _check_search_fits(label: str, search: PlayerName, probe: TurnBasedGame | SimultaneousGame, env: str) -> None:
-    """A PUCT baseline needs a Hex league and a network of the league's board size."""
-    if not isinstance(probe, HexCore):
-        raise ConfigError(f"baseline {label} is a Hex search, but this run's env {env} plays {probe.name}")
+    """A searched baseline (``PATH@puctN``) needs an agent of this league's game and board, whose
+    game registers a search (:mod:`rlagent.games.extras`)."""
     stat = os.stat(search.path)
-    size = policy_board_size(_load_agent(search.path, stat.st_mtime_ns, stat.st_size).policy)
-    if size != probe.size:
-        raise ConfigError(f"baseline {label} searches a {size}x{size} network, but this league plays {probe.size}x{probe.size} Hex")
+    agent = _load_agent(search.path, stat.st_mtime_ns, stat.st_size)
+    if resolve_env_id(agent.config.env) != resolve_env_id(env):
+        raise ConfigError(f"baseline {label} searches a {agent.config.env} agent, but this run's env {env} plays {probe.name}")
+    if extras_for(env).search is None:
+        raise ConfigError(f"baseline {label}: {probe.name} has no network-guided search; games with one: {games_with('search')}")
+    board = _factory(agent.config.env, json.dumps(dict(agent.config.env_kwargs), sort_keys=True))(1)
+    if not isinstance(probe, TurnBasedGame) or not isinstance(board, TurnBasedGame):
+        raise ConfigError(f"baseline {label} is a search of a board game; this run's env {env} plays {probe.name}")
+    shape = board.observation_shape
+    if shape != probe.observation_shape:
+        raise ConfigError(f"baseline {label} searches a network of {shape} observations, but this league's board gives {probe.observation_shape}")
 
 
 def _first_moves(probe: TurnBasedGame | SimultaneousGame) -> np.ndarray:
@@ -441,10 +455,7 @@ def _missing_openings(
     if rule == "none":
         return [None] * max(games // 2 - have, 0)
     low, high = sorted((first, second))
-    return [
-        int(first_moves[np.random.default_rng(_seed_words(seed, "opening", low, high, k)).integers(first_moves.size)])
-        for k in range(have, games // 2)
-    ]
+    return [int(first_moves[np.random.default_rng(_seed_words(seed, "opening", low, high, k)).integers(first_moves.size)]) for k in range(have, games // 2)]
 
 
 def _seed_words(*parts: int | str) -> list[int]:
@@ -459,23 +470,28 @@ def _derive_seed(*parts: int | str) -> int:
 # -------------------------------------------------------------------------------------- playing
 
 
-def _play_all(pairings: Sequence[_Pairing], matches_path: Path, workers: int, progress: bool | None) -> None:
+def _play_all(pairings: Sequence[_Pairing], matches_path: Path, workers: int, progress: bool | None, backend: str = "local") -> None:
     """Play the pairings and append each one's games to the table as soon as it is finished."""
     total = sum(len(p.a_first) for p in pairings)
     done = 0
     with Progress(total, desc="league games", enabled=progress, unit="games") as bar:
         bar.update(0)
-        for results in _results(pairings, workers):
+        for results in _results(pairings, workers, backend):
             append_matches(matches_path, results)
             done += len(results)
             bar.update(done)
 
 
-def _results(pairings: Sequence[_Pairing], workers: int) -> Iterator[list[GameResult]]:
-    """Each pairing's games, in this process or in ``workers`` spawned ones (in completion order).
+def _results(pairings: Sequence[_Pairing], workers: int, backend: str = "local") -> Iterator[list[GameResult]]:
+    """Each pairing's games, in this process, in ``workers`` spawned ones or as Ray tasks (in
+    completion order).
 
     Spawn, not fork: forking a process that holds torch and numba threads can deadlock.
     """
+    if backend == "ray":
+        for _, results in ray_map(_play_alone, [_absolute_paths(p) for p in pairings]):
+            yield results
+        return
     if workers == 0:
         for pairing in pairings:
             yield play_pairing(pairing)
@@ -497,6 +513,28 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
+def _play_alone(pairing: _Pairing) -> list[GameResult]:
+    """:func:`play_pairing` as a Ray task: one core's worth of torch threads, as in a local worker."""
+    _init_worker()
+    return play_pairing(pairing)
+
+
+def _absolute_paths(pairing: _Pairing) -> _Pairing:
+    """The pairing with its checkpoint files named by absolute paths: a Ray worker need not share
+    this process's working directory (on a cluster, the files must be at the same path on every
+    node). Names, and so the results, are unchanged."""
+    return replace(pairing, a=_absolute_entrant(pairing.a), b=_absolute_entrant(pairing.b))
+
+
+def _absolute_entrant(entrant: Entrant) -> Entrant:
+    if entrant.step is not None:
+        return replace(entrant, spec=os.path.abspath(entrant.spec))
+    search = search_name(entrant.spec)
+    if search is None:
+        return entrant
+    return replace(entrant, spec=f"{os.path.abspath(search.path)}@puct{search.simulations}")
+
+
 def play_pairing(pairing: _Pairing) -> list[GameResult]:
     """Play one pairing's games in one batch and return them as match-table rows.
 
@@ -509,8 +547,7 @@ def play_pairing(pairing: _Pairing) -> list[GameResult]:
         a, b = _build_seat_player(pairing.a, game, seed_a), _build_seat_player(pairing.b, game, seed_b)
         scores = play_seated(game, a, b, pairing.a_first, pairing.openings)
     else:
-        a, b = _build_player(pairing.a, seed_a, game), _build_player(pairing.b, seed_b, game)
-        scores = play_boards(game, a, b, pairing.a_first, pairing.openings)
+        scores = play_boards(game, _build_player(pairing.a, seed_a, game), _build_player(pairing.b, seed_b, game), pairing.a_first, pairing.openings)
     results = []
     for i, a_opens in enumerate(pairing.a_first):
         first, second = (pairing.a.name, pairing.b.name) if a_opens else (pairing.b.name, pairing.a.name)
@@ -527,7 +564,7 @@ def _build_player(entrant: Entrant, seed: int, game: TurnBasedGame) -> Player | 
     if search is not None and search.kind == PUCT:
         stat = os.stat(search.path)
         agent = _load_agent(search.path, stat.st_mtime_ns, stat.st_size)
-        return PUCTPlayer.from_agent(agent, search.simulations, seed=seed, name=entrant.name)
+        return searched_agent(agent, search.simulations, seed=seed, name=entrant.name)
     return make_player(entrant.name, seed, game)  # parse_baselines admitted only random, mctsN and searches
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,12 +42,11 @@ def snapshot_step(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-
 def league_table(ratings: Ratings, results: Sequence[GameResult], winning_moves: dict[str, float] | None = None) -> list[TableRow]:
     """Checkpoints in training order, then the other players by rating (strongest first).
     ``winning_moves``: each player's solved-position score, where the league graded them."""
     winning_moves = winning_moves or {}
-    score: Counter[str] = Counter()
+    score: defaultdict[str, float] = defaultdict(float)
     for r in results:
         score[r.first] += r.score
         score[r.second] += 1.0 - r.score
@@ -109,15 +108,21 @@ def plot_ratings(path: Path, rows: Sequence[TableRow], anchor: str, title: str) 
     axes = figure.add_subplot()
     snapshots = [row for row in rows if row.step is not None]
     if snapshots:
-        steps = [row.step for row in snapshots]
+        steps = [row.step for row in snapshots if row.step is not None]  # all of them
         axes.fill_between(steps, [r.low for r in snapshots], [r.high for r in snapshots], alpha=0.25, label="95% interval")
         axes.plot(steps, [r.elo for r in snapshots], marker="o", label="checkpoints")
     for index, row in enumerate(row for row in rows if row.step is None):
         colour = f"C{index + 1}"
         axes.axhline(row.elo, color=colour, linestyle="--", linewidth=1)
         axes.annotate(
-            row.name, (1.0, row.elo), xycoords=("axes fraction", "data"), xytext=(-4, 3),
-            textcoords="offset points", ha="right", va="bottom", color=colour,
+            row.name,
+            (1.0, row.elo),
+            xycoords=("axes fraction", "data"),
+            xytext=(-4, 3),
+            textcoords="offset points",
+            ha="right",
+            va="bottom",
+            color=colour,
         )
     axes.margins(x=0.04, y=0.12)  # room for the labels of the top and bottom lines
     axes.set_xlabel("training step")

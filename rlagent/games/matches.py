@@ -26,9 +26,7 @@ from rlagent.gym_envs import make_vector_env
 Player = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def play_games(
-    game: TurnBasedGame, first: Player | PositionPlayer, second: Player | PositionPlayer, openings: np.ndarray | None = None
-) -> np.ndarray:
+def play_games(game: TurnBasedGame, first: Player | PositionPlayer, second: Player | PositionPlayer, openings: np.ndarray | None = None) -> np.ndarray:
     """Play one game on every board of ``game`` (all reset here): ``first`` opens each of them.
 
     ``openings`` (optional, one action per board) is each game's first move, played for ``first``
@@ -67,14 +65,11 @@ def play_boards(
             turn = running[game.to_move[running] == seat[running]]
             if turn.size == 0:
                 continue
-            actions = _moves(player, game, turn)
+            actions = player_moves(player, game, turn)
             legal = game.is_legal(actions, turn)
             if not legal.all():
                 bad = int(np.argmax(~legal))
-                raise ConfigError(
-                    f"player {_name(player)} chose illegal action {int(actions[bad])}: "
-                    "a player must respect the action mask it is given"
-                )
+                raise ConfigError(f"player {_name(player)} chose illegal action {int(actions[bad])}: a player must respect the action mask it is given")
             game.play(actions, turn, check=False)
             running = running[game.winner[running] == RUNNING]
     else:
@@ -83,7 +78,7 @@ def play_boards(
     return np.where(winner == DRAW, 0.5, (winner == 0).astype(float))
 
 
-def _moves(player: Player | PositionPlayer, game: TurnBasedGame, boards: np.ndarray) -> np.ndarray:
+def player_moves(player: Player | PositionPlayer, game: TurnBasedGame, boards: np.ndarray) -> np.ndarray:
     """``player``'s actions on ``boards``: a search reads the positions themselves
     (:class:`~envs.base.PositionPlayer`), any other player their observations and masks."""
     if isinstance(player, PositionPlayer):
@@ -100,10 +95,7 @@ def _play_openings(game: TurnBasedGame, openings: np.ndarray) -> None:
     legal = game.is_legal(actions)
     if not legal.all():
         valid = np.flatnonzero(game.legal_mask(np.array([0]))[0])
-        raise ConfigError(
-            f"opening {int(actions[np.argmax(~legal)])} is not a legal first move; "
-            f"legal first moves are {valid.min()}..{valid.max()}"
-        )
+        raise ConfigError(f"opening {int(actions[np.argmax(~legal)])} is not a legal first move; legal first moves are {valid.min()}..{valid.max()}")
     game.play(actions, check=False)
 
 

@@ -8,18 +8,16 @@ One protocol serves as env opponent, league entrant and evaluation adversary:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from envs.base import TurnBasedGame
-from envs.hex.core import cell_name, parse_cell, planes_from_boards, transpose_actions
-from envs.hex.render import PLAYER_NAMES, board_to_text
 from envs.player_names import MCTS, PATH, PUCT, RANDOM, PlayerName, parse_player_name
 from rlagent.agent import load_agent
 from rlagent.errors import ConfigError
-from rlagent.games.puct import PUCTPlayer
+from rlagent.games.extras import load_searched_agent
 from rlagent.nets.distributions import Bernoulli, Categorical
 
 
@@ -35,11 +33,6 @@ class RandomPlayer:
         legal = np.asarray(action_mask) != 0
         keys = np.where(legal, self.rng.random(legal.shape), -1.0)
         return keys.argmax(axis=1)
-
-    def select_moves(self, boards: np.ndarray, to_move: np.ndarray) -> np.ndarray:
-        """Hex positions in, a uniformly random empty cell ``r * n + c`` of each out."""
-        flat = np.asarray(boards).reshape(len(boards), -1)
-        return self(flat, flat == 0)
 
 
 class PolicyPlayer:
@@ -80,23 +73,6 @@ class PolicyPlayer:
         dist, _ = self.distribution(observation, action_mask)
         actions = dist.mode() if self.greedy else dist.sample(self.generator)
         return actions.cpu().numpy()
-
-    def select_moves(self, boards: np.ndarray, to_move: np.ndarray) -> np.ndarray:
-        """Hex positions in, absolute cells ``r * n + c`` out.
-
-        ``boards``: int8 (B, n, n), 0 empty, 1 first player's stones, 2 second player's; ``to_move``:
-        0 or 1 per board. Finished or full boards have no legal move and are refused.
-        """
-        boards = np.asarray(boards, dtype=np.int8)
-        to_move = np.asarray(to_move).reshape(-1)
-        planes = planes_from_boards(boards, to_move)
-        n = boards.shape[1]
-        mask = np.zeros((boards.shape[0], n * n + 1), dtype=np.int8)
-        mask[:, : n * n] = (planes[:, 0] + planes[:, 1] == 0).reshape(boards.shape[0], -1)
-        if not mask.any(axis=1).all():
-            raise ConfigError("select_moves got a full board: there is no legal move to choose")
-        actions = self(planes, mask)
-        return np.where(to_move == 1, transpose_actions(actions, n), actions)
 
 
 def with_temperature(dist: Any, temperature: float) -> Categorical | Bernoulli:
@@ -155,101 +131,15 @@ def make_opponent(spec: str, seed: int = 0) -> object:
     if name.kind == MCTS:
         return str(name)
     if name.kind == PUCT:
-        return PUCTPlayer.load(name.path, name.simulations, seed=seed, name=spec)
+        return load_searched_agent(name.path, name.simulations, seed=seed, name=spec)
     return PolicyPlayer.load(name.path, seed=seed)
 
 
 def load_opponent(spec: str) -> object:
     """An env's ``opponent`` option as the env can take it: a run directory or checkpoint loaded as
-    a greedy :class:`PolicyPlayer`, ``PATH@puctN`` as a :class:`PUCTPlayer`, a player name
+    a greedy :class:`PolicyPlayer`, ``PATH@puctN`` as its game's search (Hex: a ``PUCTPlayer``), a player name
     (``random``, ``mctsN``) left for the env to build."""
     name = parse_player(spec, paths=True, what="opponent")
     if name.kind == PUCT:
-        return PUCTPlayer.load(name.path, name.simulations, name=spec)
+        return load_searched_agent(name.path, name.simulations, name=spec)
     return PolicyPlayer.load(name.path) if name.kind == PATH else spec
-
-
-class QuitGame(SystemExit):
-    """The person at the keyboard typed ``quit`` or closed the input.
-
-    A ``SystemExit`` (status 0), so that a game stops cleanly wherever the human player sits, even
-    inside an env that calls it as an opponent: quitting is a choice, not an error to report.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(0)
-
-
-class HumanPlayer:
-    """A person at a terminal, as a Hex player: shows the board and reads moves like ``c3`` or ``swap``.
-
-    People think in absolute coordinates (those :func:`envs.hex.render.board_to_text` prints), while
-    the player protocol is in the mover's frame, transposed for the second player; so the player has
-    to know its ``color`` (0 plays X, first; 1 plays O, second) to translate. A bad entry (garbage, off
-    the board, an occupied cell, a swap that is not allowed) is refused with the reason and asked
-    again: a typo must not end a game. ``quit`` or the end of input raises :class:`QuitGame`.
-    ``input_fn``/``print_fn`` replace :func:`input`/:func:`print`, e.g. in tests; ``show_board=False``
-    leaves drawing the board to the caller (a game loop that draws it after every move anyway).
-    """
-
-    name = "human"
-    QUIT_WORDS = ("quit", "exit", "q")
-
-    def __init__(
-        self,
-        color: int,
-        input_fn: Callable[[str], str] = input,
-        print_fn: Callable[[str], None] = print,
-        show_board: bool = True,
-    ) -> None:
-        if color not in (0, 1) or isinstance(color, bool):
-            raise ConfigError(f"a human player's color is 0 (X, first player) or 1 (O, second player), got {color!r}")
-        self.color, self.input_fn, self.print_fn, self.show_board = int(color), input_fn, print_fn, show_board
-
-    def __call__(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
-        observation, action_mask = np.asarray(observation), np.asarray(action_mask) != 0
-        if observation.ndim != 4 or observation.shape[0] != 1 or action_mask.shape[0] != 1:
-            raise ValueError(f"a human plays one position at a time, got a batch of observations shaped {observation.shape}")
-        board = self.absolute_board(observation[0])
-        if self.show_board:
-            self.print_fn(board_to_text(board, to_move=self.color))
-        prompt = f"your move ({PLAYER_NAMES[self.color]}): "
-        while True:
-            try:
-                text = self.input_fn(prompt)
-            except EOFError:
-                raise QuitGame() from None
-            try:
-                return np.array([self.parse_move(text, board, action_mask[0])], dtype=np.int64)
-            except ValueError as error:
-                hint = "a cell like c3, swap" if self._swap_legal(board, action_mask[0]) else "a cell like c3"
-                self.print_fn(f"refused: {error}. Type {hint}, or quit.")
-
-    def absolute_board(self, planes: np.ndarray) -> np.ndarray:
-        """int8 (n, n) in the absolute frame (0 empty, 1 X, 2 O) from one observation in this player's frame."""
-        mine, theirs = planes[0] != 0, planes[1] != 0
-        board = np.where(mine, self.color + 1, np.where(theirs, 2 - self.color, 0)).astype(np.int8)
-        return board.T.copy() if self.color == 1 else board
-
-    def parse_move(self, text: str, board: np.ndarray, legal: np.ndarray) -> int:
-        """A typed move to an action in this player's frame; ``ValueError`` says why it is refused."""
-        n = board.shape[0]
-        word = text.strip().lower()
-        if word in self.QUIT_WORDS:
-            raise QuitGame()
-        if word == "swap":
-            if not self._swap_legal(board, legal):
-                raise ValueError("swap is not allowed now: only the second player's first move may swap, in a game played with the swap rule")
-            return n * n
-        cell = parse_cell(word, n)
-        if board.flat[cell]:
-            raise ValueError(f"{cell_name(cell, n)} is occupied by {PLAYER_NAMES[board.flat[cell] - 1]}")
-        action = int(transpose_actions(cell, n)) if self.color == 1 else cell
-        if not legal[action]:
-            raise ValueError(f"{cell_name(cell, n)} is not a legal move now")
-        return action
-
-    @staticmethod
-    def _swap_legal(board: np.ndarray, legal: np.ndarray) -> bool:
-        n = board.shape[0]
-        return legal.shape[0] > n * n and bool(legal[n * n])

@@ -9,16 +9,17 @@ nothing across games. One forward pass per call covers every body, whatever game
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
+from envs.player_names import PATH, PUCT
 from envs.simultaneous import SimultaneousGame
 from rlagent.agent import load_agent
-from envs.player_names import PATH, PUCT
 from rlagent.errors import ConfigError
 from rlagent.games.players import parse_player
+from rlagent.nets.policy import PolicyNetwork
 
 
 class PolicySeatPlayer:
@@ -65,7 +66,7 @@ class PolicySeatPlayer:
             raise ConfigError("a seat player got the same body twice in one call")
         state = self.state[slots] if self.state is not None else None
         starts = self.starting[slots]
-        actions, _, _, new_state = self.policy.act(observation, state, starts, deterministic=self.greedy, generator=self.generator)
+        actions, _, _, new_state = cast(PolicyNetwork, self.policy).act(observation, state, starts, deterministic=self.greedy, generator=self.generator)
         if self.state is not None and new_state is not None:
             self.state[slots] = new_state
         self.starting[slots] = False
@@ -88,5 +89,7 @@ def load_seat_opponent(spec: str, num_seats: int) -> Any:
     loaded as a greedy :class:`PolicySeatPlayer`, a bot's name left for the env to build."""
     name = parse_player(spec, paths=True, what="opponent")
     if name.kind == PUCT:
-        raise ConfigError(f"opponent {spec!r} is a Hex search (PATH@puctN): simultaneous-move games take a run directory, a checkpoint or a bot")
+        raise ConfigError(
+            f"opponent {spec!r} is a network-guided search (PATH@puctN), which board games have: simultaneous-move games take a run directory, a checkpoint or a bot"
+        )
     return PolicySeatPlayer.load(name.path, num_seats) if name.kind == PATH else spec

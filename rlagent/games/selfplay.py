@@ -26,18 +26,19 @@ import csv
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 import torch
 
 from envs.base import SeatedOpponent, TurnBasedGame
+from envs.player_names import RANDOM
 from envs.simultaneous import SimultaneousGame
 from rlagent.agent import load_agent
 from rlagent.checkpoint import save_checkpoint
 from rlagent.config import SelfPlayConfig
-from rlagent.games.elo import fit_ratings
 from rlagent.errors import ConfigError
+from rlagent.games.elo import fit_ratings
 from rlagent.games.matches import game_factory, play_games
 from rlagent.games.players import PolicyPlayer, make_player, parse_player
 from rlagent.games.seat_matches import OPENINGS, play_seated
@@ -74,9 +75,7 @@ class OpponentPool:
 
     name = "selfplay-pool"
 
-    def __init__(
-        self, config: SelfPlayConfig, num_envs: int, directory: Path, seed: int = 0, seat_game: SimultaneousGame | None = None
-    ) -> None:
+    def __init__(self, config: SelfPlayConfig, num_envs: int, directory: Path, seed: int = 0, seat_game: SimultaneousGame | None = None) -> None:
         self.config, self.num_envs, self.directory, self.seed = config, num_envs, Path(directory), seed
         self.rng = np.random.default_rng(seed)
         self.members: list[Member] = []
@@ -93,8 +92,8 @@ class OpponentPool:
                 if bot is None:
                     raise ConfigError(f"selfplay baseline {name!r} does not play {seat_game.name}: use one of its bots such as random or hunter")
                 self.players[name] = bot
-            else:
-                parse_player(name, what="selfplay baseline")  # a bad name fails now, not at the first game
+            elif parse_player(name, what="selfplay baseline").kind == RANDOM:  # a bad name fails now, not at the first game
+                self.players[name] = make_player(name, seed=seed + 1000 + index)  # plays any board: no game needed
         self.board_game: TurnBasedGame | None = None  # the env's game, once it seats the pool (bind_game)
 
     # --- the SeatedOpponent protocol, called by the env ------------------------------------------
@@ -187,18 +186,31 @@ class OpponentPool:
 
     def add_snapshot(self, policy: torch.nn.Module, step: int) -> Path:
         """Freeze the learner as a new member and write its file; retire the oldest beyond the cap."""
-        name = f"step_{int(step)}"
-        path = self.directory / f"{name}.pt"
+        path = self.directory / f"step_{int(step)}.pt"
         frozen = copy.deepcopy(policy).requires_grad_(False)
         save_checkpoint(path, {"model": frozen.state_dict(), "steps": int(step), **self.metadata})
+        self.join_snapshot(frozen, step)
+        return path
+
+    def join_snapshot(self, network: torch.nn.Module, step: int) -> None:
+        """Seat a frozen snapshot whose file is written elsewhere (by the learner's pool, when
+        Ray workers collect: :mod:`rlagent.distributed_rollouts`), so each snapshot is written once;
+        retire the oldest beyond the cap, as :meth:`add_snapshot` does."""
+        name = f"step_{int(step)}"
         if name not in self.players:
             self.members.append(Member(name, "snapshot", step=int(step)))
-        self.players[name] = self._snapshot_player(frozen, len(self.members) - 1)
+        self.players[name] = self._snapshot_player(network, len(self.members) - 1)
         snapshots = [m for m in self.members if m.kind == "snapshot" and m.active]
         for old in snapshots[: max(0, len(snapshots) - self.config.max_snapshots)]:
             old.active = False
         self._drop_unused_players()
-        return path
+
+    def provide_networks(self, networks: dict[str, torch.nn.Module]) -> None:
+        """Snapshot networks handed over instead of read from ``pool/`` (a Ray worker resumed on a
+        machine that may not see the run directory); call before :meth:`restore_players`."""
+        for index, member in enumerate(self.members):
+            if member.kind == "snapshot" and member.name in networks and member.name not in self.players:
+                self.players[member.name] = self._snapshot_player(networks[member.name], index)
 
     def player(self, index: int) -> Any:
         member = self.members[index]
@@ -216,7 +228,10 @@ class OpponentPool:
         if self.num_seats:
             return PolicySeatPlayer(network, self.num_seats, greedy=False, seed=self.seed + 2000 + index, name=self.members[index].name)
         return PolicyPlayer(
-            network, greedy=False, temperature=self.config.opponent_temperature, seed=self.seed + 2000 + index,
+            network,
+            greedy=False,
+            temperature=self.config.opponent_temperature,
+            seed=self.seed + 2000 + index,
             name=self.members[index].name,
         )
 
@@ -237,9 +252,7 @@ class OpponentPool:
         state = self.__dict__.copy()
         snapshots = (PolicyPlayer, PolicySeatPlayer)
         state["players"] = {name: p for name, p in self.players.items() if not isinstance(p, snapshots)}
-        state["snapshot_generators"] = {
-            name: p.generator.get_state() for name, p in self.players.items() if isinstance(p, snapshots)
-        }
+        state["snapshot_generators"] = {name: p.generator.get_state() for name, p in self.players.items() if isinstance(p, snapshots)}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -261,8 +274,7 @@ class OpponentPool:
         self.directory.mkdir(parents=True, exist_ok=True)
         chances = self.probabilities()
         members = [
-            {**asdict(m), "learner_win_rate": m.learner_score / m.games if m.games else None, "probability": float(p)}
-            for m, p in zip(self.members, chances)
+            {**asdict(m), "learner_win_rate": m.learner_score / m.games if m.games else None, "probability": float(p)} for m, p in zip(self.members, chances)
         ]
         summary = {"sampling": self.config.sampling, "members": members}
         (self.directory / "pool.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -287,9 +299,7 @@ def random_openings(game: TurnBasedGame, rng: np.random.Generator) -> np.ndarray
     return keys.argmax(axis=1)
 
 
-def rate_learner(
-    pool: OpponentPool, policy: torch.nn.Module, step: int, game_factory: Callable[[int], TurnBasedGame]
-) -> dict[str, float]:
+def rate_learner(pool: OpponentPool, policy: torch.nn.Module, step: int, game_factory: Callable[[int], TurnBasedGame | SimultaneousGame]) -> dict[str, float]:
     """Play the current policy against every active member and refit ``elo/current``.
 
     Greedy play on both sides from random first moves: the openings make the games differ, the
@@ -300,6 +310,7 @@ def rate_learner(
     if pool.num_seats:
         return _rate_seated_learner(pool, policy, name, step, game_factory)
     learner = PolicyPlayer(policy, greedy=True, name=name)
+    boards = cast("Callable[[int], TurnBasedGame]", game_factory)  # a pool without seats plays a board game
     half = pool.config.eval_games // 2
     rng = np.random.default_rng([pool.seed, int(step)])
     scores = []
@@ -309,9 +320,9 @@ def rate_learner(
                 continue
             rival = PolicyPlayer(pool.network(index), greedy=True) if member.kind == "snapshot" else pool.player(index)
             for learner_first in (True, False):
-                game = game_factory(half)
+                game = boards(half)
                 first, second = (learner, rival) if learner_first else (rival, learner)
-                result = play_games(game, first, second, openings=random_openings(game_factory(half), rng))
+                result = play_games(game, first, second, openings=random_openings(boards(half), rng))
                 names = (name, member.name) if learner_first else (member.name, name)
                 pool.eval_rows.extend((*names, float(score)) for score in result)
                 scores.append(result if learner_first else 1.0 - result)
@@ -352,20 +363,16 @@ def _rate_seated_learner(pool: OpponentPool, policy: torch.nn.Module, name: str,
             learner_first = np.arange(games) < games // 2
             openings = np.tile(rng.choice(OPENINGS, size=games // 2), 2)  # the same starts for both seatings
             result = play_seated(game, learner, rival, learner_first, openings)
-            pool.eval_rows.extend(
-                (name, member.name, float(r)) if first else (member.name, name, float(r)) for first, r in zip(learner_first, result)
-            )
+            pool.eval_rows.extend((name, member.name, float(r)) if first else (member.name, name, float(r)) for first, r in zip(learner_first, result))
             scores.append(np.where(learner_first, result, 1.0 - result))
     finally:
         policy.train()
     return _learner_rating(pool, name, scores, first_move_advantage=False)
 
 
-def selfplay_game_factory(config: Any) -> Callable[[int], TurnBasedGame]:
+def selfplay_game_factory(config: Any) -> Callable[[int], TurnBasedGame | SimultaneousGame]:
     """The run's game rules for rating matches; a one-line error for an env that has no opponent."""
     try:
         return game_factory(config.env, dict(config.env_kwargs))
     except ConfigError:
-        raise ConfigError(
-            f"selfplay.enabled needs a game env such as hex or arena; {config.env} is not one"
-        ) from None
+        raise ConfigError(f"selfplay.enabled needs a game env such as hex or arena; {config.env} is not one") from None

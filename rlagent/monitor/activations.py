@@ -110,8 +110,7 @@ def activation_sites(model: nn.Module) -> list[Site]:
             layers = _output_layers(module)
             single = len(layers) == 1
             sites.extend(
-                Site(name if single and name else paths[id(layer)], layer, LINEAR, unit_dim=1 if isinstance(layer, nn.Conv2d) else -1)
-                for layer in layers
+                Site(name if single and name else paths[id(layer)], layer, LINEAR, unit_dim=1 if isinstance(layer, nn.Conv2d) else -1) for layer in layers
             )
     return sites
 

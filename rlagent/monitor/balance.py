@@ -77,16 +77,12 @@ def dominance(ratio: float, factor: float, section: str = "ppo") -> str | None:
         if math.isinf(ratio):
             return f"the critic gives the shared trunk no gradient: the value head does not shape the features (is {coef} 0?)"
         return (
-            f"the actor's gradient on the shared trunk is {_times(ratio)} the critic's: the value head barely shapes "
-            f"the features; raise {coef} or {separate}"
+            f"the actor's gradient on the shared trunk is {_times(ratio)} the critic's: the value head barely shapes the features; raise {coef} or {separate}"
         )
     if ratio * factor < 1.0:
         if ratio == 0.0:
             return "the actor gives the shared trunk no gradient: the policy does not shape the features"
-        return (
-            f"the critic's gradient on the shared trunk is {_times(1.0 / ratio)} the actor's: the value loss drives "
-            f"the features; lower {coef} or {separate}"
-        )
+        return f"the critic's gradient on the shared trunk is {_times(1.0 / ratio)} the actor's: the value loss drives the features; lower {coef} or {separate}"
     return None
 
 

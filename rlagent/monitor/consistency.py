@@ -131,7 +131,8 @@ def check_reload(model: torch.nn.Module, reference: dict[str, Any] | None) -> Ch
     if not exact and diff <= GPU_TOLERANCE:
         return Check(name, True, f"probabilities and values within {diff:.1e} (relative) on {len(outputs['value'])} stored observations (GPU)")
     return Check(
-        name, False,
+        name,
+        False,
         f"the reloaded network's {where} differs from the training network's by {diff:.3g}: a layer that behaves "
         "differently in eval mode (dropout, batch norm) or weights loaded into the wrong module; compare "
         "model.train() and model.eval() outputs and the checkpoint's state_dict keys",
@@ -147,7 +148,8 @@ def check_autograd(reference: dict[str, Any] | None) -> Check:
     if diff <= AUTOGRAD_TOLERANCE:
         return Check(name, True, f"the forward pass with and without autograd agrees to {diff:.1e} (relative)")
     return Check(
-        name, False,
+        name,
+        False,
         f"the network's {where} differs by {diff:.3g} between the rollout's forward (no autograd) and the loss's: "
         "the ratio of new to old probabilities starts away from 1; make the two forward paths compute the same function",
     )
@@ -167,19 +169,25 @@ def check_value_range(reference: dict[str, Any] | None, game: bool) -> Check:
     values = on_return_scale(reference["inference"]["value"].numpy(), kind)
     lo, hi = reference.get("target_range") or (None, None)
     if kind == "bce":
-        if lo is not None and (lo < -1.0 - 1e-6 or hi > 1.0 + 1e-6):
+        if lo is not None and hi is not None and (lo < -1.0 - 1e-6 or hi > 1.0 + 1e-6):
             return Check(
-                name, False,
+                name,
+                False,
                 f"value_loss=bce reads the value as a win probability on [-1, 1], but its targets range over "
                 f"[{lo:.3g}, {hi:.3g}]: use value_loss=mse (or huber) for returns outside [-1, 1], or rescale the rewards",
             )
         if not np.all(np.abs(values) <= 1.0):
             return Check(name, False, "a bce head's values leave [-1, 1] after tanh: its readers do not apply rlagent.losses.on_return_scale")
-        return Check(name, True, f"bce head: values on [-1, 1] after tanh, targets on [{lo:.3g}, {hi:.3g}]" if lo is not None else "bce head: values on [-1, 1] after tanh")
+        return Check(
+            name,
+            True,
+            f"bce head: values on [-1, 1] after tanh, targets on [{lo:.3g}, {hi:.3g}]" if lo is not None else "bce head: values on [-1, 1] after tanh",
+        )
     spread = float(np.max(np.abs(values))) if values.size else 0.0
     if game and spread > 1.5:
         return Check(
-            name, False,
+            name,
+            False,
             f"this game's searches and analysis read the value as a win probability on [-1, 1], but the {kind} head "
             f"gives values up to {spread:.3g}: train with value_loss=bce, or keep rewards on [-1, 1]",
         )
@@ -239,7 +247,8 @@ def check_mover_frame(game: Any, seed: int = 0, boards: int = 64, plies: int = 2
         if not np.array_equal(gained, expected) or not np.array_equal(after[:, 1], before[:, 1]):
             bad = int(np.flatnonzero((gained != expected).any(axis=1) | (after[:, 1] != before[:, 1]).reshape(len(live), -1).any(axis=1))[0])
             return Check(
-                name, False,
+                name,
+                False,
                 f"{type(game).__name__}: player {int(mover[bad])} chose {'column' if columns else 'cell'} {int(actions[bad])} in its own frame, but its next "
                 "observation shows the stone elsewhere: the observation's transform and the action's do not match "
                 "(check observation(player=...) against play())",

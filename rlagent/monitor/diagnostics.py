@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 import torch
@@ -36,6 +36,7 @@ from rlagent.monitor.outcomes import realised_returns
 from rlagent.monitor.stages import calibration, calibration_metrics, move_edges, policy_by_stage, stage_labels, value_by_stage, value_return_summary
 from rlagent.monitor.stuck import StuckDetector
 from rlagent.monitor.trials import step_field
+from rlagent.nets.policy import ActorCritic
 from rlagent.rollout import flatten_steps
 
 DIAGNOSTICS_DIR = "diagnostics"
@@ -222,7 +223,8 @@ class TrainingDiagnostics:
             obs = _columns(rollout.obs, cols)
             state = torch.as_tensor(rollout.states[0][cols])
             starts = rollout.episode_starts[:, cols]
-            return flatten_steps(obs), stages[:, cols].reshape(-1), lambda: self.policy.forward_sequence(obs, state, starts)
+            recurrent = cast(ActorCritic, self.policy)  # the network with a state and forward_sequence
+            return flatten_steps(obs), stages[:, cols].reshape(-1), lambda: recurrent.forward_sequence(obs, state, starts)
         valid = np.ones((steps, envs), bool) if rollout.valid is None else rollout.valid
         rows = np.flatnonzero(valid.reshape(-1))
         rows = rows[_spread(len(rows), size)]
@@ -234,9 +236,7 @@ class TrainingDiagnostics:
         ended within it: the game's result for games, the discounted return otherwise."""
         kind = self.algorithm.value_loss
         values = on_return_scale(rollout.values, kind)
-        returns, outcome, resolved = realised_returns(
-            rollout.rewards, rollout.terminated, rollout.truncated, self.algorithm.discount_factor, rollout.valid
-        )
+        returns, outcome, resolved = realised_returns(rollout.rewards, rollout.terminated, rollout.truncated, self.algorithm.discount_factor, rollout.valid)
         game = self.scheme.game is not None
         target = outcome if game else returns
         keep = resolved & np.isfinite(target)
@@ -253,9 +253,10 @@ class TrainingDiagnostics:
     def _balance(self, rollout: Any) -> dict[str, float]:
         """The actor's and the critic's gradient on the trunk they share (none with a separate
         critic), from the learner's own loss terms at the current weights."""
-        policy, cfg = self.policy, self.algorithm
-        if getattr(policy, "critic", True) is not None or rollout.returns is None:
+        cfg = self.algorithm
+        if getattr(self.policy, "critic", True) is not None or rollout.returns is None:
             return {}
+        policy = cast(ActorCritic, self.policy)  # an actor-critic whose critic shares the actor's trunk
         shared = [p for p in policy.actor.parameters() if p.requires_grad]
         if not shared:
             return {}
@@ -295,15 +296,24 @@ class TrainingDiagnostics:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{LATEST_FILE}.{os.getpid()}.tmp.npz"
         np.savez(
-            tmp, values=values.astype(np.float32), outcomes=outcomes.astype(np.float32), returns=returns.astype(np.float32),
-            stages=stages, game=np.array(game), edges=np.asarray(self.scheme.edges), names=np.array(self.scheme.names or [], dtype=str),
+            tmp,
+            values=values.astype(np.float32),
+            outcomes=outcomes.astype(np.float32),
+            returns=returns.astype(np.float32),
+            stages=stages,
+            game=np.array(game),
+            edges=np.asarray(self.scheme.edges),
+            names=np.array(self.scheme.names or [], dtype=str),
             stage_kind=np.array(self.scheme.kind),
         )
         os.replace(tmp, folder / LATEST_FILE)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"detector": None if self.detector is None else self.detector.state_dict(), "dead_reported": sorted(self._dead_reported),
-                "dominance_reported": sorted(self._dominance_reported)}
+        return {
+            "detector": None if self.detector is None else self.detector.state_dict(),
+            "dead_reported": sorted(self._dead_reported),
+            "dominance_reported": sorted(self._dominance_reported),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if self.detector is not None and state.get("detector") is not None:

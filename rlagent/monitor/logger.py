@@ -241,6 +241,7 @@ class RunLogger:
             metrics[name] = _scalar(tag, value)
         experiment, session_start, session_end = hparams_summary(flat, metrics)
         file_writer = self._writer.file_writer
+        assert file_writer is not None, "the writer is open (checked above)"
         for summary in (experiment, session_start, session_end):
             file_writer.add_summary(summary, step)
         for tag, value in metrics.items():

@@ -74,9 +74,19 @@ def _tags(rows: Sequence[Mapping[str, Any]], prefix: str, suffix: str = "") -> l
 
 def _learning_table(rows: Sequence[Mapping[str, Any]]) -> str:
     tags = [
-        "rollout/ep_rew_mean", "rollout/win_rate", "trial/accuracy", "eval/winning_move_rate", "elo/current",
-        "train/policy_gradient_loss", "train/value_loss", "train/entropy_loss", "train/approx_kl",
-        "train/clip_fraction", "train/explained_variance", "train/early_stopped", "train/policy_value_loss_ratio",
+        "rollout/ep_rew_mean",
+        "rollout/win_rate",
+        "trial/accuracy",
+        "eval/winning_move_rate",
+        "elo/current",
+        "train/policy_gradient_loss",
+        "train/value_loss",
+        "train/entropy_loss",
+        "train/approx_kl",
+        "train/clip_fraction",
+        "train/explained_variance",
+        "train/early_stopped",
+        "train/policy_value_loss_ratio",
     ]
     present = [tag for tag in tags if any(tag in row for row in rows)]
     thirds = [rows[0], rows[len(rows) // 2], rows[-1]]
@@ -92,13 +102,13 @@ def _learning_table(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _stage_table(row: Mapping[str, Any], prefix: str, columns: Sequence[str]) -> str:
-    labels = list(dict.fromkeys(tag[len(prefix):].rpartition("/")[0] for tag in row if tag.startswith(prefix)))
+    labels = list(dict.fromkeys(tag[len(prefix) :].rpartition("/")[0] for tag in row if tag.startswith(prefix)))
     body = [[label, *(row.get(f"{prefix}{label}/{name}") for name in columns)] for label in labels]
     return text_table(["stage", *columns], body)
 
 
 def _activation_table(row: Mapping[str, Any]) -> str:
-    layers = list(dict.fromkeys(tag[len("act/"):].rpartition("/")[0] for tag in row if tag.startswith("act/")))
+    layers = list(dict.fromkeys(tag[len("act/") :].rpartition("/")[0] for tag in row if tag.startswith("act/")))
     body = []
     for layer in layers:
         dead, saturated = row.get(f"act/{layer}/dead_fraction"), row.get(f"act/{layer}/saturated_fraction")
@@ -141,20 +151,41 @@ def consistency_checks(run_dir: Path) -> list[Check]:
 def _plots(run_dir: Path, rows: Sequence[Mapping[str, Any]]) -> list[Path]:
     out: list[Path] = []
     if _tags(rows, "act/"):
-        out.append(series_png(rows, {
-            "dead units (ReLU layers)": _tags(rows, "act/", "/dead_fraction"),
-            "saturated units (tanh layers)": _tags(rows, "act/", "/saturated_fraction"),
-            "activation std": _tags(rows, "act/", "/std"),
-        }, run_dir / "activations.png", "activations over training"))
-    out.append(series_png(rows, {
-        "loss terms": ["train/policy_gradient_loss", "train/value_loss", "train/entropy_loss"],
-        "actor vs critic": ["train/policy_value_loss_ratio", "grad/trunk_actor_critic_ratio"],
-        "trunk gradient by source": ["grad/trunk_from_actor", "grad/trunk_from_critic"],
-    }, run_dir / "loss_balance.png", "loss balance"))
-    out.append(series_png(rows, {
-        "gradient norms (before clipping)": _tags(rows, "grad/norm_"),
-        "update-to-weight ratio": _tags(rows, "update_ratio/"),
-    }, run_dir / "gradients.png", "gradients"))
+        out.append(
+            series_png(
+                rows,
+                {
+                    "dead units (ReLU layers)": _tags(rows, "act/", "/dead_fraction"),
+                    "saturated units (tanh layers)": _tags(rows, "act/", "/saturated_fraction"),
+                    "activation std": _tags(rows, "act/", "/std"),
+                },
+                run_dir / "activations.png",
+                "activations over training",
+            )
+        )
+    out.append(
+        series_png(
+            rows,
+            {
+                "loss terms": ["train/policy_gradient_loss", "train/value_loss", "train/entropy_loss"],
+                "actor vs critic": ["train/policy_value_loss_ratio", "grad/trunk_actor_critic_ratio"],
+                "trunk gradient by source": ["grad/trunk_from_actor", "grad/trunk_from_critic"],
+            },
+            run_dir / "loss_balance.png",
+            "loss balance",
+        )
+    )
+    out.append(
+        series_png(
+            rows,
+            {
+                "gradient norms (before clipping)": _tags(rows, "grad/norm_"),
+                "update-to-weight ratio": _tags(rows, "update_ratio/"),
+            },
+            run_dir / "gradients.png",
+            "gradients",
+        )
+    )
     last = _last_with(rows, "value/by_stage/")
     if last is not None:
         out.append(value_by_stage_png(last, run_dir / "value_by_stage.png", f"value by stage (step {last['step']})"))
@@ -196,8 +227,11 @@ def diagnose_run(run_dir: str | Path, plots: bool = True) -> Report:
         if value_row is not None:
             ece = value_row.get("value/ece")
             extra = "" if ece is None else f"; expected calibration error {ece:.3f}"
-            parts += ["", f"value against outcomes by stage (step {value_row['step']}{extra})",
-                      _stage_table(value_row, "value/by_stage/", ("count", "mse", "sign_accuracy", "mean", "extremity"))]
+            parts += [
+                "",
+                f"value against outcomes by stage (step {value_row['step']}{extra})",
+                _stage_table(value_row, "value/by_stage/", ("count", "mse", "sign_accuracy", "mean", "extremity")),
+            ]
         policy_row = _last_with(rows, "policy/by_stage/")
         if policy_row is not None:
             columns = ("entropy", "branching", "top_prob") + (("legal_mass",) if "policy/legal_mass" in policy_row else ())

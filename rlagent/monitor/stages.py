@@ -27,25 +27,23 @@ import numpy as np
 EXTREME = 0.9  # |value| above this counts as a confident prediction in ``extremity``
 
 
-def stage_labels(
-    stage: np.ndarray, edges: Sequence[int], names: Sequence[str] | None = None
-) -> tuple[np.ndarray, list[str]]:
+def stage_labels(stage: np.ndarray, edges: Sequence[int], names: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
     """Bucket each stage by ``edges`` (the buckets' first stages, increasing): (bucket index, labels).
 
     ``edges=[0, 5, 10]`` gives buckets ``"0-4"``, ``"5-9"``, ``"10+"``; a one-stage bucket is
     labelled by its number (``"3"``). ``names`` (one per edge) replaces the labels, for trial
     periods (:func:`period_labels`). A stage below ``edges[0]`` gets bucket -1: left out.
     """
-    edges = np.asarray(edges, dtype=np.int64)
-    if edges.ndim != 1 or edges.size == 0 or np.any(np.diff(edges) <= 0):
-        raise ValueError(f"edges must be a non-empty increasing sequence of stages, got {edges.tolist()}")
-    if names is not None and len(names) != edges.size:
-        raise ValueError(f"{len(names)} names for {edges.size} buckets")
-    buckets = np.searchsorted(edges, np.asarray(stage), side="right") - 1
+    firsts = np.asarray(edges, dtype=np.int64)
+    if firsts.ndim != 1 or firsts.size == 0 or np.any(np.diff(firsts) <= 0):
+        raise ValueError(f"edges must be a non-empty increasing sequence of stages, got {firsts.tolist()}")
+    if names is not None and len(names) != firsts.size:
+        raise ValueError(f"{len(names)} names for {firsts.size} buckets")
+    buckets = np.searchsorted(firsts, np.asarray(stage), side="right") - 1
     if names is not None:
         return buckets, [str(name) for name in names]
-    labels = [str(lo) if hi - lo == 1 else f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist())]
-    labels.append(f"{edges[-1]}+")
+    labels = [str(lo) if hi - lo == 1 else f"{lo}-{hi - 1}" for lo, hi in zip(firsts[:-1].tolist(), firsts[1:].tolist())]
+    labels.append(f"{firsts[-1]}+")
     return buckets, labels
 
 
@@ -140,9 +138,7 @@ def policy_by_stage(
     return metrics
 
 
-def value_by_stage(
-    values: np.ndarray, outcomes: np.ndarray, stage_bucket: np.ndarray, labels: Sequence[str]
-) -> dict[str, float]:
+def value_by_stage(values: np.ndarray, outcomes: np.ndarray, stage_bucket: np.ndarray, labels: Sequence[str]) -> dict[str, float]:
     """How well the value head foresees the outcome, per stage.
 
     ``values`` on the returns' scale (:func:`rlagent.losses.on_return_scale`), ``outcomes`` the
@@ -236,5 +232,5 @@ def stage_values(table: Mapping[str, float], name: str) -> tuple[list[str], np.n
     """From a :func:`value_by_stage` dict (or a ``metrics.jsonl`` row holding one): the labels in
     their order and ``name``'s figure for each (NaN where absent), for plotting."""
     prefix = "value/by_stage/"
-    labels = list(dict.fromkeys(tag[len(prefix):].rpartition("/")[0] for tag in table if tag.startswith(prefix)))
+    labels = list(dict.fromkeys(tag[len(prefix) :].rpartition("/")[0] for tag in table if tag.startswith(prefix)))
     return labels, np.array([table.get(f"{prefix}{label}/{name}", math.nan) for label in labels], dtype=np.float64)

@@ -33,9 +33,7 @@ GROWTH_TAGS: tuple[str, ...] = ("value/mean", "train/q_mean", "train/value_loss"
 START_TAGS: tuple[str, ...] = (ENTROPY, LEARNING_RATE, GRAD_NORM, *RETURN_TAGS)
 # Everything any rule reads; the detector keeps nothing else.
 VALUE_MEAN, VALUE_STD, VALUE_LOSS = "value/mean", "value/std", "train/value_loss"
-TAGS: frozenset[str] = frozenset(
-    {KL, CLIP, EARLY_STOPPED, OPTIMIZER_STEPS, EXPLAINED_VARIANCE, VALUE_STD, *START_TAGS, *GROWTH_TAGS}
-)
+TAGS: frozenset[str] = frozenset({KL, CLIP, EARLY_STOPPED, OPTIMIZER_STEPS, EXPLAINED_VARIANCE, VALUE_STD, *START_TAGS, *GROWTH_TAGS})
 
 
 @dataclass(frozen=True)
@@ -192,14 +190,20 @@ def stuck_mode(view: WindowView, s: StuckSettings) -> Warning | None:
     # what kills ReLU layers in the first place.
     norms, start_norm = view.values(GRAD_NORM), view.start.get(GRAD_NORM)
     if norms and start_norm and (max(norms) < s.vanish_floor or max(norms) < s.vanish_factor * start_norm):
-        advice = (f"the gradient has vanished as well, so a larger step will not help: look for dead layers "
-                  f"(act/*/dead_fraction, python -m rlagent.diagnose) and restart with a lower {view.section}.learning_rate")
+        advice = (
+            f"the gradient has vanished as well, so a larger step will not help: look for dead layers "
+            f"(act/*/dead_fraction, python -m rlagent.diagnose) and restart with a lower {view.section}.learning_rate"
+        )
     else:
         advice = f"updates too small: raise {view.section}.learning_rate or lower {view.section}.entropy_coef"
-    return Warning("stuck_mode", view.step, (
-        f"the policy barely moves over the last {len(kl)} updates: approx_kl <= {max(kl):.2g}{clip_text}, "
-        f"entropy {entropies[0]:.3g} -> {entropies[-1]:.3g} ({change:+.1%}), {ret_tag} {before:.3g} -> {after:.3g}; {advice}"
-    ))
+    return Warning(
+        "stuck_mode",
+        view.step,
+        (
+            f"the policy barely moves over the last {len(kl)} updates: approx_kl <= {max(kl):.2g}{clip_text}, "
+            f"entropy {entropies[0]:.3g} -> {entropies[-1]:.3g} ({change:+.1%}), {ret_tag} {before:.3g} -> {after:.3g}; {advice}"
+        ),
+    )
 
 
 def entropy_collapse(view: WindowView, s: StuckSettings) -> Warning | None:
@@ -212,14 +216,18 @@ def entropy_collapse(view: WindowView, s: StuckSettings) -> Warning | None:
     ret_start, ret_peak = view.start.get(ret_tag), view.peak.get(ret_tag)
     if ret_start is None or ret_peak is None or _rose(ret_start, ret_peak, s.return_gain):
         return None
-    now, start = -fmean(entropy[-s.start_updates:]), -start_entropy
+    now, start = -fmean(entropy[-s.start_updates :]), -start_entropy
     if now >= max(s.collapse_fraction * start, s.collapse_floor):
         return None
-    return Warning("entropy_collapse", view.step, (
-        f"entropy fell from {start:.3g} to {now:.3g} ({now / start:.0%} of its start) while {ret_tag} "
-        f"never rose above its start {ret_start:.3g} (best {ret_peak:.3g}): collapsed to a deterministic "
-        f"policy before any reward; raise {view.section}.entropy_coef or lower {view.section}.learning_rate"
-    ))
+    return Warning(
+        "entropy_collapse",
+        view.step,
+        (
+            f"entropy fell from {start:.3g} to {now:.3g} ({now / start:.0%} of its start) while {ret_tag} "
+            f"never rose above its start {ret_start:.3g} (best {ret_peak:.3g}): collapsed to a deterministic "
+            f"policy before any reward; raise {view.section}.entropy_coef or lower {view.section}.learning_rate"
+        ),
+    )
 
 
 def kl_early_stop_always(view: WindowView, s: StuckSettings) -> Warning | None:
@@ -231,11 +239,15 @@ def kl_early_stop_always(view: WindowView, s: StuckSettings) -> Warning | None:
     steps, kl = view.values(OPTIMIZER_STEPS), view.values(KL)
     steps_text = f" after {fmean(steps):.1f} optimizer steps on average" if steps else ""
     kl_text = f", approx_kl {fmean(kl):.2g}" if kl else ""
-    return Warning("kl_early_stop_always", view.step, (
-        f"KL early stopping cut all of the last {len(stopped)} updates{steps_text}{kl_text}: "
-        f"{view.section}.kl_target is too small for this learning rate; raise {view.section}.kl_target "
-        f"or lower {view.section}.learning_rate"
-    ))
+    return Warning(
+        "kl_early_stop_always",
+        view.step,
+        (
+            f"KL early stopping cut all of the last {len(stopped)} updates{steps_text}{kl_text}: "
+            f"{view.section}.kl_target is too small for this learning rate; raise {view.section}.kl_target "
+            f"or lower {view.section}.learning_rate"
+        ),
+    )
 
 
 def explained_variance_zero(view: WindowView, s: StuckSettings) -> Warning | None:
@@ -254,29 +266,37 @@ def explained_variance_zero(view: WindowView, s: StuckSettings) -> Warning | Non
     mean_abs = fmean(abs(v) for v in ev)
     if mean_abs >= s.ev_zero:
         return None
-    return Warning("explained_variance_zero", view.step, (
-        f"explained variance stayed near 0 over the last {len(ev)} updates (mean |EV| {mean_abs:.3f}, "
-        f"range {min(ev):.2f} to {max(ev):.2f}): the critic predicts nothing; raise {view.section}.value_loss_coef, "
-        f"try policy.separate_critic=true or larger policy.hidden_sizes, and check the reward scale"
-    ))
+    return Warning(
+        "explained_variance_zero",
+        view.step,
+        (
+            f"explained variance stayed near 0 over the last {len(ev)} updates (mean |EV| {mean_abs:.3f}, "
+            f"range {min(ev):.2f} to {max(ev):.2f}): the critic predicts nothing; raise {view.section}.value_loss_coef, "
+            f"try policy.separate_critic=true or larger policy.hidden_sizes, and check the reward scale"
+        ),
+    )
 
 
 def gradient_explosion(view: WindowView, s: StuckSettings) -> Warning | None:
     """The gradient norm stays an order of magnitude above its recent median: a loss term or the
     step size blew up, and the clipped steps now all point where that term says."""
     norms = view.values(GRAD_NORM)
-    recent, history = norms[-s.explosion_updates:], norms[:-s.explosion_updates]
+    recent, history = norms[-s.explosion_updates :], norms[: -s.explosion_updates]
     if len(history) < s.explosion_history or GRAD_NORM not in view.rows[-1]:
         return None
     typical = median(history)
     if typical <= 0 or min(recent) < s.explosion_factor * typical:
         return None
     shown = ", ".join(f"{n:.3g}" for n in recent)
-    return Warning("gradient_explosion", view.step, (
-        f"grad/norm_total jumped to {shown} on the last {len(recent)} updates, {min(recent) / typical:.0f}x "
-        f"its running median {typical:.3g}: lower {view.section}.learning_rate or "
-        f"{view.section}.max_grad_norm, and check the reward scale"
-    ))
+    return Warning(
+        "gradient_explosion",
+        view.step,
+        (
+            f"grad/norm_total jumped to {shown} on the last {len(recent)} updates, {min(recent) / typical:.0f}x "
+            f"its running median {typical:.3g}: lower {view.section}.learning_rate or "
+            f"{view.section}.max_grad_norm, and check the reward scale"
+        ),
+    )
 
 
 def gradient_vanishing(view: WindowView, s: StuckSettings) -> Warning | None:
@@ -290,11 +310,15 @@ def gradient_vanishing(view: WindowView, s: StuckSettings) -> Warning | None:
     if highest >= s.vanish_floor and not decayed:
         return None
     since = f" (it started at {start:.3g})" if start is not None else ""
-    return Warning("gradient_vanishing", view.step, (
-        f"grad/norm_total stayed at or below {highest:.2g} over the last {len(norms)} updates{since}: "
-        f"gradients vanished; check that rewards vary, keep {view.section}.normalize_advantage=true, "
-        f"or raise {view.section}.learning_rate / use smaller policy.hidden_sizes if the network saturated"
-    ))
+    return Warning(
+        "gradient_vanishing",
+        view.step,
+        (
+            f"grad/norm_total stayed at or below {highest:.2g} over the last {len(norms)} updates{since}: "
+            f"gradients vanished; check that rewards vary, keep {view.section}.normalize_advantage=true, "
+            f"or raise {view.section}.learning_rate / use smaller policy.hidden_sizes if the network saturated"
+        ),
+    )
 
 
 def _runaway(view: WindowView, s: StuckSettings, tag: str) -> tuple[float, float, float] | None:
@@ -317,18 +341,26 @@ def nan_precursor(view: WindowView, s: StuckSettings) -> Warning | None:
     advice = f"lower {view.section}.learning_rate, set {view.section}.max_grad_norm and check the reward scale"
     kl = view.rows[-1].get(KL)
     if kl is not None and kl > s.kl_huge:
-        return Warning("nan_precursor", view.step, (
-            f"approx_kl reached {kl:.3g} on the last update (a healthy update moves ~0.01): "
-            f"the run is heading to NaN: {advice}, or set {view.section}.kl_target"
-        ))
+        return Warning(
+            "nan_precursor",
+            view.step,
+            (
+                f"approx_kl reached {kl:.3g} on the last update (a healthy update moves ~0.01): "
+                f"the run is heading to NaN: {advice}, or set {view.section}.kl_target"
+            ),
+        )
     for tag in GROWTH_TAGS:
         found = _runaway(view, s, tag)
         if found is not None:
             first, last, factor = found
-            return Warning("nan_precursor", view.step, (
-                f"|{tag}| grew {factor:.0f}x over the last {s.growth_updates} updates ({first:.3g} -> {last:.3g}), "
-                f"at least {s.growth_per_update:g}x each: the run is heading to NaN: {advice}"
-            ))
+            return Warning(
+                "nan_precursor",
+                view.step,
+                (
+                    f"|{tag}| grew {factor:.0f}x over the last {s.growth_updates} updates ({first:.3g} -> {last:.3g}), "
+                    f"at least {s.growth_per_update:g}x each: the run is heading to NaN: {advice}"
+                ),
+            )
     return None
 
 
@@ -338,8 +370,12 @@ Rule = Callable[[WindowView, StuckSettings], "Warning | None"]
 RULES: dict[str, Rule] = {
     rule.__name__: rule
     for rule in (
-        nan_precursor, gradient_explosion, gradient_vanishing, kl_early_stop_always,
-        stuck_mode, entropy_collapse, explained_variance_zero,
+        nan_precursor,
+        gradient_explosion,
+        gradient_vanishing,
+        kl_early_stop_always,
+        stuck_mode,
+        entropy_collapse,
+        explained_variance_zero,
     )
 }
-

@@ -11,7 +11,7 @@ board games. ``norm="layer"`` normalises each position over its channels only.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable, cast
 
 import torch
 import torch.nn.functional as F
@@ -46,8 +46,12 @@ class MLPEncoder(nn.Module):
         self.input_dim = input_dim
         self.output_dim = sizes[-1]
 
+    def linears(self) -> tuple[nn.Linear, ...]:
+        """The layers, typed (an ``nn.ModuleList`` yields plain modules)."""
+        return tuple(cast("Iterable[nn.Linear]", self.layers))
+
     def forward(self, x: Tensor) -> Tensor:
-        for layer in self.layers:
+        for layer in cast("Iterable[nn.Linear]", self.layers):
             x = self.activation(layer(x) if module_hooked(layer) else F.linear(x, layer.weight, layer.bias))
         return x
 
@@ -60,6 +64,8 @@ class HexConv2d(nn.Conv2d):
     mask at every forward: they neither contribute nor receive gradient. The neighbour set is
     symmetric under transposition, so the same kernel fits both players' (transposed) views.
     """
+
+    tap_mask: Tensor  # a buffer: (3, 3) of 1, 0 at the two taps that are not neighbours
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__(in_channels, out_channels, kernel_size=3, padding=1)

@@ -21,7 +21,7 @@ from rlagent.fast.hooks import module_hooked
 from rlagent.nets.distributions import Bernoulli, Categorical, DiagGaussian, MultiCategorical
 
 
-def _apply(layer: nn.Module, x: Tensor, conv: bool = False) -> Tensor:
+def _apply(layer: nn.Linear | nn.Conv2d, x: Tensor, conv: bool = False) -> Tensor:
     """``layer(x)`` without the module call's overhead, unless the layer is hooked (then its hooks fire)."""
     if module_hooked(layer):
         return layer(x)
@@ -38,7 +38,7 @@ class CategoricalHead(nn.Module):
     def forward(self, features: Tensor, mask: Tensor | None = None) -> Categorical:
         return Categorical(_apply(self.linear, features), mask)
 
-    def output_layers(self) -> list[nn.Module]:
+    def output_layers(self) -> list[nn.Linear | nn.Conv2d]:
         return [self.linear]
 
 
@@ -67,7 +67,7 @@ class BoardPolicyHead(nn.Module):
             logits = torch.cat([logits, extra], dim=1)
         return Categorical(logits, mask)
 
-    def output_layers(self) -> list[nn.Module]:
+    def output_layers(self) -> list[nn.Linear | nn.Conv2d]:
         return [self.cells] if self.extra is None else [self.cells, self.extra]
 
 
@@ -82,7 +82,7 @@ class MultiCategoricalHead(nn.Module):
     def forward(self, features: Tensor, mask: Tensor | None = None) -> MultiCategorical:
         return MultiCategorical(_apply(self.linear, features), self.nvec, mask)
 
-    def output_layers(self) -> list[nn.Module]:
+    def output_layers(self) -> list[nn.Linear | nn.Conv2d]:
         return [self.linear]
 
 
@@ -103,7 +103,7 @@ class BernoulliHead(nn.Module):
             raise ValueError("MultiBinary actions cannot be masked")
         return Bernoulli(_apply(self.linear, features))
 
-    def output_layers(self) -> list[nn.Module]:
+    def output_layers(self) -> list[nn.Linear | nn.Conv2d]:
         return [self.linear]
 
 
@@ -124,7 +124,7 @@ class GaussianHead(nn.Module):
             raise ValueError("continuous (Box) actions cannot be masked")
         return DiagGaussian(_apply(self.mean, features), self.log_std)
 
-    def output_layers(self) -> list[nn.Module]:
+    def output_layers(self) -> list[nn.Linear | nn.Conv2d]:
         return [self.mean]
 
 
@@ -144,7 +144,7 @@ class ValueHead(nn.Module):
             features = features.flatten(1)
         return _apply(self.linear, features).squeeze(-1)
 
-    def output_layers(self) -> list[nn.Module]:
+    def output_layers(self) -> list[nn.Linear | nn.Conv2d]:
         return [self.linear]
 
 

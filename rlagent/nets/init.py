@@ -35,7 +35,7 @@ def init_hidden(module: nn.Module, gain: float = HIDDEN_GAIN) -> None:
             nn.init.zeros_(layer.bias_hh)
 
 
-def init_output(layers: Iterable[nn.Module], gain: float) -> None:
+def init_output(layers: Iterable[nn.Linear | nn.Conv2d], gain: float) -> None:
     """Orthogonal with ``gain`` (0 gives all-zero weights), bias 0: the scale of a head's first outputs."""
     for layer in layers:
         nn.init.orthogonal_(layer.weight, gain)

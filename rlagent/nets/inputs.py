@@ -9,7 +9,7 @@ encoder), several are flattened and concatenated (in sorted key order) for an ML
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -59,13 +59,15 @@ class ObservationAdapter:
             self.keys = tuple(sorted(k for k in space.spaces if k != MASK_KEY))
             if not self.keys:
                 raise ConfigError(f"the Dict observation space has no input besides {MASK_KEY!r}")
+            shapes = []
             for key in self.keys:
-                if not isinstance(space.spaces[key], spaces.Box):
+                entry = space.spaces[key]
+                if not isinstance(entry, spaces.Box):
                     raise ConfigError(
-                        f"observation key {key!r} is a {type(space.spaces[key]).__name__}; only Box entries are supported "
-                        "(one-hot or flatten it with a Gymnasium wrapper)"
+                        f"observation key {key!r} is a {type(entry).__name__}; only Box entries are supported (one-hot or flatten it with a Gymnasium wrapper)"
                     )
-            self.event_shapes = tuple(tuple(space.spaces[k].shape) for k in self.keys)
+                shapes.append(tuple(entry.shape))
+            self.event_shapes = tuple(shapes)
         else:
             raise ConfigError(
                 f"unsupported observation space {type(space).__name__}: use a Box or a Dict of Boxes "
@@ -85,8 +87,8 @@ class ObservationAdapter:
     def flat_dim(self) -> int:
         return math.prod(self.input_shape)
 
-    def leading_shape(self, obs: Tensor | Mapping[str, Any]) -> tuple[int, ...]:
-        """The batch dimensions of ``obs``, e.g. (T, B) for a rollout."""
+    def leading_shape(self, obs: Any) -> tuple[int, ...]:
+        """The batch dimensions of ``obs`` (an array, a tensor, or a dict of them), e.g. (T, B) for a rollout."""
         first = obs if self.keys is None else obs[self.keys[0]]
         return tuple(first.shape[: len(first.shape) - len(self.event_shapes[0])])
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, cast
 
 import numpy as np
 import torch
@@ -117,6 +117,26 @@ class PolicyOutput(NamedTuple):
     state: Tensor | None
 
 
+class PolicyNetwork(Protocol):
+    """The calls that the rollout, the episodes and the players make on the network a learner
+    trains, whichever it is (:class:`ActorCritic`, :class:`rlagent.nets.q_network.QNetwork`, a
+    plug-in learner's). The network is an ``nn.Module`` as well; those places hold it as one and
+    view it through this protocol where they call it."""
+
+    def initial_state(self, batch_size: int) -> Tensor | None: ...
+
+    def act(
+        self,
+        obs: Any,
+        state: Tensor | None = None,
+        episode_start: Any = None,
+        deterministic: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Tensor | None]: ...
+
+    def value(self, obs: Any, state: Tensor | None = None, episode_start: Any = None) -> Tensor: ...
+
+
 class Trunk(nn.Module):
     """Encoder then, optionally, a recurrent core: network input -> features.
 
@@ -135,16 +155,14 @@ class Trunk(nn.Module):
         self.state_size = core.hidden_size if core is not None else 0
 
     def forward(self, x: Tensor, h: Tensor | None, episode_start: Tensor | None) -> tuple[Tensor, Tensor | None]:
-        features = self.encoder.feature_map(x) if self.spatial else self.encoder(x)
+        features = cast(BoardEncoder, self.encoder).feature_map(x) if self.spatial else self.encoder(x)  # spatial: a board encoder
         if self.core is None:
             return features, None
         if h is None:
             h = features.new_zeros(features.shape[0], self.state_size)
         return self.core.step(features, h, episode_start)
 
-    def sequence(
-        self, x: Tensor, leading: tuple[int, int], h0: Tensor | None, episode_starts: Tensor | None
-    ) -> tuple[Tensor, Tensor | None]:
+    def sequence(self, x: Tensor, leading: tuple[int, int], h0: Tensor | None, episode_starts: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """x (T * B, ...) in time-major order -> features (T * B, output_dim) and the state after T steps.
 
         The encoder runs once on all T * B inputs; only the core loops over time.
@@ -161,6 +179,8 @@ class Trunk(nn.Module):
 
 class ActorCritic(nn.Module):
     """An actor trunk with a policy head, and a value head on the same trunk or on its own critic trunk."""
+
+    _device_probe: Tensor  # a buffer: an empty tensor on the parameters' device
 
     def __init__(
         self,
@@ -280,9 +300,7 @@ class ActorCritic(nn.Module):
             groups["critic_trunk"] = list(self.critic.parameters())
         return groups
 
-    def _output(
-        self, features: Tensor, critic_features: Tensor, mask: Tensor | None, h_actor: Tensor | None, h_critic: Tensor | None
-    ) -> PolicyOutput:
+    def _output(self, features: Tensor, critic_features: Tensor, mask: Tensor | None, h_actor: Tensor | None, h_critic: Tensor | None) -> PolicyOutput:
         dist = self.policy_head(features, mask)
         return PolicyOutput(dist, self.value_head(critic_features), self._join_state(h_actor, h_critic))
 
@@ -301,14 +319,12 @@ class ActorCritic(nn.Module):
 
     @staticmethod
     def _join_state(h_actor: Tensor | None, h_critic: Tensor | None) -> Tensor | None:
-        if h_critic is None:
+        if h_critic is None or h_actor is None:  # one recurrent setting for both trunks: both states or neither
             return h_actor
         return torch.cat([h_actor, h_critic], dim=1)
 
 
-def build_policy(
-    observation_space: spaces.Space, action_space: spaces.Space, config: PolicyConfig | None = None
-) -> ActorCritic:
+def build_policy(observation_space: spaces.Space, action_space: spaces.Space, config: PolicyConfig | None = None) -> ActorCritic:
     """The actor-critic that fits these spaces; ``ConfigError`` (one line) for what does not fit."""
     config = PolicyConfig() if config is None else config
     config.validate()
@@ -321,9 +337,7 @@ def build_policy(
         if kind == "mlp":
             return MLPEncoder(inputs.flat_dim, tuple(config.hidden_sizes), config.activation)
         channels, height, width = inputs.input_shape
-        return BoardEncoder(
-            channels, (height, width), config.board_channels, config.board_blocks, kind, config.norm, config.hex_kernel
-        )
+        return BoardEncoder(channels, (height, width), config.board_channels, config.board_blocks, kind, config.norm, config.hex_kernel)
 
     def make_trunk(spatial: bool = False) -> Trunk:
         encoder = make_encoder()
@@ -335,7 +349,8 @@ def build_policy(
     critic = make_trunk() if config.separate_critic else None
     if board_head:
         _, height, width = inputs.input_shape
-        policy_head: PolicyHead = BoardPolicyHead(config.board_channels, height, width, int(action_space.n))
+        num_actions = int(cast(spaces.Discrete, action_space).n)  # a board head is for a Discrete space (_fits_board)
+        policy_head: PolicyHead = BoardPolicyHead(config.board_channels, height, width, num_actions)
     else:
         policy_head = _linear_head(action_space, actor.output_dim)
     value_head = ValueHead((critic or actor).output_dim)
@@ -355,9 +370,7 @@ def _encoder_kind(config: PolicyConfig, inputs: ObservationAdapter) -> str:
     else:
         kind = config.encoder
     if kind != "mlp" and not inputs.is_board:
-        raise ConfigError(
-            f"policy.encoder {config.encoder!r} needs (C, H, W) board observations, got shape {inputs.input_shape}: use mlp or auto"
-        )
+        raise ConfigError(f"policy.encoder {config.encoder!r} needs (C, H, W) board observations, got shape {inputs.input_shape}: use mlp or auto")
     if kind == "mlp" and config.hex_kernel:
         raise ConfigError("policy.hex_kernel applies to board encoders (cnn, resnet), but this policy uses an mlp")
     if kind == "mlp" and config.norm != "none":
@@ -387,9 +400,7 @@ def _check_action_space(action_space: spaces.Space) -> None:
         if len(action_space.shape) != 1 or not np.issubdtype(action_space.dtype, np.floating):
             raise ConfigError(f"Box action spaces must be 1-D floating point, got {action_space}")
     else:
-        raise ConfigError(
-            f"unsupported action space {type(action_space).__name__}: use Discrete, MultiDiscrete, MultiBinary or a 1-D Box"
-        )
+        raise ConfigError(f"unsupported action space {type(action_space).__name__}: use Discrete, MultiDiscrete, MultiBinary or a 1-D Box")
 
 
 def _linear_head(action_space: spaces.Space, in_dim: int) -> PolicyHead:
@@ -399,7 +410,9 @@ def _linear_head(action_space: spaces.Space, in_dim: int) -> PolicyHead:
         return MultiCategoricalHead(in_dim, action_space.nvec.tolist())
     if isinstance(action_space, spaces.MultiBinary):
         return BernoulliHead(in_dim, int(action_space.shape[0]))
-    return GaussianHead(in_dim, int(action_space.shape[0]))
+    if isinstance(action_space, spaces.Box):
+        return GaussianHead(in_dim, int(action_space.shape[0]))
+    raise ConfigError(f"unsupported action space {type(action_space).__name__}")  # refused before, by _check_action_space
 
 
 def _check_mask(action_space: spaces.Space, inputs: ObservationAdapter) -> None:

@@ -25,7 +25,7 @@ collector, ``PolicyPlayer``, ``evaluate``, the league and self-play take it as t
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -51,6 +51,9 @@ class NoisyLinear(nn.Module):
     :meth:`reset_noise` from a generator the learner owns (so a run and its resume draw the same
     noise), and used only in training mode.
     """
+
+    noise_in: Tensor  # buffers: the factorised noise, (in_features,) and (out_features,)
+    noise_out: Tensor
 
     def __init__(self, in_features: int, out_features: int, sigma0: float = 0.5) -> None:
         super().__init__()
@@ -82,11 +85,11 @@ class NoisyLinear(nn.Module):
         return F.linear(x, weight, self.bias_mu + self.bias_sigma * self.noise_out)
 
 
-def _linear(in_features: int, out_features: int, noisy: bool, sigma0: float) -> nn.Module:
+def _linear(in_features: int, out_features: int, noisy: bool, sigma0: float) -> NoisyLinear | nn.Linear:
     return NoisyLinear(in_features, out_features, sigma0) if noisy else nn.Linear(in_features, out_features)
 
 
-def _apply(layer: nn.Module, x: Tensor) -> Tensor:
+def _apply(layer: NoisyLinear | nn.Linear, x: Tensor) -> Tensor:
     """``layer(x)`` without the module call's overhead for plain linear layers."""
     if type(layer) is nn.Linear and not layer._forward_hooks and not layer._forward_pre_hooks:
         return F.linear(x, layer.weight, layer.bias)
@@ -112,9 +115,7 @@ class BoardQHead(nn.Module):
     (a 1x1 convolution, translation-equivariant like the trunk), a linear over the whole map for
     actions that are not cells (Hex's swap), and the dueling value stream over the whole map."""
 
-    def __init__(
-        self, channels: int, height: int, width: int, num_actions: int, num_atoms: int, dueling: bool, noisy: bool, sigma0: float
-    ) -> None:
+    def __init__(self, channels: int, height: int, width: int, num_actions: int, num_atoms: int, dueling: bool, noisy: bool, sigma0: float) -> None:
         super().__init__()
         cells = height * width
         self.extra_actions = num_actions - cells
@@ -158,6 +159,9 @@ class QNetwork(nn.Module):
     """Encoder + Q head; see the module docstring. ``exploration_rate`` (set by the learner) is the
     epsilon of ``act``'s epsilon-greedy choice; 0 leaves exploration to noisy layers (if any)."""
 
+    support: Tensor  # buffers: the atoms' values (K,) (empty unless distributional), and an empty tensor on the device
+    _device_probe: Tensor
+
     def __init__(
         self,
         inputs: ObservationAdapter,
@@ -197,7 +201,7 @@ class QNetwork(nn.Module):
 
     def scores(self, x: Tensor) -> Tensor:
         """Network input -> raw head output (B, A, K)."""
-        features = self.encoder.feature_map(x) if self.spatial else self.encoder(x)
+        features = cast(BoardEncoder, self.encoder).feature_map(x) if self.spatial else self.encoder(x)
         return self.head(features)
 
     def action_values(self, obs: Any) -> tuple[Tensor, Tensor | None, Tensor | None]:

@@ -1,6 +1,6 @@
 """What a trained Hex agent thinks of one position, in the absolute frame: its move probabilities
 (a policy network) or its action values Q (a Q-network, e.g. a Rainbow or DQN run), and its value;
-and, for an agent searched with PUCT (:class:`~rlagent.games.puct.PUCTPlayer`), what the search
+and, for an agent searched with PUCT (:class:`~rlagent.games.hex.puct.PUCTPlayer`), what the search
 made of it: its visits, each move's value, the moves it proved won or lost, the position's value.
 
 The library behind ``python -m rlagent.analyze`` (:mod:`rlagent.analyze`), usable from code and notebooks.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TypeGuard
 
 import numpy as np
 import torch
@@ -20,9 +21,10 @@ from envs.hex.core import cell_name, planes_from_boards
 from envs.hex.render import board_to_text
 from envs.hex.solver import MAX_SOLVER_SIZE, HexSolver, SolverLimit
 from rlagent.errors import ConfigError
-from rlagent.games.hex_agent import policy_board_size
+from rlagent.games.hex.board_size import policy_board_size
+from rlagent.games.hex.puct import PUCTPlayer
 from rlagent.games.players import PolicyPlayer
-from rlagent.games.puct import PUCTPlayer
+from rlagent.nets.q_network import QNetwork
 
 BOARD_FORMAT = """Board text: the rows from the top, separated by /, one character per cell: x (or X) a stone
 of the first player (X, joins top and bottom), o (or O) a stone of the second player (O,
@@ -116,8 +118,7 @@ def players_to_move(board: np.ndarray, swap: bool) -> tuple[int, ...]:
         return (0,)  # X swapped its stone away and moves again
     after_swap = "; with the swap rule o may also have one more (X to move after a swap)" if swap else ""
     raise ConfigError(
-        f"inconsistent stone counts: {xs} x and {os} o; X moves first, so x has as many stones as o (X to move) "
-        f"or one more (O to move){after_swap}"
+        f"inconsistent stone counts: {xs} x and {os} o; X moves first, so x has as many stones as o (X to move) or one more (O to move){after_swap}"
     )
 
 
@@ -135,9 +136,7 @@ def choose_to_move(board: np.ndarray, to_move: str | int | None, swap: bool) -> 
     return int(player)
 
 
-def analyze(
-    player: PolicyPlayer, board_text: str, to_move: str | int | None = None, *, swap: bool = False, value_loss: str = "mse"
-) -> Analysis:
+def analyze(player: PolicyPlayer, board_text: str, to_move: str | int | None = None, *, swap: bool = False, value_loss: str = "mse") -> Analysis:
     """What ``player``'s policy makes of the position ``board_text`` (see the module docstring).
 
     A Q-network (``hasattr(player.policy, "action_values")``) also gives its action values: see
@@ -160,8 +159,8 @@ def analyze(
     q_cells, q_swap = None, None
     if is_q_network(player.policy):
         with torch.inference_mode():
-            q, _, _ = player.policy.action_values({"observation": planes, "action_mask": mask})
-        q = q[0].double().cpu().numpy()
+            q_tensor, _, _ = player.policy.action_values({"observation": planes, "action_mask": mask})
+        q = q_tensor[0].double().cpu().numpy()
         legal = mask[0] != 0
         q_cells = np.where(legal[: n * n], q[: n * n], np.nan).reshape(n, n)
         q_cells = q_cells.T.copy() if mover == 1 else q_cells
@@ -203,6 +202,8 @@ def solve(analysis: Analysis, node_limit: int = SOLVE_NODE_LIMIT) -> Analysis:
     except SolverLimit:
         raise ConfigError(f"the solver found no answer within {node_limit:,} nodes: this position is too early for exact values on {n}x{n}") from None
     return replace(analysis, winning=winning.reshape(n, n), swap_wins=swap_wins)
+
+
 def read_position(board_text: str, size: int, to_move: str | int | None, swap: bool) -> tuple[np.ndarray, int, bool]:
     """The board, the player to move and whether the swap is legal, from the board text."""
     board = parse_board(board_text, size)
@@ -242,16 +243,15 @@ class SearchAnalysis:
         n = self.board.shape[0]
         moves = [
             (cell_name(cell, n), int(self.visits.flat[cell]), float(self.q.flat[cell]), int(self.proven.flat[cell]))
-            for cell in range(n * n) if self.board.flat[cell] == 0 and (self.visits.flat[cell] or self.proven.flat[cell])
+            for cell in range(n * n)
+            if self.board.flat[cell] == 0 and (self.visits.flat[cell] or self.proven.flat[cell])
         ]
         if self.swap_visits is not None and (self.swap_visits or self.swap_proven):
             moves.append(("swap", self.swap_visits, float("nan") if self.swap_q is None else self.swap_q, self.swap_proven))
         return sorted(moves, key=lambda move: (-max(move[3], 0), move[3] < 0, -move[1]))[:k]
 
 
-def analyze_search(
-    player: PUCTPlayer, board_text: str, to_move: str | int | None = None, *, swap: bool = False
-) -> SearchAnalysis:
+def analyze_search(player: PUCTPlayer, board_text: str, to_move: str | int | None = None, *, swap: bool = False) -> SearchAnalysis:
     """What ``player``'s search makes of the position ``board_text`` (see the module docstring);
     ``swap`` as in :func:`analyze`."""
     n = policy_board_size(player.policy)
@@ -301,7 +301,7 @@ def search_report(analysis: SearchAnalysis, top: int = 5) -> str:
     return "\n".join(lines)
 
 
-def is_q_network(policy: object) -> bool:
+def is_q_network(policy: object) -> TypeGuard[QNetwork]:
     """A network that values actions (the DQN family's :class:`~rlagent.nets.q_network.QNetwork`)."""
     return hasattr(policy, "action_values")
 
@@ -324,6 +324,8 @@ def heat_map(analysis: Analysis) -> str:
 def exact_map(analysis: Analysis) -> str:
     """The board with each empty cell marked ``W`` (a move that wins) or ``-`` (one that loses)."""
     board, winning = analysis.board, analysis.winning
+    if winning is None:
+        raise ValueError("exact_map needs a solved analysis (--solve)")
     return _rhombus(board.shape[0], lambda r, c: SYMBOLS[board[r, c]] if board[r, c] else ("W" if winning[r, c] else "-"), 4)
 
 
@@ -357,12 +359,11 @@ def report(analysis: Analysis, top: int = 5) -> str:
     """Everything the CLI prints about one analysis."""
     mover = SYMBOLS[analysis.to_move + 1]
     q = analysis.shows_action_values
-    moves = "  ".join(
-        f"{i}. {name} {p:+.3f}" if q else f"{i}. {name} {100 * p:.1f}%" for i, (name, p) in enumerate(analysis.top_moves(top), 1)
-    )
+    moves = "  ".join(f"{i}. {name} {p:+.3f}" if q else f"{i}. {name} {100 * p:.1f}%" for i, (name, p) in enumerate(analysis.top_moves(top), 1))
     title = (
         f"action values Q ({mover} to move; a Q-network: Q-values, not probabilities; +1 = {mover} wins, -1 = {mover} loses):"
-        if q else f"move probabilities in % ({mover} to move):"
+        if q
+        else f"move probabilities in % ({mover} to move):"
     )
     lines = [
         board_to_text(analysis.board, to_move=analysis.to_move),
@@ -387,6 +388,8 @@ def solved_lines(analysis: Analysis) -> list[str]:
     """What ``--solve`` adds: the exact result, the winning moves and how much the policy puts on them."""
     n = analysis.board.shape[0]
     mover = SYMBOLS[analysis.to_move + 1]
+    if analysis.winning is None:
+        raise ValueError("solved_lines needs a solved analysis (--solve)")
     winning = [cell_name(int(c), n) for c in np.flatnonzero(analysis.winning)] + (["swap"] if analysis.swap_wins else [])
     if not winning:
         return [f"exact: {mover} to move loses with perfect play (every move loses)"]

@@ -122,8 +122,7 @@ class PUCTPlayer:
             raise ConfigError(f"simulations must be a positive integer, got {simulations!r}")
         if isinstance(leaves, bool) or not isinstance(leaves, (int, np.integer)) or leaves < 1:
             raise ConfigError(f"leaves (per tree per network call) must be a positive integer, got {leaves!r}")
-        for field, value in (("c_puct", c_puct), ("fpu_reduction", fpu_reduction), ("temperature", temperature),
-                             ("dirichlet_fraction", dirichlet_fraction)):
+        for field, value in (("c_puct", c_puct), ("fpu_reduction", fpu_reduction), ("temperature", temperature), ("dirichlet_fraction", dirichlet_fraction)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
                 raise ConfigError(f"{field} must be a finite number >= 0, got {value!r}")
         if dirichlet_fraction > 1 or not (isinstance(dirichlet_alpha, (int, float)) and 0 < dirichlet_alpha < math.inf):
@@ -157,8 +156,7 @@ class PUCTPlayer:
         return cls(agent.policy, simulations, seed=seed, name=name or f"{agent.path.stem}@puct{simulations}", **options)
 
     def __repr__(self) -> str:
-        return (f"PUCTPlayer({self.name!r}, simulations={self.simulations}, c_puct={self.c_puct}, "
-                f"fpu_reduction={self.fpu_reduction}, leaves={self.leaves})")
+        return f"PUCTPlayer({self.name!r}, simulations={self.simulations}, c_puct={self.c_puct}, fpu_reduction={self.fpu_reduction}, leaves={self.leaves})"
 
     # --- the player protocols ----------------------------------------------------------------
     def __call__(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
@@ -175,7 +173,7 @@ class PUCTPlayer:
 
     def select_moves(self, boards: np.ndarray, to_move: np.ndarray, swap_legal: np.ndarray | None = None) -> np.ndarray:
         """Absolute cells (or ``n * n``, the swap) for int8 absolute boards ``(k, n, n)``, as
-        :meth:`~rlagent.games.players.PolicyPlayer.select_moves`."""
+        :func:`~rlagent.games.hex.solved_positions.select_moves` asks of any player."""
         return self.search(boards, to_move, swap_legal).moves
 
     # --- the search ------------------------------------------------------------------------------
@@ -197,8 +195,15 @@ class PUCTPlayer:
         self.stats.positions += k
         if not parts:
             empty = np.zeros((0, actions))
-            return SearchResult(empty.astype(np.int32), empty.astype(np.float32), empty.astype(np.float32), np.zeros(0),
-                                empty.astype(bool), empty.astype(np.int8), np.zeros(0, np.int64))
+            return SearchResult(
+                empty.astype(np.int32),
+                empty.astype(np.float32),
+                empty.astype(np.float32),
+                np.zeros(0),
+                empty.astype(bool),
+                empty.astype(np.int8),
+                np.zeros(0, np.int64),
+            )
         visits, q, priors, value, legal, proven = (np.concatenate(field) for field in zip(*parts))
         return SearchResult(visits, q, priors, value, legal, proven, self._choose(visits, priors, legal, proven))
 
@@ -217,13 +222,31 @@ class PUCTPlayer:
         path_actions = np.empty((rows, cells + 3), dtype=np.int32)
         tree_arrays = (trees.prior, trees.edge_visits, trees.edge_value, trees.edge_virtual, trees.child)
         node_arrays = (
-            trees.player, trees.swap, trees.state, trees.visits, trees.value, trees.virtual, trees.proof, trees.nodes, trees.simulations,
+            trees.player,
+            trees.swap,
+            trees.state,
+            trees.visits,
+            trees.value,
+            trees.virtual,
+            trees.proof,
+            trees.nodes,
+            trees.simulations,
         )
         paths = (leaf_game, leaf_depth, path_nodes, path_actions)
         while True:
             count = puct_tree.collect(
-                roots, self.simulations, self.leaves, self.c_puct, self.fpu_reduction, self.swap, self.solver,
-                *tree_arrays, *node_arrays, planes, mask, *paths,
+                roots,
+                self.simulations,
+                self.leaves,
+                self.c_puct,
+                self.fpu_reduction,
+                self.swap,
+                self.solver,
+                *tree_arrays,
+                *node_arrays,
+                planes,
+                mask,
+                *paths,
             )
             if count == 0:
                 break
@@ -231,8 +254,19 @@ class PUCTPlayer:
             if self.dirichlet_fraction > 0:
                 self._add_noise(priors, mask[:count], leaf_depth[:count] == 0)
             puct_tree.expand(
-                count, priors, values, mask, n, *tree_arrays, trees.player, trees.state, trees.visits, trees.value,
-                trees.virtual, trees.simulations, *paths,
+                count,
+                priors,
+                values,
+                mask,
+                n,
+                *tree_arrays,
+                trees.player,
+                trees.state,
+                trees.visits,
+                trees.value,
+                trees.virtual,
+                trees.simulations,
+                *paths,
             )
         self.stats.simulations += int(trees.simulations.sum())
         visits = trees.edge_visits[:, 0].copy()

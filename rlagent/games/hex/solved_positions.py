@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.hex.core import HexCore
+from envs.hex.core import HexCore, planes_from_boards, transpose_actions
 from envs.hex.solver import MAX_SOLVER_SIZE, HexSolver, SolverLimit
 from rlagent.errors import ConfigError
 from rlagent.games.elo import wilson_interval
@@ -88,9 +88,7 @@ def parse_stone_range(text: str) -> tuple[int, int]:
     raise ConfigError(f"stones must be a count or a range like 4-14, got {text!r}")
 
 
-def draw_positions(
-    size: int, count: int, seed: int = 0, stones: tuple[int, int] | None = None, solver: HexSolver | None = None
-) -> PositionSuite:
+def draw_positions(size: int, count: int, seed: int = 0, stones: tuple[int, int] | None = None, solver: HexSolver | None = None) -> PositionSuite:
     """``count`` positions by uniformly random play (seeded), each with a stone count drawn uniformly
     from ``stones``; the unfinished ones won for the side to move are kept and solved.
 
@@ -109,9 +107,9 @@ def draw_positions(
     for _ in range(count):
         k = int(rng.integers(low, high + 1))
         order = rng.permutation(cells)[:k]
-        board = np.zeros(cells, dtype=np.int8)
-        board[order[0::2]], board[order[1::2]] = 1, 2
-        board = board.reshape(size, size)
+        flat = np.zeros(cells, dtype=np.int8)
+        flat[order[0::2]], flat[order[1::2]] = 1, 2
+        board = flat.reshape(size, size)
         mover = k % 2
         if solver.winner(board) is not None:
             continue
@@ -137,16 +135,40 @@ def draw_positions(
     )
 
 
+def select_moves(player: Any, boards: np.ndarray, to_move: np.ndarray) -> np.ndarray:
+    """Hex positions in (int8 ``(k, n, n)``, 0 empty, 1 the first player's stone, 2 the second's;
+    ``to_move`` 0 or 1 each), the absolute cell ``r * n + c`` that ``player`` picks on each out.
+
+    A player with its own absolute-frame entry (:class:`~rlagent.games.hex.puct.PUCTPlayer`'s
+    ``select_moves``, :class:`~envs.hex.mcts.MCTSPlayer`'s ``select_cells``) is asked through it;
+    any other player (a policy, random) sees the observation planes and mask the env would show
+    the mover, and its mover's-frame answer is turned back to the absolute frame. Positions without
+    a legal move are refused."""
+    boards = np.asarray(boards, dtype=np.int8)
+    to_move = np.asarray(to_move).reshape(-1)
+    own = getattr(player, "select_moves", None) or getattr(player, "select_cells", None)
+    if own is not None:
+        return np.asarray(own(boards, to_move)).reshape(-1)
+    if not callable(player):
+        raise ConfigError(f"{getattr(player, 'name', type(player).__name__)} cannot be shown positions (it is no player)")
+    planes = planes_from_boards(boards, to_move)
+    n = boards.shape[1]
+    mask = np.zeros((boards.shape[0], n * n + 1), dtype=np.int8)
+    mask[:, : n * n] = (planes[:, 0] + planes[:, 1] == 0).reshape(boards.shape[0], -1)
+    if not mask.any(axis=1).all():
+        raise ConfigError("select_moves got a full board: there is no legal move to choose")
+    actions = np.asarray(player(planes, mask)).reshape(-1)
+    return np.where(to_move == 1, transpose_actions(actions, n), actions)
+
+
 def score_player(player: Any, suite: PositionSuite, batch: int = 256) -> SolvedScore:
-    """How often ``player`` (anything with ``select_moves(boards, to_move) -> absolute cells``, e.g.
-    :class:`~rlagent.games.players.PolicyPlayer` or ``RandomPlayer``, or ``select_cells`` like
-    :class:`~envs.hex.mcts.MCTSPlayer`) picks a winning move in ``suite``'s positions."""
-    select = getattr(player, "select_moves", None) or getattr(player, "select_cells", None)  # MCTS: select_cells
-    if select is None:
-        raise ConfigError(f"{getattr(player, 'name', type(player).__name__)} cannot be shown positions (it has no select_moves)")
-    chosen = np.concatenate(
-        [np.asarray(select(suite.boards[i : i + batch], suite.to_move[i : i + batch])).reshape(-1) for i in range(0, len(suite), batch)]
-    ) if len(suite) else np.zeros(0, dtype=np.int64)
+    """How often ``player`` (any player: a policy, random, an MCTS or PUCT search; see
+    :func:`select_moves`) picks a winning move in ``suite``'s positions."""
+    chosen = (
+        np.concatenate([select_moves(player, suite.boards[i : i + batch], suite.to_move[i : i + batch]) for i in range(0, len(suite), batch)])
+        if len(suite)
+        else np.zeros(0, dtype=np.int64)
+    )
     cells = suite.size * suite.size
     hit = (chosen < cells) & suite.winning[np.arange(len(suite)), np.minimum(chosen, cells - 1)]
     by_stones = {int(k): (int(hit[suite.stones == k].sum()), int((suite.stones == k).sum())) for k in np.unique(suite.stones)}
@@ -190,7 +212,6 @@ def selfplay_suite(game: object, count: int, seed: int, directory: Path) -> Posi
     suite = draw_positions(size, count, seed)
     directory.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp.npz")
-    np.savez(partial, boards=suite.boards, to_move=suite.to_move, stones=suite.stones, winning=suite.winning,
-             drawn=count, seed=seed, unsolved=suite.unsolved)
+    np.savez(partial, boards=suite.boards, to_move=suite.to_move, stones=suite.stones, winning=suite.winning, drawn=count, seed=seed, unsolved=suite.unsolved)
     partial.replace(path)
     return suite
