@@ -85,8 +85,9 @@ def private_ray_environment(environ: Mapping[str, str] | None = None) -> dict[st
     return added
 
 
-def init_ray(address: str | None = None, num_cpus: int | None = None, *, temp_dir: str | None = None) -> None:
+def init_ray(address: str | None = None, num_cpus: int | None = None, *, temp_dir: str | None = None) -> bool:
     """Start or join Ray for this process, once; later calls (and a Ray the caller started) are kept.
+    Returns whether this call started or joined it, so that its caller (and only it) shuts it down.
 
     ``address`` None (and no ``RAY_ADDRESS``): a private Ray on this machine with ``num_cpus``
     cores (None: all), no dashboard, workers' output not copied to ours, its files in ``temp_dir``
@@ -98,7 +99,7 @@ def init_ray(address: str | None = None, num_cpus: int | None = None, *, temp_di
         os.environ.update(private_ray_environment())
     ray = require_ray()
     if ray.is_initialized():
-        return
+        return False
     if address is None:
         _refresh_ray_config()  # in case ray was imported before the variables above were set
     options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
@@ -110,6 +111,7 @@ def init_ray(address: str | None = None, num_cpus: int | None = None, *, temp_di
         ray.init(**options)
     except ConnectionError as error:
         raise ConfigError(f"cannot join the Ray cluster at {address!r} ({error}); start one with ray start --head, or leave out --address") from None
+    return True
 
 
 def _refresh_ray_config() -> None:

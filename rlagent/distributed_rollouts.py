@@ -62,17 +62,6 @@ _FINAL_OBS_KEYS = ("final_obs", "_final_obs")  # in the rollout already: not sen
 Records = dict[str, tuple[int, float]]  # member name -> (games, learner score)
 
 
-def start_ray(address: str | None, num_cpus: int | None = None) -> bool:
-    """Join the cluster at ``address`` or start a private Ray (:func:`rlagent.distributed.init_ray`);
-    an already initialised Ray (a test session's, a notebook's) is used as it is. Returns whether
-    this call started it (and so should stop it)."""
-    ray = require_ray()
-    if ray.is_initialized():
-        return False
-    init_ray(address, num_cpus=num_cpus)
-    return True
-
-
 def worker_seed(seed: int, index: int, envs_per_worker: int) -> int:
     """Worker ``index``'s seed: its envs continue the numbering of the previous worker's (see the module docstring)."""
     return seed + index * envs_per_worker
@@ -268,7 +257,7 @@ class RemoteCollector:
         cfg = config.run
         self._ray = require_ray()
         self.num_workers = cfg.num_workers
-        self._owns_ray = start_ray(cfg.address, num_cpus=max(cfg.num_workers, os.cpu_count() or 1))
+        self._owns_ray = init_ray(cfg.address, num_cpus=max(cfg.num_workers, os.cpu_count() or 1))
         cpus = self._ray.cluster_resources().get("CPU", 0)
         if cpus < cfg.num_workers:
             self.close()

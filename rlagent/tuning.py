@@ -271,18 +271,6 @@ def _require_ray() -> None:
         raise ConfigError(f"Ray Tune is not installed: {INSTALL_RAY}")
 
 
-def _init_ray(address: str | None, num_cpus: int | None) -> bool:
-    """Join ``address`` or start a private Ray (:func:`rlagent.distributed.init_ray`). Returns whether
-    this call started Ray, so whoever started it shuts it down; a Ray already running in this
-    process (a test session's) is used."""
-    import ray
-
-    if ray.is_initialized():
-        return False
-    init_ray(address, num_cpus=num_cpus)
-    return True
-
-
 # --- one trial ----------------------------------------------------------------------------------------
 def trial_folder(trial_id: str) -> str:
     """A trial's name in Tune's output and its folder's name: short, and known inside the trial
@@ -418,7 +406,7 @@ def run_search(spec: SearchSpec, address: str | None = None, num_cpus: int | Non
     base = check_search(spec)
     _require_ray()
     resumed = _claim_directory(spec)
-    started = _init_ray(address, num_cpus)
+    started = init_ray(address, num_cpus)
     try:
         tuner = _tuner(spec, base, resumed, verbose)
         grid = tuner.fit()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from envs.connect_four import ConnectFourCore
-from envs.hex.core import HexCore
+from envs.hex.core import HexCore, parse_cell
 from envs.hex.mcts import MCTSPlayer
 from envs.mcts import GenericMCTSPlayer
 from rlagent.errors import ConfigError
@@ -150,3 +150,19 @@ def test_analyze_a_connect_four_position(connect_four_run: Path, capsys: pytest.
     assert sorted(percentages, reverse=True) == percentages
     assert analyze_main([str(connect_four_run), "--board", "xx"]) == 2
     assert "inconsistent stone counts" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make", [lambda: HexCore(1, size=4, swap=True), lambda: ConnectFourCore(1)], ids=["hex", "connect4"])
+def test_move_names_read_back_and_name_where_the_stone_lands(make) -> None:  # noqa: ANN001 - a game factory
+    """People read and type absolute moves whichever side moves (Hex's second player sees the board
+    transposed): every legal action's name parses back to it, and the named cell gets the stone."""
+    game = make()
+    rng = np.random.default_rng(0)
+    while not game.done[0]:
+        legal = np.flatnonzero(game.legal_mask(np.array([0]))[0])
+        assert [game.parse_move(game.move_name(int(a), 0), 0) for a in legal] == legal.tolist()
+        action = int(rng.choice(legal))
+        name, mover = game.move_name(action, 0), int(game.to_move[0])
+        game.play(np.array([action]), np.array([0]))
+        if isinstance(game, HexCore) and name != "swap":
+            assert game.board[0].flat[parse_cell(name, 4)] == mover + 1, name

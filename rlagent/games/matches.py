@@ -14,7 +14,7 @@ Scores are from the first mover's side (1 win, 0.5 draw, 0 loss), the convention
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -81,10 +81,11 @@ def play_boards(
 def player_moves(player: Player | PositionPlayer, game: TurnBasedGame, boards: np.ndarray) -> np.ndarray:
     """``player``'s actions on ``boards``: a search reads the positions themselves
     (:class:`~envs.base.PositionPlayer`), any other player their observations and masks."""
-    if isinstance(player, PositionPlayer):
-        return np.asarray(player.play_positions(game, boards)).reshape(-1)
+    play_positions = getattr(player, "play_positions", None)  # a PositionPlayer
+    if play_positions is not None:
+        return np.asarray(play_positions(game, boards)).reshape(-1)
     mask = game.legal_mask(boards).view(np.int8)
-    return np.asarray(player(game.observation(boards), mask)).reshape(-1)
+    return np.asarray(cast(Player, player)(game.observation(boards), mask)).reshape(-1)
 
 
 def _play_openings(game: TurnBasedGame, openings: np.ndarray) -> None:

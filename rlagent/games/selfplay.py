@@ -31,7 +31,7 @@ from typing import Any, Callable, cast
 import numpy as np
 import torch
 
-from envs.base import SeatedOpponent, TurnBasedGame
+from envs.base import TurnBasedGame
 from envs.player_names import RANDOM
 from envs.simultaneous import SimultaneousGame
 from rlagent.agent import load_agent
@@ -128,8 +128,9 @@ class OpponentPool:
         for index in np.unique(seated):
             rows = np.flatnonzero(seated == index)
             player = self.player(index)
-            if isinstance(player, SeatedOpponent):  # a search, which reads the env's boards themselves
-                actions[rows] = player.moves(boards[rows], observation[rows], action_mask[rows])
+            search_moves = getattr(player, "moves", None)  # a search, which reads the env's boards themselves
+            if search_moves is not None:  # (not isinstance with the runtime Protocol: tens of us, every step)
+                actions[rows] = search_moves(boards[rows], observation[rows], action_mask[rows])
             else:
                 actions[rows] = player(observation[rows], action_mask[rows])
         return actions
