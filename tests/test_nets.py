@@ -29,6 +29,7 @@ from rlagent.nets import (
     PolicyConfig,
     build_policy,
 )
+from rlagent.nets.q_network import BoardQHead, build_q_network
 
 HEX = "rlagent/Hex-v0"
 SMALL_BOARD = PolicyConfig(board_channels=16, board_blocks=2)
@@ -268,6 +269,48 @@ def test_build_policy_picks_a_board_encoder_for_hex(separate_critic: bool) -> No
     assert out.dist.logits.shape == (8, 26) and out.value.shape == (8,) and out.state is None
     legal = torch.from_numpy(obs["action_mask"]).bool()
     assert (out.dist.probs[~legal] == 0).all()
+
+
+def test_a_drop_game_gets_a_column_head_whose_logit_reads_only_its_column() -> None:
+    """Connect Four's 7 actions are its columns: each logit is the sum of its own column's per-cell
+    scores (shared 1x1 weights), so what the trunk learns about one column holds for all of them."""
+    env = gym.make("rlagent/ConnectFour-v0")
+    policy = build_policy(env.observation_space, env.action_space, PolicyConfig(board_channels=8, board_blocks=1))
+    head = policy.policy_head
+    assert isinstance(head, BoardPolicyHead) and head.columns and head.extra is None
+    obs, _ = env.reset(seed=0)
+    batch = {key: np.stack([value] * 3) for key, value in obs.items()}
+    assert policy(batch).dist.logits.shape == (3, 7)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        head.cells.weight.normal_()
+        features = torch.rand(2, 8, 6, 7)
+        base = head(features).logits
+        changed = features.clone()
+        changed[:, :, :, 2] += torch.rand(2, 8, 6)  # only column c (index 2) changes
+        moved = head(changed).logits
+    relative = moved - base  # the distribution's logits are normalised: compare each to column a
+    others = [c for c in range(7) if c != 2]
+    assert torch.allclose(relative[:, others], relative[:, :1], atol=1e-6) and not torch.allclose(relative[:, 2], relative[:, 0])
+    per_cell = torch.einsum("bchw,c->bhw", features, head.cells.weight.flatten()) + head.cells.bias
+    assert torch.allclose(base, torch.log_softmax(per_cell.sum(dim=1), dim=1), atol=1e-5)
+
+
+def test_a_drop_games_q_network_scores_columns_the_same_way() -> None:
+    env = gym.make("rlagent/ConnectFour-v0")
+    network = build_q_network(
+        env.observation_space, env.action_space, PolicyConfig(board_channels=8, board_blocks=1), dueling=False, noisy=False, distributional=False
+    )
+    assert isinstance(network.head, BoardQHead) and network.head.columns
+    torch.manual_seed(0)
+    with torch.no_grad():
+        features = torch.rand(2, 8, 6, 7)
+        base = network.head(features)
+        changed = features.clone()
+        changed[:, :, :, 5] += 1.0
+        moved = network.head(changed)
+    assert base.shape == (2, 7, 1)
+    assert torch.equal(moved[:, :5], base[:, :5]) and torch.equal(moved[:, 6:], base[:, 6:]) and not torch.allclose(moved[:, 5], base[:, 5])
 
 
 def test_build_policy_mlp_for_cartpole_and_head_init_is_near_uniform() -> None:

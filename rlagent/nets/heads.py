@@ -43,17 +43,26 @@ class CategoricalHead(nn.Module):
 
 
 class BoardPolicyHead(nn.Module):
-    """One logit per cell from a 1x1 convolution, plus a linear for moves that are not cells.
+    """One logit per cell (or per column) from a 1x1 convolution, plus a linear for moves that are not cells.
 
     Sharing the 1x1 weights over cells gives a policy that is translation-equivariant like the
     trunk, with few parameters. The extra actions (e.g. Hex's swap, action H * W) depend on the
     whole board, so they read the flattened feature map. Logits are ordered ``r * W + c`` then the
     extra actions, matching the env's action indices.
+
+    ``columns``: one action per column (a drop game such as Connect Four, ``W`` actions): a
+    column's logit is the sum of its cells' 1x1 outputs. The move lands on a cell whose row depends
+    on the position, which a flat linear over the whole map must learn anew for every (row,
+    column); summing shared per-cell scores lets the trunk mark the landing cell and what it knows
+    about one column hold for all of them (Connect Four's threats beat ``mcts200`` only this way).
     """
 
-    def __init__(self, channels: int, height: int, width: int, num_actions: int) -> None:
+    def __init__(self, channels: int, height: int, width: int, num_actions: int, columns: bool = False) -> None:
         super().__init__()
-        extra = num_actions - height * width
+        self.columns = columns
+        extra = 0 if columns else num_actions - height * width
+        if columns and num_actions != width:
+            raise ValueError(f"a column head has one action per column ({width}), got {num_actions}")
         if extra < 0:
             raise ValueError(f"a board head needs at least {height * width} actions, got {num_actions}")
         self.cells = nn.Conv2d(channels, 1, kernel_size=1)
@@ -61,7 +70,10 @@ class BoardPolicyHead(nn.Module):
         self.num_actions = num_actions
 
     def forward(self, feature_map: Tensor, mask: Tensor | None = None) -> Categorical:
-        logits = _apply(self.cells, feature_map, conv=True).flatten(1)
+        per_cell = _apply(self.cells, feature_map, conv=True)  # (B, 1, H, W)
+        if self.columns:
+            return Categorical(per_cell.sum(dim=2).flatten(1), mask)
+        logits = per_cell.flatten(1)
         if self.extra is not None:
             extra = _apply(self.extra, feature_map.flatten(1))
             logits = torch.cat([logits, extra], dim=1)

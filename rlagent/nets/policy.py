@@ -344,13 +344,14 @@ def build_policy(observation_space: spaces.Space, action_space: spaces.Space, co
         core = GRUCore(encoder.output_dim, config.recurrent_hidden) if config.recurrent == "gru" else None
         return Trunk(encoder, core, spatial)
 
-    board_head = kind != "mlp" and config.recurrent is None and _fits_board(action_space, inputs)
+    layout = _board_layout(action_space, inputs)
+    board_head = kind != "mlp" and config.recurrent is None and layout is not None
     actor = make_trunk(spatial=board_head)
     critic = make_trunk() if config.separate_critic else None
     if board_head:
         _, height, width = inputs.input_shape
-        num_actions = int(cast(spaces.Discrete, action_space).n)  # a board head is for a Discrete space (_fits_board)
-        policy_head: PolicyHead = BoardPolicyHead(config.board_channels, height, width, num_actions)
+        num_actions = int(cast(spaces.Discrete, action_space).n)  # a board head is for a Discrete space (_board_layout)
+        policy_head: PolicyHead = BoardPolicyHead(config.board_channels, height, width, num_actions, columns=layout == COLUMNS)
     else:
         policy_head = _linear_head(action_space, actor.output_dim)
     value_head = ValueHead((critic or actor).output_dim)
@@ -378,12 +379,19 @@ def _encoder_kind(config: PolicyConfig, inputs: ObservationAdapter) -> str:
     return kind
 
 
-def _fits_board(action_space: spaces.Space, inputs: ObservationAdapter) -> bool:
-    """One action per cell, optionally plus one (e.g. Hex's swap)."""
-    if not isinstance(action_space, spaces.Discrete):
-        return False
-    cells = inputs.input_shape[1] * inputs.input_shape[2]
-    return int(action_space.n) in (cells, cells + 1)
+CELLS, COLUMNS = "cells", "columns"
+
+
+def _board_layout(action_space: spaces.Space, inputs: ObservationAdapter) -> str | None:
+    """How a Discrete action maps onto the board: ``cells`` (one action per cell, optionally plus
+    one, e.g. Hex's swap), ``columns`` (one per column: a drop game such as Connect Four), or None
+    (no board layout: a flat head)."""
+    if not isinstance(action_space, spaces.Discrete) or not inputs.is_board:
+        return None
+    _, height, width = inputs.input_shape
+    if int(action_space.n) in (height * width, height * width + 1):
+        return CELLS
+    return COLUMNS if int(action_space.n) == width else None
 
 
 def _check_action_space(action_space: spaces.Space) -> None:

@@ -38,7 +38,7 @@ from rlagent.nets.distributions import Categorical
 from rlagent.nets.encoders import BoardEncoder, MLPEncoder
 from rlagent.nets.init import init_hidden
 from rlagent.nets.inputs import ObservationAdapter
-from rlagent.nets.policy import PolicyConfig, PolicyOutput, _encoder_kind, _fits_board
+from rlagent.nets.policy import COLUMNS, PolicyConfig, PolicyOutput, _board_layout, _encoder_kind
 
 _NEG_INF = float("-inf")
 
@@ -113,14 +113,21 @@ class QHead(nn.Module):
 class BoardQHead(nn.Module):
     """A board's feature map -> (B, A, K) scores: one linear over the channels shared by every cell
     (a 1x1 convolution, translation-equivariant like the trunk), a linear over the whole map for
-    actions that are not cells (Hex's swap), and the dueling value stream over the whole map."""
+    actions that are not cells (Hex's swap), and the dueling value stream over the whole map.
+    ``columns``: one action per column (Connect Four), scored as the sum of its cells' scores, as
+    :class:`~rlagent.nets.heads.BoardPolicyHead` does."""
 
-    def __init__(self, channels: int, height: int, width: int, num_actions: int, num_atoms: int, dueling: bool, noisy: bool, sigma0: float) -> None:
+    def __init__(
+        self, channels: int, height: int, width: int, num_actions: int, num_atoms: int, dueling: bool, noisy: bool, sigma0: float, columns: bool = False
+    ) -> None:
         super().__init__()
         cells = height * width
-        self.extra_actions = num_actions - cells
+        if columns and num_actions != width:
+            raise ValueError(f"a column head has one action per column ({width}), got {num_actions}")
+        self.extra_actions = 0 if columns else num_actions - cells
         if self.extra_actions < 0:
             raise ValueError(f"a board head needs at least {cells} actions, got {num_actions}")
+        self.columns, self.height, self.width = columns, height, width
         self.num_actions, self.num_atoms = num_actions, num_atoms
         self.cells = _linear(channels, num_atoms, noisy, sigma0)
         self.extra = _linear(channels * cells, self.extra_actions * num_atoms, noisy, sigma0) if self.extra_actions else None
@@ -130,6 +137,8 @@ class BoardQHead(nn.Module):
         batch = feature_map.shape[0]
         per_cell = _apply(self.cells, feature_map.flatten(2).transpose(1, 2))  # (B, H*W, K)
         flat = feature_map.flatten(1)
+        if self.columns:
+            per_cell = per_cell.reshape(batch, self.height, self.width, self.num_atoms).sum(dim=1)  # (B, W, K)
         if self.extra is not None:
             extra = _apply(self.extra, flat).reshape(batch, self.extra_actions, self.num_atoms)
             per_cell = torch.cat([per_cell, extra], dim=1)
@@ -301,8 +310,9 @@ def build_q_network(
     else:
         channels, height, width = inputs.input_shape
         encoder = BoardEncoder(channels, (height, width), config.board_channels, config.board_blocks, kind, config.norm, config.hex_kernel)
-        if _fits_board(action_space, inputs):
-            head = BoardQHead(config.board_channels, height, width, actions, atoms, dueling, noisy, sigma0)
+        layout = _board_layout(action_space, inputs)
+        if layout is not None:
+            head = BoardQHead(config.board_channels, height, width, actions, atoms, dueling, noisy, sigma0, columns=layout == COLUMNS)
         else:
             head = QHead(encoder.output_dim, actions, atoms, dueling, noisy, sigma0)
     if config.ortho_init:
