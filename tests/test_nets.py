@@ -208,6 +208,23 @@ def test_board_encoder_keeps_resolution_and_has_no_batchnorm(kind: str, norm: st
     assert torch.allclose(encoder(x[:1]), train_out[:1], atol=1e-6)
 
 
+def test_the_edge_plane_lets_the_first_layer_see_where_the_board_ends() -> None:
+    """An empty board: without the ones plane, zero padding reads like the empty cells, so the stem's
+    output is the same at the edge as in the middle; with it, the edge cells differ."""
+    torch.manual_seed(0)
+    empty = torch.zeros(1, 2, 6, 7)
+    plain = BoardEncoder(2, (6, 7), channels=4, blocks=0).stem(empty)
+    assert torch.equal(plain[..., 5, 3], plain[..., 2, 3])
+    edged = BoardEncoder(2, (6, 7), channels=4, blocks=0, edge_plane=True)
+    assert edged.stem.conv.in_channels == 3
+    out = edged.feature_map(empty)
+    assert not torch.allclose(out[..., 5, 3], out[..., 2, 3])  # the bottom row sees the floor
+    assert torch.equal(out[..., 2, 3], out[..., 3, 3])  # interior cells stay alike
+    with pytest.raises(ConfigError, match="edge_plane"):
+        cartpole = gym.make("CartPole-v1")
+        build_policy(cartpole.observation_space, cartpole.action_space, PolicyConfig(edge_plane=True))
+
+
 def test_mlp_encoder() -> None:
     encoder = MLPEncoder(4, (32, 16), "relu")
     assert encoder(torch.randn(5, 4)).shape == (5, 16) and encoder.output_dim == 16

@@ -143,6 +143,10 @@ class BoardEncoder(nn.Module):
     the flattened features (B, channels * H * W), position-major within each channel;
     ``feature_map`` returns them as (B, channels, H, W) for heads that work per cell. Convolutions
     use ReLU whatever the MLP activation is: tanh saturates in deep convolutional stacks.
+
+    ``edge_plane``: a constant plane of ones joins the input (AlphaZero's trick). The convolutions
+    pad with zeros, which otherwise read exactly like empty cells, so the first layer cannot tell
+    the board's edge (Connect Four's floor, on which a stone lands) from an empty row beyond it.
     """
 
     def __init__(
@@ -154,6 +158,7 @@ class BoardEncoder(nn.Module):
         kind: str = "resnet",
         norm: str = "none",
         hex_kernel: bool = False,
+        edge_plane: bool = False,
     ) -> None:
         super().__init__()
         if kind not in BOARD_KINDS:
@@ -163,7 +168,8 @@ class BoardEncoder(nn.Module):
         self.height, self.width = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
         self.in_channels = in_channels
         self.channels = channels
-        self.stem = ConvBlock(in_channels, channels, norm, hex_kernel)
+        self.edge_plane = edge_plane
+        self.stem = ConvBlock(in_channels + int(edge_plane), channels, norm, hex_kernel)
         if kind == "resnet":
             self.blocks = nn.ModuleList(ResidualBlock(channels, norm, hex_kernel) for _ in range(blocks))
         else:
@@ -171,6 +177,8 @@ class BoardEncoder(nn.Module):
         self.output_dim = channels * self.height * self.width
 
     def feature_map(self, x: Tensor) -> Tensor:
+        if self.edge_plane:
+            x = torch.cat([x, x.new_ones(x.shape[0], 1, *x.shape[2:])], dim=1)
         x = self.stem(x)
         for block in self.blocks:
             x = block(x)

@@ -51,8 +51,9 @@ class PolicyConfig:
 
     ``encoder``: ``auto`` (a ResNet board encoder for (C, H, W) observations, including a Dict's
     ``observation`` key; an MLP otherwise), ``mlp``, ``cnn`` or ``resnet``. ``hidden_sizes`` and
-    ``activation`` shape the MLP; ``board_channels``, ``board_blocks``, ``hex_kernel`` and ``norm``
-    shape the board encoders (which use ReLU). ``recurrent``: ``gru`` or None. ``separate_critic``:
+    ``activation`` shape the MLP; ``board_channels``, ``board_blocks``, ``hex_kernel``, ``edge_plane``
+    (a constant plane of ones, so zero padding shows the board's edge) and ``norm`` shape the
+    board encoders (which use ReLU). ``recurrent``: ``gru`` or None. ``separate_critic``:
     the critic gets its own encoder (and core) instead of sharing the actor's trunk.
     ``ortho_init``: SB3's orthogonal initialisation (hidden gain sqrt(2), policy head gain
     ``head_init_std``, value head gain ``value_init_std``); False keeps PyTorch's defaults everywhere.
@@ -64,6 +65,7 @@ class PolicyConfig:
     board_channels: int = 64
     board_blocks: int = 4
     hex_kernel: bool = False
+    edge_plane: bool = False
     norm: str = "none"
     recurrent: str | None = None
     recurrent_hidden: int = 128
@@ -95,7 +97,7 @@ class PolicyConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
                 raise ConfigError(f"policy.{name} must be a finite number >= 0, got {value!r}")
-        for name in ("hex_kernel", "separate_critic", "ortho_init"):
+        for name in ("hex_kernel", "edge_plane", "separate_critic", "ortho_init"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"policy.{name} must be true or false, got {getattr(self, name)!r}")
 
@@ -337,7 +339,7 @@ def build_policy(observation_space: spaces.Space, action_space: spaces.Space, co
         if kind == "mlp":
             return MLPEncoder(inputs.flat_dim, tuple(config.hidden_sizes), config.activation)
         channels, height, width = inputs.input_shape
-        return BoardEncoder(channels, (height, width), config.board_channels, config.board_blocks, kind, config.norm, config.hex_kernel)
+        return BoardEncoder(channels, (height, width), config.board_channels, config.board_blocks, kind, config.norm, config.hex_kernel, config.edge_plane)
 
     def make_trunk(spatial: bool = False) -> Trunk:
         encoder = make_encoder()
@@ -372,6 +374,8 @@ def _encoder_kind(config: PolicyConfig, inputs: ObservationAdapter) -> str:
         kind = config.encoder
     if kind != "mlp" and not inputs.is_board:
         raise ConfigError(f"policy.encoder {config.encoder!r} needs (C, H, W) board observations, got shape {inputs.input_shape}: use mlp or auto")
+    if kind == "mlp" and config.edge_plane:
+        raise ConfigError("policy.edge_plane applies to board encoders (cnn, resnet), but this policy uses an mlp")
     if kind == "mlp" and config.hex_kernel:
         raise ConfigError("policy.hex_kernel applies to board encoders (cnn, resnet), but this policy uses an mlp")
     if kind == "mlp" and config.norm != "none":

@@ -309,7 +309,7 @@ def build_q_network(
         head: QHead | BoardQHead = QHead(encoder.output_dim, actions, atoms, dueling, noisy, sigma0)
     else:
         channels, height, width = inputs.input_shape
-        encoder = BoardEncoder(channels, (height, width), config.board_channels, config.board_blocks, kind, config.norm, config.hex_kernel)
+        encoder = BoardEncoder(channels, (height, width), config.board_channels, config.board_blocks, kind, config.norm, config.hex_kernel, config.edge_plane)
         layout = _board_layout(action_space, inputs)
         if layout is not None:
             head = BoardQHead(config.board_channels, height, width, actions, atoms, dueling, noisy, sigma0, columns=layout == COLUMNS)
