@@ -12,18 +12,29 @@ move keeps the win, overall and by stone count (boards up to 8x8; :mod:`rlagent.
 where the game registers exact values (:mod:`rlagent.games.extras`). An agent written ``RUN@puctN``
 plays through its game's search of N network evaluations per move (Hex: :mod:`rlagent.games.hex.puct`),
 and ``--opponent`` takes the same form.
+
+``--tactics`` (board games) then plays the same number of games again, reading before each of the
+agent's moves whether it missed a win in one or let the opponent win at once where a safe move
+existed (:mod:`rlagent.games.tactics`): whether it loses to tactics one move deep or is outplayed.
 """
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
+from typing import Any, cast
+
+from envs.base import TurnBasedGame
 from envs.player_names import search_name
-from rlagent.agent import load_agent
+from rlagent.agent import Agent, load_agent
 from rlagent.cli import OneLineErrorParser, one_line_errors, run_command
 from rlagent.episodes import is_seated, is_two_player, results_by_seat, trial_accuracy, win_rates_by_colour
 from rlagent.errors import RlagentError
 from rlagent.games.elo import wilson_interval
 from rlagent.games.extras import extras_for, games_with, searched_agent
-from rlagent.games.players import parse_player
+from rlagent.games.matches import game_factory
+from rlagent.games.players import PolicyPlayer, make_opponent, make_player, parse_player
+from rlagent.games.tactics import tactics_match
 
 
 def build_parser() -> OneLineErrorParser:
@@ -43,6 +54,11 @@ def build_parser() -> OneLineErrorParser:
         "--positions", type=int, metavar="N", help="Hex: grade the greedy move in N random-play positions with the exact solver instead of playing games"
     )
     parser.add_argument("--stones", metavar="LOW-HIGH", help="with --positions: the stone counts to draw (default by size: 5x5 4-14, 7x7 20-38)")
+    parser.add_argument(
+        "--tactics",
+        action="store_true",
+        help="board games: play the games again and count the agent's missed wins in one and moves that let the opponent win at once",
+    )
     parser.add_argument(
         "--sample",
         action="store_true",
@@ -89,7 +105,26 @@ def main(argv: list[str] | None = None) -> int:
     wins = sum(r.wins for r in results)
     low, high = wilson_interval(wins, args.games)
     print(f"  overall vs {args.opponent}: won {wins}/{args.games} = {wins / args.games:.1%} (95% CI {low:.1%}-{high:.1%})")
+    if args.tactics:
+        print_tactics(agent, actor, args)
     return 0
+
+
+def print_tactics(agent: Agent, actor: Any, args: argparse.Namespace) -> None:
+    """``--tactics``: a second match of ``args.games`` games, the agent's moves classified."""
+    factory = game_factory(agent.config.env, dict(agent.config.env_kwargs))
+    game = factory(1)
+    if not isinstance(game, TurnBasedGame) or not game.state_fields:
+        raise RlagentError(f"--tactics needs a turn-based board game whose positions can be copied (state_fields), not {agent.config.env}")
+    player = actor if actor is not None else PolicyPlayer(agent.policy, greedy=not args.sample, seed=args.seed, name=agent.path.stem)
+    opponent = make_opponent(args.opponent, seed=args.seed)
+    if isinstance(opponent, str):  # a name (random, mctsN): the game's own player
+        opponent = make_player(opponent, seed=args.seed, game=game)
+    games = args.games + args.games % 2
+    report = tactics_match(cast(Callable[[int], TurnBasedGame], factory), player, opponent, games)
+    print(f"  tactics match, {games} more games: won {report.wins}, lost {report.losses}")
+    for line in report.lines(args.opponent):
+        print(line)
 
 
 def print_position_score(run: str, count: int, seed: int, stones: str | None) -> int:

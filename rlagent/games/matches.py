@@ -38,14 +38,21 @@ def play_games(game: TurnBasedGame, first: Player | PositionPlayer, second: Play
 
 
 def play_boards(
-    game: TurnBasedGame, a: Player | PositionPlayer, b: Player | PositionPlayer, a_first: np.ndarray, openings: np.ndarray | None = None
+    game: TurnBasedGame,
+    a: Player | PositionPlayer,
+    b: Player | PositionPlayer,
+    a_first: np.ndarray,
+    openings: np.ndarray | None = None,
+    on_move: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
 ) -> np.ndarray:
     """One game per board of ``game`` (all reset here), ``a`` opening where ``a_first`` is true.
 
     Both colour orders share one batch, so each half-move is still one call per player (for all
     the boards where it is that player's turn) and a colour-balanced match costs no more calls
     than a one-sided one. ``openings`` as in :func:`play_games`. Returns the first mover's score
-    per board (so ``a``'s score where ``a_first``, ``b``'s elsewhere).
+    per board (so ``a``'s score where ``a_first``, ``b``'s elsewhere). ``on_move(player, boards,
+    actions)`` (``player`` 0 for ``a``, 1 for ``b``) sees each batch of legal moves before it is
+    played, for analysis (:mod:`rlagent.games.tactics`).
     """
     boards = np.arange(game.batch_size)
     a_first = np.asarray(a_first, dtype=bool).reshape(-1)
@@ -55,13 +62,13 @@ def play_boards(
     if openings is not None:
         _play_openings(game, openings)
     a_seat = np.where(a_first, 0, 1).astype(game.to_move.dtype)
-    players = ((a, a_seat), (b, 1 - a_seat))
+    players = ((0, a, a_seat), (1, b, 1 - a_seat))
     limit = 4 * game.num_actions + 4  # every move fills a cell or swaps; a generous bound on moves
     for _ in range(limit):
         running = boards[game.winner == RUNNING]
         if running.size == 0:
             break
-        for player, seat in players:
+        for which, player, seat in players:
             turn = running[game.to_move[running] == seat[running]]
             if turn.size == 0:
                 continue
@@ -70,6 +77,8 @@ def play_boards(
             if not legal.all():
                 bad = int(np.argmax(~legal))
                 raise ConfigError(f"player {_name(player)} chose illegal action {int(actions[bad])}: a player must respect the action mask it is given")
+            if on_move is not None:
+                on_move(which, turn, actions)
             game.play(actions, turn, check=False)
             running = running[game.winner[running] == RUNNING]
     else:
