@@ -32,7 +32,7 @@ from rlagent.episodes import is_seated, is_two_player, results_by_seat, trial_ac
 from rlagent.errors import RlagentError
 from rlagent.games.elo import wilson_interval
 from rlagent.games.extras import extras_for, games_with, searched_agent
-from rlagent.games.matches import game_factory
+from rlagent.games.matches import Player, game_factory
 from rlagent.games.players import PolicyPlayer, make_opponent, make_player, parse_player
 from rlagent.games.tactics import tactics_match
 
@@ -117,9 +117,9 @@ def print_tactics(agent: Agent, actor: Any, args: argparse.Namespace) -> None:
     if not isinstance(game, TurnBasedGame) or not game.state_fields:
         raise RlagentError(f"--tactics needs a turn-based board game whose positions can be copied (state_fields), not {agent.config.env}")
     player = actor if actor is not None else PolicyPlayer(agent.policy, greedy=not args.sample, seed=args.seed, name=agent.path.stem)
-    opponent = make_opponent(args.opponent, seed=args.seed)
-    if isinstance(opponent, str):  # a name (random, mctsN): the game's own player
-        opponent = make_player(opponent, seed=args.seed, game=game)
+    spec = make_opponent(args.opponent, seed=args.seed)
+    # a name (random, mctsN) is the game's own player; a run is a loaded player already
+    opponent = cast(Player, make_player(spec, seed=args.seed, game=game) if isinstance(spec, str) else spec)
     games = args.games + args.games % 2
     report = tactics_match(cast(Callable[[int], TurnBasedGame], factory), player, opponent, games)
     print(f"  tactics match, {games} more games: won {report.wins}, lost {report.losses}")
