@@ -32,6 +32,7 @@ from rlagent.episodes import is_seated, is_two_player, results_by_seat, trial_ac
 from rlagent.errors import RlagentError
 from rlagent.games.elo import wilson_interval
 from rlagent.games.extras import extras_for, games_with, searched_agent
+from rlagent.games.game_agent import board_games
 from rlagent.games.matches import Player, game_factory
 from rlagent.games.players import PolicyPlayer, make_opponent, make_player, parse_player
 from rlagent.games.tactics import tactics_match
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.games < 2:
         raise RlagentError(f"--games must be at least 2, got {args.games}")
     if args.positions is not None:
+        if args.tactics:
+            raise RlagentError("--tactics plays games against --opponent; --positions grades positions without an opponent: use one or the other")
         return print_position_score(args.run, args.positions, args.seed, args.stones)
     if args.stones is not None:
         raise RlagentError("--stones only applies with --positions N")
@@ -83,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     actor = searched_agent(agent, search.simulations, seed=args.seed, temperature=float(args.sample)) if search else None
     searched = f" searched with PUCT, {search.simulations} evaluations per move" if search else ""
     print(f"{agent.path}{searched} ({agent.config.algo} on {agent.config.env} {dict(agent.config.env_kwargs)})")
+    if args.tactics and (is_seated(agent) or not is_two_player(agent)):
+        raise RlagentError(
+            f"--tactics reads a board game's moves one move deep; {agent.config.env} is not a two-player board game (valid: {', '.join(board_games())})"
+        )
     if is_seated(agent):
         print_seat_results(results_by_seat(agent, args.opponent, args.games, args.seed, deterministic=not args.sample), args.opponent)
         return 0

@@ -99,3 +99,17 @@ def test_evaluate_prints_the_tactics_of_a_connect_four_agent(tmp_path: Path, cap
     assert evaluate_main([str(run), "--opponent", "mcts10", "--games", "4", "--tactics"]) == 0
     out = capsys.readouterr().out
     assert "tactics match, 4 more games" in out and "a win in one was there" in out and "lost games (" in out
+
+
+def test_tactics_is_refused_where_there_is_no_board_game(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rlagent.evaluate import main as evaluate_main
+    from rlagent.train import main as train_main
+
+    assert train_main(["ppo", "--env", "CartPole-v1", "--total-steps", "64", "--logdir", str(tmp_path), "--set", "run.progress=false"]) == 0
+    run = next(tmp_path.iterdir())
+    capsys.readouterr()
+    assert evaluate_main([str(run), "--games", "2", "--tactics"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "--tactics" in error[0] and "CartPole-v1 is not a two-player board game (valid: " in error[0] and "connect4" in error[0]
+    assert evaluate_main([str(run), "--positions", "10", "--tactics"]) == 2
+    assert "use one or the other" in capsys.readouterr().err
