@@ -243,6 +243,42 @@ def test_the_generic_mcts_plays_connect_four_as_mcts_n() -> None:
     assert np.array_equal(spawned.board[2], game.board[0]) and spawned.board.base is not game.board.base
 
 
+def test_compiled_playouts_play_the_same_games_as_the_base_classs_playout() -> None:
+    """``rollout_winners``'s compiled pass (``envs/connect_four/rollouts.py``) against the rules of
+    ``core.py``: from 400 random positions (some finished, some near a full board), each playout
+    driven by the same uniforms through ``random_actions`` + ``play`` one ply at a time must end
+    with the same winner code, and the boards must be left as they were."""
+    from envs.base import TurnBasedGame
+    from envs.connect_four.rollouts import random_playouts
+
+    rng = np.random.default_rng(7)
+    game = ConnectFourCore(400)
+    depth = rng.integers(0, ROWS * COLUMNS, size=game.batch_size)
+    for ply in range(ROWS * COLUMNS):  # each board stops at its own depth (or when its game ends)
+        rows = np.flatnonzero((depth > ply) & (game.winner == RUNNING))
+        game.play(game.random_actions(rng.random(rows.size), rows), rows)
+    assert (game.winner == RUNNING).sum() > 100 and (game.winner != RUNNING).sum() > 20
+    boards = np.arange(game.batch_size)
+    uniforms = rng.random((boards.size, ROWS * COLUMNS))
+    before = game.board.copy()
+    compiled = random_playouts(boards, uniforms, game.board, game.heights, game.to_move, game.winner)
+    assert np.array_equal(game.board, before)
+    reference = game.spawn(game.batch_size)
+    reference.copy_boards(game, boards, boards)
+    for ply in range(ROWS * COLUMNS):
+        rows = np.flatnonzero(reference.winner == RUNNING)
+        reference.play(TurnBasedGame.random_actions(reference, uniforms[rows, ply], rows), rows, check=False)
+    assert np.array_equal(compiled, reference.winner.astype(np.int64))
+    drawn = ConnectFourCore(1)
+    play(drawn, DRAWN_GAME[:-1])  # one move left, and it makes no four
+    assert drawn.rollout_winners(np.array([0]), rng).tolist() == [DRAW]
+    # and the override is what the search calls
+    assert np.array_equal(
+        game.rollout_winners(boards, np.random.default_rng(3)),
+        random_playouts(boards, np.random.default_rng(3).random((400, 42)), game.board, game.heights, game.to_move, game.winner),
+    )
+
+
 def test_mcts_by_name_is_the_connect_four_envs_opponent() -> None:
     env = gym.make("rlagent/ConnectFour-v0", opponent="mcts20", agent_color=0)
     obs, _ = env.reset(seed=0)

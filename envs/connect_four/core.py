@@ -16,6 +16,7 @@ import numpy as np
 
 from envs.base import DRAW, RUNNING, TurnBasedGame
 from envs.connect_four.render import PLAYER_NAMES, board_to_rgb, board_to_text
+from envs.connect_four.rollouts import random_playouts
 
 ROWS, COLUMNS, CONNECT = 6, 7, 4
 PLANES = ("mover's stones", "opponent's stones")
@@ -158,6 +159,12 @@ class ConnectFourCore(TurnBasedGame):
         same = self._padded[boards[:, None, None, None], r, c] == stone[:, None, None, None]
         runs = np.cumprod(same, axis=3).sum(axis=(2, 3))  # (k, 4 directions)
         return (runs + 1 >= CONNECT).any(axis=1)
+
+    def rollout_winners(self, boards: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Optional speed-up: the base class's random playouts, compiled (``rollouts.py`` says why)."""
+        idx = self._select(boards)
+        uniforms = rng.random((idx.size, ROWS * COLUMNS))
+        return random_playouts(idx, uniforms, self.board, self.heights, self.to_move, self.winner)
 
     def describe_illegal(self, action: int, board: int) -> str:
         if not 0 <= action < COLUMNS:
