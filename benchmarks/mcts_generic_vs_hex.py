@@ -4,7 +4,8 @@
 
 Speed: milliseconds per move at ``--sims`` simulations, 64 empty boards searched in one call (how
 an env asks its opponent) and one board alone, on 5x5 and 7x7 Hex, with the ratio; then the
-generic search on Connect Four (its ``mctsN``; no compiled peer), from the empty board. Times are
+generic search on Connect Four (its ``mctsN``; no compiled peer), from the empty board, with its
+compiled playouts and with the base class's (one batched ``play`` per ply), with the ratio. Times are
 this process's CPU time (both searches run on one thread), the best of ``--repeats``: on a shared
 machine, wall time measured other people's work as much as ours. Strength: the
 generic mcts vs the compiled one on 5x5 Hex, half the games with each moving first, each game
@@ -50,7 +51,18 @@ def speed(sims: int, repeats: int) -> None:
             print(f"{size}x{size} mcts{sims} batch {batch:2d}: generic {generic:7.2f} ms/move, compiled {fast:6.2f} ms/move, ratio {generic / fast:5.1f}x")
     for batch, reps in ((64, 2), (1, 4)):
         generic = ms_per_move(GenericMCTSPlayer(sims, seed=0).search, ConnectFourCore(batch), np.arange(batch), reps, repeats)
-        print(f"Connect Four mcts{sims} batch {batch:2d}: generic {generic:7.2f} ms/move")
+        plain = ms_per_move(GenericMCTSPlayer(sims, seed=0).search, PlainPlayoutConnectFour(batch), np.arange(batch), reps, repeats)
+        print(
+            f"Connect Four mcts{sims} batch {batch:2d}: generic {generic:7.2f} ms/move, with the base class's playouts {plain:7.2f} ms/move, ratio {plain / generic:5.1f}x"
+        )
+
+
+class PlainPlayoutConnectFour(ConnectFourCore):
+    """Connect Four without its compiled playouts (``envs/connect_four/rollouts.py``): what a new
+    game gets from the base class, one batched ``play`` per ply."""
+
+    def rollout_winners(self, boards: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return TurnBasedGame.rollout_winners(self, boards, rng)
 
 
 def strength(sims: int, games: int) -> None:
